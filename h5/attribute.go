@@ -1,0 +1,131 @@
+package h5
+
+import (
+	"fmt"
+
+	"github.com/h5mount/h5mount/h5/internal/format"
+)
+
+// SpaceKind distinguishes scalar, simple and null dataspaces.
+type SpaceKind int
+
+// Dataspace kinds.
+const (
+	SpaceScalar SpaceKind = format.SpaceScalar
+	SpaceSimple SpaceKind = format.SpaceSimple
+	SpaceNull   SpaceKind = format.SpaceNull
+)
+
+// Dataspace is the shape of a dataset or attribute.
+type Dataspace struct {
+	Kind    SpaceKind
+	Dims    []uint64 // empty for scalar and null
+	MaxDims []uint64 // Unlimited where unbounded
+}
+
+func dataspaceFrom(s *format.Dataspace) Dataspace {
+	return Dataspace{Kind: SpaceKind(s.Kind), Dims: s.Dims, MaxDims: s.MaxShape()}
+}
+
+// NumElements is the number of elements (1 for scalar, 0 for null).
+func (s Dataspace) NumElements() uint64 {
+	switch s.Kind {
+	case SpaceNull:
+		return 0
+	case SpaceScalar:
+		return 1
+	}
+	n := uint64(1)
+	for _, d := range s.Dims {
+		if d != 0 && n > ^uint64(0)/d {
+			return ^uint64(0)
+		}
+		n *= d
+	}
+	return n
+}
+
+// Attribute is one attribute with its stored value.
+type Attribute struct {
+	Name  string
+	Type  *Datatype
+	Space Dataspace
+	// Data is the stored value: NumElements elements of Type.Size bytes.
+	// Variable-length elements are references; File.ReadVLen resolves them.
+	Data []byte
+	f    *File
+}
+
+// File returns the file the attribute belongs to (for ReadVLen).
+func (a *Attribute) File() *File { return a.f }
+
+// Attributes returns the object's attributes in the order the file keeps
+// them (creation order for compact storage).
+func (o *Object) Attributes() ([]*Attribute, error) {
+	var msgs []*format.AttributeMessage
+	for _, m := range o.hdr.FindAll(format.MsgAttribute) {
+		body, addr, err := o.messageBody(m)
+		if err != nil {
+			return nil, err
+		}
+		am, err := format.DecodeAttribute(body, addr, o.f.r.Sizes)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, am)
+	}
+	if m := o.hdr.Find(format.MsgAttributeInfo); m != nil {
+		ai, err := format.DecodeAttributeInfo(m.Data, m.Addr, o.f.r.Sizes)
+		if err != nil {
+			return nil, err
+		}
+		if ai.HeapAddr != format.Undefined {
+			dense, err := walkDenseAttributes(o.f, ai)
+			if err != nil {
+				return nil, fmt.Errorf("attributes of object 0x%x: %w", o.Addr, err)
+			}
+			msgs = append(msgs, dense...)
+		}
+	}
+	out := make([]*Attribute, 0, len(msgs))
+	for _, am := range msgs {
+		a, err := o.f.attributeFrom(am)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %q of object 0x%x: %w", am.Name, o.Addr, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Attribute returns the named attribute.
+func (o *Object) Attribute(name string) (*Attribute, error) {
+	attrs, err := o.Attributes()
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range attrs {
+		if a.Name == name {
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("h5: attribute %q of object 0x%x: %w", name, o.Addr, ErrNotFound)
+}
+
+func (f *File) attributeFrom(am *format.AttributeMessage) (*Attribute, error) {
+	t := am.Type
+	if am.TypeShared != nil {
+		var err error
+		if t, err = f.sharedDatatype(am.TypeShared, 0); err != nil {
+			return nil, err
+		}
+	}
+	a := &Attribute{Name: am.Name, Type: t, Space: dataspaceFrom(am.Space), f: f}
+	n := a.Space.NumElements()
+	need := n * uint64(t.Size)
+	if n != 0 && need/n != uint64(t.Size) || need > uint64(len(am.Data)) {
+		return nil, fmt.Errorf("h5: value needs %d bytes, message holds %d: %w", need, len(am.Data), ErrCorrupt)
+	}
+	a.Data = am.Data[:need]
+	return a, nil
+}

@@ -1,0 +1,85 @@
+package h5
+
+import (
+	"container/list"
+	"sync"
+)
+
+// chunkKey names one chunk of one dataset in the file's chunk cache.
+type chunkKey struct {
+	dataset uint64 // object header address
+	index   uint64 // row-major chunk number
+}
+
+// chunkCache keeps decoded chunks up to a byte budget, least recently used
+// first out. Concurrent readers of one missing chunk wait for a single
+// decode instead of decoding it twice.
+type chunkCache struct {
+	mu       sync.Mutex
+	budget   int64
+	used     int64
+	lru      *list.List // of *cacheEntry, front = most recent
+	entries  map[chunkKey]*list.Element
+	inflight map[chunkKey]*inflightChunk
+}
+
+type cacheEntry struct {
+	key  chunkKey
+	data []byte
+}
+
+type inflightChunk struct {
+	done chan struct{}
+	data []byte
+	err  error
+}
+
+func newChunkCache(budget int64) *chunkCache {
+	return &chunkCache{budget: budget, lru: list.New(), entries: map[chunkKey]*list.Element{}, inflight: map[chunkKey]*inflightChunk{}}
+}
+
+// get returns the cached chunk, or decodes it with load exactly once.
+func (c *chunkCache) get(k chunkKey, load func() ([]byte, error)) ([]byte, error) {
+	c.mu.Lock()
+	if e, ok := c.entries[k]; ok {
+		c.lru.MoveToFront(e)
+		data := e.Value.(*cacheEntry).data
+		c.mu.Unlock()
+		return data, nil
+	}
+	if w, ok := c.inflight[k]; ok {
+		c.mu.Unlock()
+		<-w.done
+		return w.data, w.err
+	}
+	w := &inflightChunk{done: make(chan struct{})}
+	c.inflight[k] = w
+	c.mu.Unlock()
+
+	w.data, w.err = load()
+
+	c.mu.Lock()
+	delete(c.inflight, k)
+	if w.err == nil && int64(len(w.data)) <= c.budget {
+		c.entries[k] = c.lru.PushFront(&cacheEntry{key: k, data: w.data})
+		c.used += int64(len(w.data))
+		for c.used > c.budget {
+			back := c.lru.Back()
+			ent := back.Value.(*cacheEntry)
+			c.lru.Remove(back)
+			delete(c.entries, ent.key)
+			c.used -= int64(len(ent.data))
+		}
+	}
+	c.mu.Unlock()
+	close(w.done)
+	return w.data, w.err
+}
+
+// contains reports whether a chunk is cached, without touching its rank.
+func (c *chunkCache) contains(k chunkKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.entries[k]
+	return ok
+}

@@ -1,0 +1,179 @@
+package h5
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/h5mount/h5mount/h5/internal/chunk"
+	"github.com/h5mount/h5mount/h5/internal/format"
+)
+
+// Dataset is an n-dimensional array of elements of one datatype.
+type Dataset struct {
+	*Object
+	Type   *Datatype
+	Space  Dataspace
+	layout *format.Layout
+	// Filters is the filter pipeline, in the order it was applied on write.
+	Filters []Filter
+	fill    *format.FillValue
+	fillVal []byte // one element: the fill value or zeros
+
+	indexOnce sync.Once
+	index     chunk.Index
+	indexErr  error
+
+	allocOnce sync.Once
+	allocated int64
+	allocErr  error
+}
+
+func openDataset(o *Object) (*Dataset, error) {
+	d := &Dataset{Object: o}
+	wrap := func(err error) error { return fmt.Errorf("dataset at 0x%x: %w", o.Addr, err) }
+	h := o.hdr
+	tm := h.Find(format.MsgDatatype)
+	sm := h.Find(format.MsgDataspace)
+	lm := h.Find(format.MsgLayout)
+	if tm == nil || sm == nil || lm == nil {
+		return nil, wrap(format.Corruptf(o.Addr, "object header", "dataset lacks datatype, dataspace or layout"))
+	}
+	body, addr, err := o.messageBody(tm)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if d.Type, err = format.DecodeDatatype(body, addr); err != nil {
+		return nil, wrap(err)
+	}
+	if d.Type.Size == 0 {
+		return nil, wrap(format.Corruptf(addr, "datatype message", "element size 0"))
+	}
+	body, addr, err = o.messageBody(sm)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	space, err := format.DecodeDataspace(body, addr, o.f.r.Sizes)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	d.Space = dataspaceFrom(space)
+	if d.layout, err = format.DecodeLayout(lm.Data, lm.Addr, o.f.r.Sizes); err != nil {
+		return nil, wrap(err)
+	}
+	if m := h.Find(format.MsgFilterPipeline); m != nil {
+		body, addr, err := o.messageBody(m)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		if d.Filters, err = format.DecodeFilterPipeline(body, addr); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	if m := h.Find(format.MsgFillValue); m != nil {
+		body, addr, err := o.messageBody(m)
+		if err == nil {
+			d.fill, err = format.DecodeFillValue(body, addr)
+		}
+		if err != nil {
+			return nil, wrap(err)
+		}
+	} else if m := h.Find(format.MsgFillValueOld); m != nil {
+		if d.fill, err = format.DecodeFillValueOld(m.Data, m.Addr); err != nil {
+			return nil, wrap(err)
+		}
+	}
+	d.fillVal = make([]byte, d.Type.Size)
+	if d.fill != nil && d.fill.Value != nil && len(d.fill.Value) == int(d.Type.Size) {
+		copy(d.fillVal, d.fill.Value)
+	}
+	if d.layout.Class == format.LayoutChunked {
+		if len(d.layout.ChunkDims) != len(d.Space.Dims) {
+			return nil, wrap(format.Corruptf(lm.Addr, "data layout message", "chunk rank %d for dataspace rank %d", len(d.layout.ChunkDims), len(d.Space.Dims)))
+		}
+		for _, c := range d.layout.ChunkDims {
+			if c == 0 {
+				return nil, wrap(format.Corruptf(lm.Addr, "data layout message", "chunk dimension 0"))
+			}
+		}
+	}
+	return d, nil
+}
+
+// Shape is the current extent (empty for scalar and null datasets).
+func (d *Dataset) Shape() []uint64 { return d.Space.Dims }
+
+// MaxShape is the maximum extent; Unlimited marks unbounded dimensions.
+func (d *Dataset) MaxShape() []uint64 { return d.Space.MaxDims }
+
+// NumElements is the number of elements.
+func (d *Dataset) NumElements() uint64 { return d.Space.NumElements() }
+
+// Size is the number of bytes ReadAt can return: elements × element size.
+// Datasets too large to address in an int64 are reported as ErrUnsupported
+// by ReadAt; Size then saturates.
+func (d *Dataset) Size() int64 {
+	n := d.NumElements()
+	es := uint64(d.Type.Size)
+	if n != 0 && n > uint64(1<<63-1)/es {
+		return 1<<63 - 1
+	}
+	return int64(n * es)
+}
+
+// Layout is the storage layout class.
+func (d *Dataset) Layout() Layout { return Layout(d.layout.Class) }
+
+// ChunkDims is the chunk shape of a chunked dataset, else nil.
+func (d *Dataset) ChunkDims() []uint64 {
+	if d.layout.Class != format.LayoutChunked {
+		return nil
+	}
+	return d.layout.ChunkDims
+}
+
+// FillValue is one element's fill value (zeros when the file defines none).
+func (d *Dataset) FillValue() []byte { return d.fillVal }
+
+// FillValueDefined reports whether the file stores an explicit fill value.
+func (d *Dataset) FillValueDefined() bool { return d.fill != nil && d.fill.Value != nil }
+
+// FilterName is the conventional name of a filter ("deflate", "shuffle", ...).
+func FilterName(f *Filter) string { return filterName(f) }
+
+func (d *Dataset) chunkIndex() (chunk.Index, error) {
+	d.indexOnce.Do(func() {
+		d.index, d.indexErr = chunk.Open(chunk.Params{
+			R: d.f.r, Layout: d.layout, Dims: d.Space.Dims, MaxDims: d.Space.MaxDims,
+			ElementSize: d.Type.Size, Filtered: len(d.Filters) > 0,
+		})
+		if d.indexErr != nil {
+			d.indexErr = fmt.Errorf("dataset at 0x%x: %w", d.Addr, d.indexErr)
+		}
+	})
+	return d.index, d.indexErr
+}
+
+// AllocatedBytes is the storage the dataset's raw data occupies in the file.
+func (d *Dataset) AllocatedBytes() (int64, error) {
+	d.allocOnce.Do(func() {
+		switch d.layout.Class {
+		case format.LayoutCompact:
+			d.allocated = int64(len(d.layout.CompactData))
+		case format.LayoutContiguous:
+			if d.layout.Addr != format.Undefined {
+				d.allocated = int64(d.layout.Size)
+			}
+		case format.LayoutChunked:
+			idx, err := d.chunkIndex()
+			if err != nil {
+				d.allocErr = err
+				return
+			}
+			d.allocErr = idx.Walk(func(c chunk.Chunk) error {
+				d.allocated += int64(c.Size)
+				return nil
+			})
+		}
+	})
+	return d.allocated, d.allocErr
+}

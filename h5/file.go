@@ -1,0 +1,188 @@
+package h5
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/h5mount/h5mount/h5/internal/format"
+)
+
+// DefaultCacheBytes is the chunk cache size when Options leave it zero.
+const DefaultCacheBytes = 64 << 20
+
+// Options tune an opened file.
+type Options struct {
+	// CacheBytes bounds the memory of decoded chunks kept for reuse.
+	CacheBytes int64
+}
+
+// File is an open HDF5 file.
+type File struct {
+	r      *format.Reader
+	sb     *format.Superblock
+	closer io.Closer
+	path   string // for resolving external storage; empty for readers
+	chunks *chunkCache
+
+	mu      sync.Mutex
+	objects map[uint64]*Object
+	gheaps  map[uint64]*format.GlobalHeapCollection
+}
+
+const (
+	maxCachedObjects = 1 << 16
+	maxCachedGHeaps  = 64
+)
+
+// Open reads the superblock of the HDF5 file held by r, which is size bytes.
+func Open(r io.ReaderAt, size int64, opt *Options) (*File, error) {
+	sb, err := format.FindSuperblock(r, size)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{
+		r:       &format.Reader{R: r, Size: size, Base: sb.BaseAddr, Sizes: sb.Sizes},
+		sb:      sb,
+		objects: map[uint64]*Object{},
+		gheaps:  map[uint64]*format.GlobalHeapCollection{},
+	}
+	cache := int64(DefaultCacheBytes)
+	if opt != nil && opt.CacheBytes > 0 {
+		cache = opt.CacheBytes
+	}
+	f.chunks = newChunkCache(cache)
+	if sb.RootAddr == format.Undefined {
+		return nil, format.Corruptf(sb.Addr, "superblock", "no root group")
+	}
+	return f, nil
+}
+
+// OpenFile opens the named HDF5 file read-only.
+func OpenFile(name string, opt *Options) (*File, error) {
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	f, err := Open(fh, st.Size(), opt)
+	if err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	f.closer = fh
+	if abs, err := filepath.Abs(name); err == nil {
+		f.path = abs
+	}
+	return f, nil
+}
+
+// Close releases the file.
+func (f *File) Close() error {
+	if f.closer != nil {
+		return f.closer.Close()
+	}
+	return nil
+}
+
+// SuperblockVersion is the version of the file's superblock.
+func (f *File) SuperblockVersion() int { return int(f.sb.Version) }
+
+// Path is the file's absolute path, when it was opened by name.
+func (f *File) Path() string { return f.path }
+
+// Root returns the root group.
+func (f *File) Root() (*Group, error) {
+	o, err := f.Object(f.sb.RootAddr)
+	if err != nil {
+		return nil, err
+	}
+	if f.sb.Version < 2 && f.sb.RootEntry.CacheType == 1 && o.hdr.Find(format.MsgSymbolTable) == nil &&
+		o.hdr.Find(format.MsgLinkInfo) == nil {
+		// Very old files may keep the root's symbol table only in the
+		// superblock's scratch pad.
+		o.scratch = &format.SymbolTableMessage{BTreeAddr: f.sb.RootEntry.BTreeAddr, HeapAddr: f.sb.RootEntry.HeapAddr}
+	}
+	return o.AsGroup()
+}
+
+// Object returns the object whose header is at addr.
+func (f *File) Object(addr uint64) (*Object, error) {
+	f.mu.Lock()
+	o := f.objects[addr]
+	f.mu.Unlock()
+	if o != nil {
+		return o, nil
+	}
+	hdr, err := format.ReadObjectHeader(f.r, addr)
+	if err != nil {
+		return nil, err
+	}
+	o = &Object{f: f, Addr: addr, hdr: hdr}
+	f.mu.Lock()
+	if len(f.objects) >= maxCachedObjects {
+		f.objects = map[uint64]*Object{}
+	}
+	if prev := f.objects[addr]; prev != nil {
+		o = prev
+	} else {
+		f.objects[addr] = o
+	}
+	f.mu.Unlock()
+	return o, nil
+}
+
+// globalHeap returns a (cached) global heap collection.
+func (f *File) globalHeap(addr uint64) (*format.GlobalHeapCollection, error) {
+	f.mu.Lock()
+	c := f.gheaps[addr]
+	f.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	c, err := format.ReadGlobalHeapCollection(f.r, addr)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	if len(f.gheaps) >= maxCachedGHeaps {
+		f.gheaps = map[uint64]*format.GlobalHeapCollection{}
+	}
+	f.gheaps[addr] = c
+	f.mu.Unlock()
+	return c, nil
+}
+
+// VLenSize is the stored size of one variable-length element: a 4-byte
+// length and a global heap ID.
+func (f *File) VLenSize() int { return 4 + f.r.Sizes.Offset + 4 }
+
+// ReadVLen returns the data of one stored variable-length element (a
+// sequence's elements or a string's bytes). count is the stored length: the
+// number of base elements (bytes for strings).
+func (f *File) ReadVLen(elem []byte) (data []byte, count uint32, err error) {
+	d := format.NewDecoder(elem, 0, "variable-length element", f.r.Sizes)
+	count = d.U32()
+	id := format.GlobalHeapID{CollectionAddr: d.Offset(), Index: d.U32()}
+	if err := d.Err(); err != nil {
+		return nil, 0, err
+	}
+	if count == 0 || id.CollectionAddr == 0 || id.CollectionAddr == format.Undefined {
+		return nil, 0, nil
+	}
+	c, err := f.globalHeap(id.CollectionAddr)
+	if err != nil {
+		return nil, 0, err
+	}
+	obj, ok := c.Objects[id.Index]
+	if !ok {
+		return nil, 0, format.Corruptf(id.CollectionAddr, "global heap collection", "no object %d", id.Index)
+	}
+	return obj, count, nil
+}

@@ -1,0 +1,127 @@
+package h5
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/h5mount/h5mount/h5/internal/format"
+)
+
+// Kind says what an object is.
+type Kind int
+
+// Object kinds.
+const (
+	KindUnknown Kind = iota
+	KindGroup
+	KindDataset
+	KindDatatype
+)
+
+func (k Kind) String() string {
+	return [...]string{"unknown", "group", "dataset", "datatype"}[k]
+}
+
+// Object is anything with an object header: a group, a dataset or a named
+// datatype.
+type Object struct {
+	f       *File
+	Addr    uint64 // object header address: stable, unique per object
+	hdr     *format.ObjectHeader
+	scratch *format.SymbolTableMessage
+}
+
+// File returns the file the object belongs to.
+func (o *Object) File() *File { return o.f }
+
+// Kind classifies the object by the messages its header holds.
+func (o *Object) Kind() Kind {
+	h := o.hdr
+	switch {
+	case h.Find(format.MsgLayout) != nil:
+		return KindDataset
+	case h.Find(format.MsgSymbolTable) != nil, h.Find(format.MsgLinkInfo) != nil,
+		h.Find(format.MsgLink) != nil, h.Find(format.MsgGroupInfo) != nil, o.scratch != nil:
+		return KindGroup
+	case h.Find(format.MsgDatatype) != nil:
+		return KindDatatype
+	}
+	if o.Addr == o.f.sb.RootAddr {
+		return KindGroup
+	}
+	// An old-style group with no members may hold nothing but its symbol
+	// table; a new-style empty group may hold nothing at all.
+	if h.Find(format.MsgDataspace) == nil {
+		return KindGroup
+	}
+	return KindUnknown
+}
+
+// RefCount is the number of hard links to the object.
+func (o *Object) RefCount() uint32 { return o.hdr.RefCount }
+
+// ModTime is the modification time the object header stores, if any.
+func (o *Object) ModTime() (time.Time, bool) {
+	if o.hdr.Version == 2 && o.hdr.Flags&0x20 != 0 && o.hdr.ModTime != 0 {
+		return time.Unix(int64(o.hdr.ModTime), 0), true
+	}
+	for _, t := range []uint16{format.MsgModTime, format.MsgModTimeOld} {
+		if m := o.hdr.Find(t); m != nil {
+			if ts, ok := format.DecodeModTime(m); ok {
+				return ts, true
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// AsGroup returns the object as a group.
+func (o *Object) AsGroup() (*Group, error) {
+	if k := o.Kind(); k != KindGroup {
+		return nil, fmt.Errorf("h5: object at 0x%x is a %v, not a group: %w", o.Addr, k, ErrCorrupt)
+	}
+	return &Group{Object: o}, nil
+}
+
+// AsDataset returns the object as a dataset.
+func (o *Object) AsDataset() (*Dataset, error) {
+	return openDataset(o)
+}
+
+// message decodes the body of a possibly shared message: a shared datatype
+// lives in the header of a named datatype.
+func (o *Object) messageBody(m *format.Message) ([]byte, uint64, error) {
+	if !m.Shared() {
+		return m.Data, m.Addr, nil
+	}
+	s, err := format.DecodeSharedMessage(m.Data, m.Addr, o.f.r.Sizes)
+	if err != nil {
+		return nil, 0, err
+	}
+	return o.f.sharedBody(s, m.Type, m.Addr)
+}
+
+// sharedBody finds the message a shared-message reference points to.
+func (f *File) sharedBody(s *format.SharedMessage, typ uint16, at uint64) ([]byte, uint64, error) {
+	if s.HeapID != nil {
+		return nil, 0, format.Unsupportedf(at, "shared message", "messages in the shared object header message heap")
+	}
+	target, err := f.Object(s.Addr)
+	if err != nil {
+		return nil, 0, err
+	}
+	tm := target.hdr.Find(typ)
+	if tm == nil || tm.Shared() {
+		return nil, 0, format.Corruptf(s.Addr, "object header", "shared message of type %d not found", typ)
+	}
+	return tm.Data, tm.Addr, nil
+}
+
+// sharedDatatype resolves a datatype given by a shared-message reference.
+func (f *File) sharedDatatype(s *format.SharedMessage, at uint64) (*Datatype, error) {
+	body, addr, err := f.sharedBody(s, format.MsgDatatype, at)
+	if err != nil {
+		return nil, err
+	}
+	return format.DecodeDatatype(body, addr)
+}
