@@ -1,0 +1,82 @@
+package fs
+
+import (
+	"context"
+	"sync"
+	"syscall"
+
+	"github.com/h5mount/h5mount/h5"
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// datasetNode is a regular file holding a dataset's element bytes.
+type datasetNode struct {
+	gofs.Inode
+	fsys *filesystem
+	obj  *h5.Object
+	path string
+
+	once sync.Once
+	ds   *h5.Dataset
+	err  error
+}
+
+var (
+	_ = (gofs.NodeGetattrer)((*datasetNode)(nil))
+	_ = (gofs.NodeOpener)((*datasetNode)(nil))
+	_ = (gofs.NodeReader)((*datasetNode)(nil))
+)
+
+func (n *datasetNode) dataset() (*h5.Dataset, error) {
+	n.once.Do(func() { n.ds, n.err = n.obj.AsDataset() })
+	return n.ds, n.err
+}
+
+func (n *datasetNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = syscall.S_IFREG | n.fsys.perm(false)
+	out.Nlink = n.obj.RefCount()
+	if out.Nlink == 0 {
+		out.Nlink = 1
+	}
+	n.fsys.fillTimes(n.obj, &out.Attr)
+	ds, err := n.dataset()
+	if err != nil {
+		// Stat of a dataset we cannot decode still answers, so listings
+		// work; reading it reports the error.
+		n.fsys.errno("getattr", n.path, err)
+		return 0
+	}
+	out.Size = uint64(ds.Size())
+	alloc, err := ds.AllocatedBytes()
+	if err != nil {
+		n.fsys.errno("getattr", n.path, err)
+	}
+	out.Blocks = (uint64(alloc) + 511) / 512
+	out.Blksize = 4096
+	return 0
+}
+
+func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 && n.fsys.opts.ReadOnly {
+		return nil, 0, syscall.EROFS
+	}
+	if _, err := n.dataset(); err != nil {
+		return nil, 0, n.fsys.errno("open", n.path, err)
+	}
+	// Nothing can change a read-only mount's data: the kernel keeps its
+	// page cache across opens.
+	return nil, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	ds, err := n.dataset()
+	if err != nil {
+		return nil, n.fsys.errno("read", n.path, err)
+	}
+	got, err := ds.ReadAt(dest, off)
+	if err != nil && got == 0 && off < ds.Size() {
+		return nil, n.fsys.errno("read", n.path, err)
+	}
+	return fuse.ReadResultData(dest[:got]), 0
+}

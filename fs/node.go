@@ -1,0 +1,140 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"io"
+	"log"
+	"path"
+	"syscall"
+	"time"
+
+	"github.com/h5mount/h5mount/h5"
+	"github.com/h5mount/h5mount/xattr"
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// cacheTimeout is how long the kernel may trust names and attributes. A
+// read-only mount's contents cannot change, so it is long.
+const cacheTimeout = time.Hour
+
+// filesystem is what every node shares.
+type filesystem struct {
+	file *h5.File
+	opts Options
+	log  *log.Logger
+}
+
+func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
+	fsys := &filesystem{file: f, opts: opts, log: opts.Logger}
+	if fsys.log == nil {
+		fsys.log = log.New(io.Discard, "", 0)
+	}
+	rootGroup, err := f.Root()
+	if err != nil {
+		return nil, err
+	}
+	root := &groupNode{fsys: fsys, obj: rootGroup.Object, path: "/"}
+	timeout := cacheTimeout
+	mo := fuse.MountOptions{
+		FsName:        opts.FSName,
+		Name:          "h5mount",
+		AllowOther:    opts.AllowOther,
+		Debug:         opts.Debug,
+		MaxReadAhead:  1 << 20,
+		Options:       append([]string(nil), opts.Options...),
+		DisableXAttrs: false,
+	}
+	if opts.ReadOnly {
+		mo.Options = append(mo.Options, "ro")
+	}
+	if opts.DefaultPermissions {
+		mo.Options = append(mo.Options, "default_permissions")
+	}
+	return gofs.Mount(mountpoint, root, &gofs.Options{
+		MountOptions:    mo,
+		EntryTimeout:    &timeout,
+		AttrTimeout:     &timeout,
+		NegativeTimeout: &timeout,
+		UID:             opts.UID,
+		GID:             opts.GID,
+		Logger:          opts.Logger,
+		RootStableAttr:  &gofs.StableAttr{Ino: 1, Mode: syscall.S_IFDIR},
+	})
+}
+
+// errno turns an engine error into an errno and logs it once, naming the
+// object path.
+func (fsys *filesystem) errno(op, p string, err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	e := syscall.EIO
+	switch {
+	case errors.Is(err, h5.ErrNotFound):
+		return syscall.ENOENT // an ordinary answer, not worth a log line
+	case errors.Is(err, h5.ErrUnsupported):
+		e = syscall.EOPNOTSUPP
+	case errors.Is(err, h5.ErrOutOfRange):
+		e = syscall.EINVAL
+	case errors.Is(err, xattr.ErrTooBig):
+		e = syscall.E2BIG
+	}
+	fsys.log.Printf("%s %s: %v (%s)", op, p, err, e)
+	return e
+}
+
+// mode gives permission bits from the HDF5 file's own, without write bits
+// on a read-only mount.
+func (fsys *filesystem) perm(dir bool) uint32 {
+	m := fsys.opts.FileMode & 0o777
+	if m == 0 {
+		m = 0o644
+	}
+	if fsys.opts.ReadOnly {
+		m &^= 0o222
+	}
+	if dir {
+		// Directories are searchable where they are readable.
+		m |= (m & 0o444) >> 2
+	}
+	return m
+}
+
+// fillTimes sets an object's times: its stored modification time, else the
+// HDF5 file's.
+func (fsys *filesystem) fillTimes(o *h5.Object, a *fuse.Attr) {
+	t := fsys.opts.FileTime
+	if o != nil {
+		if mt, ok := o.ModTime(); ok {
+			t = mt
+		}
+	}
+	a.SetTimes(&t, &t, &t)
+	a.Uid, a.Gid = fsys.opts.UID, fsys.opts.GID
+}
+
+// pathIno gives a node reached by a path (not by an object) an inode number
+// of its own: a hash with the top bit set, apart from object addresses.
+func pathIno(p string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(p))
+	return h.Sum64() | 1<<63
+}
+
+func childPath(dir, name string) string { return path.Join(dir, name) }
+
+func (fsys *filesystem) statfs(out *fuse.StatfsOut) {
+	out.Bsize = 4096
+	out.Frsize = 4096
+	out.NameLen = 255
+}
+
+var _ = (gofs.NodeStatfser)((*groupNode)(nil))
+
+func (g *groupNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	g.fsys.statfs(out)
+	return 0
+}

@@ -1,0 +1,191 @@
+package fs
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/h5mount/h5mount/h5"
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// groupNode is a directory: one HDF5 group reached by one path.
+type groupNode struct {
+	gofs.Inode
+	fsys *filesystem
+	obj  *h5.Object
+	path string // path in the file, "/" for the root
+	// ancestors are the object addresses of this group and the groups above
+	// it on its path: a link back to one of them is a cycle.
+	ancestors []uint64
+
+	mu    sync.Mutex
+	links []h5.Link // loaded on first use
+}
+
+var (
+	_ = (gofs.NodeLookuper)((*groupNode)(nil))
+	_ = (gofs.NodeReaddirer)((*groupNode)(nil))
+	_ = (gofs.NodeGetattrer)((*groupNode)(nil))
+)
+
+func (g *groupNode) group() (*h5.Group, error) { return g.obj.AsGroup() }
+
+// linkList returns the group's links, decoded once per node.
+func (g *groupNode) linkList() ([]h5.Link, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.links != nil {
+		return g.links, nil
+	}
+	grp, err := g.group()
+	if err != nil {
+		return nil, err
+	}
+	links, err := grp.Links()
+	if err != nil {
+		return nil, err
+	}
+	if links == nil {
+		links = []h5.Link{}
+	}
+	g.links = links
+	return links, nil
+}
+
+func (g *groupNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = syscall.S_IFDIR | g.fsys.perm(true)
+	out.Nlink = 2
+	g.fsys.fillTimes(g.obj, &out.Attr)
+	if links, err := g.linkList(); err == nil {
+		out.Size = uint64(len(links))
+	}
+	return 0
+}
+
+// child describes what a link leads to, without creating an inode.
+type child struct {
+	mode uint32
+	ino  uint64
+	node gofs.InodeEmbedder
+}
+
+// resolve builds the node a link leads to.
+func (g *groupNode) resolve(l h5.Link) (child, error) {
+	p := childPath(g.path, l.Name)
+	switch l.Type {
+	case h5.LinkSoft:
+		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: softTarget(g.path, l.Target)}}, nil
+	case h5.LinkExternal:
+		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: l.ExtFile + "::" + l.ExtPath}}, nil
+	case h5.LinkUserDefined:
+		return child{}, h5.ErrNotFound
+	}
+	obj, err := g.fsys.file.Object(l.Addr)
+	if err != nil {
+		return child{}, err
+	}
+	switch obj.Kind() {
+	case h5.KindGroup:
+		for i, a := range g.ancestors {
+			if a == l.Addr {
+				// A link back up the path: show it as a symlink to the
+				// ancestor so that find, ls -R and du terminate.
+				up := len(g.ancestors) - 1 - i
+				target := "."
+				if up > 0 {
+					target = strings.TrimSuffix(strings.Repeat("../", up), "/")
+				}
+				return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: target}}, nil
+			}
+		}
+		ino := l.Addr
+		if obj.RefCount() > 1 {
+			// The kernel allows a directory one parent: each path to a
+			// multiply-linked group is a directory of its own.
+			ino = pathIno(p)
+		}
+		anc := append(append([]uint64(nil), g.ancestors...), l.Addr)
+		return child{mode: syscall.S_IFDIR, ino: ino, node: &groupNode{fsys: g.fsys, obj: obj, path: p, ancestors: anc}}, nil
+	case h5.KindDataset:
+		return child{mode: syscall.S_IFREG, ino: l.Addr, node: &datasetNode{fsys: g.fsys, obj: obj, path: p}}, nil
+	}
+	// Named datatypes and unknown objects are not listed.
+	return child{}, h5.ErrNotFound
+}
+
+// softTarget turns an HDF5 soft link into a symlink target that works from
+// the directory holding the link: absolute paths become relative to the
+// mount root.
+func softTarget(dir, target string) string {
+	if !strings.HasPrefix(target, "/") {
+		return target
+	}
+	depth := 0
+	for _, c := range strings.Split(dir, "/") {
+		if c != "" {
+			depth++
+		}
+	}
+	rel := strings.TrimLeft(target, "/")
+	if depth == 0 {
+		if rel == "" {
+			return "."
+		}
+		return rel
+	}
+	up := strings.TrimSuffix(strings.Repeat("../", depth), "/")
+	if rel == "" {
+		return up
+	}
+	return up + "/" + rel
+}
+
+func (g *groupNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	grp, err := g.group()
+	if err != nil {
+		return nil, g.fsys.errno("lookup", g.path, err)
+	}
+	l, err := grp.Link(name)
+	if err != nil {
+		return nil, g.fsys.errno("lookup", childPath(g.path, name), err)
+	}
+	c, err := g.resolve(l)
+	if err != nil {
+		return nil, g.fsys.errno("lookup", childPath(g.path, name), err)
+	}
+	if ga, ok := c.node.(gofs.NodeGetattrer); ok {
+		var ao fuse.AttrOut
+		if errno := ga.Getattr(ctx, nil, &ao); errno != 0 {
+			return nil, errno
+		}
+		out.Attr = ao.Attr
+	}
+	out.Ino = c.ino
+	return g.NewInode(ctx, c.node, gofs.StableAttr{Mode: c.mode, Ino: c.ino}), 0
+}
+
+func (g *groupNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	links, err := g.linkList()
+	if err != nil {
+		return nil, g.fsys.errno("readdir", g.path, err)
+	}
+	entries := make([]fuse.DirEntry, 0, len(links))
+	for _, l := range links {
+		c, err := g.resolve(l)
+		if err != nil {
+			if err == h5.ErrNotFound {
+				continue
+			}
+			// A broken member must not break the listing: it shows, and
+			// touching it reports the error.
+			g.fsys.errno("readdir", childPath(g.path, l.Name), err)
+			entries = append(entries, fuse.DirEntry{Name: l.Name, Mode: syscall.S_IFREG, Ino: l.Addr})
+			continue
+		}
+		entries = append(entries, fuse.DirEntry{Name: l.Name, Mode: c.mode, Ino: c.ino})
+	}
+	return gofs.NewListDirStream(entries), 0
+}

@@ -1,0 +1,174 @@
+package xattr
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/h5mount/h5mount/h5"
+)
+
+// Property is one read-only user.h5.* attribute of a dataset.
+type Property struct {
+	Name  string // full name, "user.h5.dtype"
+	Value string
+}
+
+// PropertyNames lists the dataset properties in the order listxattr gives.
+var PropertyNames = []string{
+	"user.h5.dtype", "user.h5.shape", "user.h5.maxshape", "user.h5.chunks",
+	"user.h5.compression", "user.h5.fillvalue", "user.h5.layout",
+}
+
+// DType is the NumPy type string of a datatype: "<f8", ">i4", "|u1",
+// "|S10", "|b1"; a compound type is a JSON object NumPy accepts
+// (names, formats, offsets, itemsize).
+func DType(t *h5.Datatype) (string, error) {
+	order := func() string {
+		if t.Size == 1 {
+			return "|"
+		}
+		if t.BigEndian {
+			return ">"
+		}
+		return "<"
+	}
+	switch t.Class {
+	case h5.ClassInteger:
+		k := "u"
+		if t.Signed {
+			k = "i"
+		}
+		return fmt.Sprintf("%s%s%d", order(), k, t.Size), nil
+	case h5.ClassBitfield:
+		return fmt.Sprintf("%su%d", order(), t.Size), nil
+	case h5.ClassTime:
+		return fmt.Sprintf("%si%d", order(), t.Size), nil
+	case h5.ClassFloat:
+		return fmt.Sprintf("%sf%d", order(), t.Size), nil
+	case h5.ClassString:
+		return fmt.Sprintf("|S%d", t.Size), nil
+	case h5.ClassOpaque:
+		return fmt.Sprintf("|V%d", t.Size), nil
+	case h5.ClassEnum:
+		if isBool(t) {
+			return "|b1", nil
+		}
+		return DType(t.Base)
+	case h5.ClassVLen:
+		return "|O", nil
+	case h5.ClassReference:
+		if t.Size == 8 {
+			return "<u8", nil
+		}
+		return fmt.Sprintf("|V%d", t.Size), nil
+	case h5.ClassArray:
+		base, err := DType(t.Base)
+		if err != nil {
+			return "", err
+		}
+		dims := make([]string, len(t.Dims))
+		for i, d := range t.Dims {
+			dims[i] = strconv.FormatUint(uint64(d), 10)
+		}
+		shape := strings.Join(dims, ",")
+		if len(dims) == 1 {
+			shape += ","
+		}
+		return "(" + shape + ")" + base, nil
+	case h5.ClassCompound:
+		descr := struct {
+			Names    []string `json:"names"`
+			Formats  []string `json:"formats"`
+			Offsets  []uint32 `json:"offsets"`
+			ItemSize uint32   `json:"itemsize"`
+		}{ItemSize: t.Size}
+		for _, m := range t.Members {
+			f, err := DType(m.Type)
+			if err != nil {
+				return "", err
+			}
+			descr.Names = append(descr.Names, m.Name)
+			descr.Formats = append(descr.Formats, f)
+			descr.Offsets = append(descr.Offsets, m.Offset)
+		}
+		b, err := json.Marshal(descr)
+		return string(b), err
+	}
+	return "", fmt.Errorf("xattr: no NumPy type for %v: %w", t.Class, h5.ErrUnsupported)
+}
+
+// isBool recognises h5py's boolean: an 8-bit enum of FALSE=0, TRUE=1.
+func isBool(t *h5.Datatype) bool {
+	return t.Size == 1 && len(t.Names) == 2 && t.Names[0] == "FALSE" && t.Names[1] == "TRUE" &&
+		t.Values[0][0] == 0 && t.Values[1][0] == 1
+}
+
+func joinDims(dims []uint64) string {
+	parts := make([]string, len(dims))
+	for i, d := range dims {
+		if d == h5.Unlimited {
+			parts[i] = "-1"
+		} else {
+			parts[i] = strconv.FormatUint(d, 10)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Compression describes the filter pipeline as h5py names it, in the order
+// the filters were applied: "gzip:4", "shuffle,gzip:4", "zstd:3", "lzf".
+func Compression(filters []h5.Filter) string {
+	parts := make([]string, 0, len(filters))
+	for i := range filters {
+		f := &filters[i]
+		name := h5.FilterName(f)
+		switch name {
+		case "deflate":
+			level := uint32(6)
+			if len(f.Params) > 0 {
+				level = f.Params[0]
+			}
+			name = fmt.Sprintf("gzip:%d", level)
+		case "zstd":
+			if len(f.Params) > 0 {
+				name = fmt.Sprintf("zstd:%d", int32(f.Params[0]))
+			}
+		case "bitshuffle":
+			if len(f.Params) > 4 && f.Params[4] == 2 {
+				name = "bitshuffle:lz4"
+			}
+		case "scaleoffset":
+			if len(f.Params) > 1 {
+				name = fmt.Sprintf("scaleoffset:%d", f.Params[1])
+			}
+		}
+		parts = append(parts, name)
+	}
+	return strings.Join(parts, ",")
+}
+
+// DatasetProperty computes one user.h5.* property; ok is false for names
+// that are not properties.
+func DatasetProperty(d *h5.Dataset, name string) (value string, ok bool, err error) {
+	switch name {
+	case "user.h5.dtype":
+		v, err := DType(d.Type)
+		return v, true, err
+	case "user.h5.shape":
+		return joinDims(d.Shape()), true, nil
+	case "user.h5.maxshape":
+		return joinDims(d.MaxShape()), true, nil
+	case "user.h5.chunks":
+		return joinDims(d.ChunkDims()), true, nil
+	case "user.h5.compression":
+		return Compression(d.Filters), true, nil
+	case "user.h5.fillvalue":
+		v, err := Value(d.Type, h5.Dataspace{Kind: h5.SpaceScalar}, d.FillValue(), d.File())
+		return v, true, err
+	case "user.h5.layout":
+		return d.Layout().String(), true, nil
+	}
+	return "", false, nil
+}
