@@ -44,6 +44,7 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 		AllowOther:    opts.AllowOther,
 		Debug:         opts.Debug,
 		MaxReadAhead:  1 << 20,
+		MaxWrite:      1 << 20,
 		Options:       append([]string(nil), opts.Options...),
 		DisableXAttrs: false,
 	}

@@ -78,6 +78,9 @@ func DType(t *h5.Datatype) (string, error) {
 		}
 		return "(" + shape + ")" + base, nil
 	case h5.ClassCompound:
+		if c, ok := complexDType(t); ok {
+			return c, nil
+		}
 		descr := struct {
 			Names    []string `json:"names"`
 			Formats  []string `json:"formats"`
@@ -93,10 +96,33 @@ func DType(t *h5.Datatype) (string, error) {
 			descr.Formats = append(descr.Formats, f)
 			descr.Offsets = append(descr.Offsets, m.Offset)
 		}
-		b, err := json.Marshal(descr)
-		return string(b), err
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false) // "<f8" must stay readable
+		if err := enc.Encode(descr); err != nil {
+			return "", err
+		}
+		return strings.TrimSuffix(b.String(), "\n"), nil
 	}
 	return "", fmt.Errorf("xattr: no NumPy type for %v: %w", t.Class, h5.ErrUnsupported)
+}
+
+// complexDType recognises h5py's complex numbers: a compound of two equal
+// floats named r and i, packed.
+func complexDType(t *h5.Datatype) (string, bool) {
+	if len(t.Members) != 2 || t.Members[0].Name != "r" || t.Members[1].Name != "i" {
+		return "", false
+	}
+	r, i := t.Members[0], t.Members[1]
+	if r.Type.Class != h5.ClassFloat || i.Type.Class != h5.ClassFloat || r.Type.Size != i.Type.Size ||
+		r.Type.BigEndian != i.Type.BigEndian || r.Offset != 0 || i.Offset != r.Type.Size || t.Size != 2*r.Type.Size {
+		return "", false
+	}
+	order := "<"
+	if r.Type.BigEndian {
+		order = ">"
+	}
+	return fmt.Sprintf("%sc%d", order, t.Size), true
 }
 
 // isBool recognises h5py's boolean: an 8-bit enum of FALSE=0, TRUE=1.

@@ -1,0 +1,98 @@
+package h5_test
+
+import (
+	"encoding/binary"
+	"math"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/h5mount/h5mount/h5"
+)
+
+// bigOffset is the byte offset of big[344,678,23,36] in the seed's 2 TiB
+// dataset of shape (1024,1024,1024,512) float32.
+const bigOffset = int64((((344*1024+678)*1024+23)*512 + 36) * 4)
+
+func openBig(t *testing.T, file string) *h5.Dataset {
+	t.Helper()
+	f, err := h5.OpenFile(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	o, err := f.OpenPath("/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := o.AsDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestSparseReadsAreCheap: one element, or any 1 MiB window, of the 2 TiB
+// dataset reads at once and allocates nothing in proportion to its size.
+func TestSparseReadsAreCheap(t *testing.T) {
+	for _, file := range []string{"../testdata/weather.h5", "../testdata/weather_latest.h5"} {
+		t.Run(file, func(t *testing.T) {
+			d := openBig(t, file)
+			if d.Size() != 2<<40 {
+				t.Fatalf("size %d, want 2 TiB", d.Size())
+			}
+			var v [4]byte
+			if _, err := d.ReadAt(v[:], bigOffset); err != nil {
+				t.Fatal(err)
+			}
+			if got := math.Float32frombits(binary.LittleEndian.Uint32(v[:])); got != 42 {
+				t.Fatalf("big[344,678,23,36] = %v, want 42", got)
+			}
+			buf := make([]byte, 1<<20)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			for _, off := range []int64{0, 1 << 40, d.Size() - 1<<20, bigOffset &^ (1<<20 - 1), 123456789} {
+				n, err := d.ReadAt(buf, off)
+				if err != nil || n != len(buf) {
+					t.Fatalf("ReadAt(%d) = %d, %v", off, n, err)
+				}
+			}
+			elapsed := time.Since(start)
+			runtime.ReadMemStats(&after)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+				t.Errorf("five 1 MiB reads allocated %d bytes", alloc)
+			}
+			if elapsed > 2*time.Second {
+				t.Errorf("five 1 MiB reads took %v", elapsed)
+			}
+		})
+	}
+}
+
+func TestHyperslabMatchesByteReads(t *testing.T) {
+	d := openBig(t, "../testdata/weather.h5")
+	start := []uint64{344, 677, 20, 30}
+	count := []uint64{1, 3, 5, 10}
+	dst := make([]byte, 4*1*3*5*10)
+	if err := d.ReadHyperslab(start, count, dst); err != nil {
+		t.Fatal(err)
+	}
+	nonzero := 0
+	for i := 0; i < len(dst); i += 4 {
+		if v := math.Float32frombits(binary.LittleEndian.Uint32(dst[i:])); v != 0 {
+			nonzero++
+			// [0, 1, 3, 6] inside the slab is the written element.
+			if want := ((1*5+3)*10 + 6) * 4; i != want || v != 42 {
+				t.Errorf("value %v at slab byte %d, want 42 at %d", v, i, want)
+			}
+		}
+	}
+	if nonzero != 1 {
+		t.Errorf("%d non-zero elements in the slab, want 1", nonzero)
+	}
+	if err := d.ReadHyperslab([]uint64{1023, 0, 0, 0}, []uint64{2, 1, 1, 1}, dst); err == nil {
+		t.Error("slab past the end accepted")
+	}
+}
