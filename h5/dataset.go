@@ -3,6 +3,7 @@ package h5
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/h5mount/h5mount/h5/internal/chunk"
 	"github.com/h5mount/h5mount/h5/internal/format"
@@ -22,6 +23,10 @@ type Dataset struct {
 	indexOnce sync.Once
 	index     chunk.Index
 	indexErr  error
+
+	// lastEnd is where the previous read ended: a read starting there is
+	// sequential and triggers read-ahead.
+	lastEnd atomic.Uint64
 
 	allocOnce sync.Once
 	allocated int64

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
@@ -26,6 +27,8 @@ type File struct {
 	closer io.Closer
 	path   string // for resolving external storage; empty for readers
 	chunks *chunkCache
+	// prefetch bounds background chunk decoding to one worker per core.
+	prefetch chan struct{}
 
 	mu      sync.Mutex
 	objects map[uint64]*Object
@@ -54,6 +57,7 @@ func Open(r io.ReaderAt, size int64, opt *Options) (*File, error) {
 		cache = opt.CacheBytes
 	}
 	f.chunks = newChunkCache(cache)
+	f.prefetch = make(chan struct{}, runtime.GOMAXPROCS(0))
 	if sb.RootAddr == format.Undefined {
 		return nil, format.Corruptf(sb.Addr, "superblock", "no root group")
 	}

@@ -273,7 +273,53 @@ func (d *Dataset) readChunked(dst []byte, off uint64) error {
 		}
 		pos += r.n
 	}
+	if d.lastEnd.Swap(end) == off {
+		d.readAhead(idx, &g, end)
+	}
 	return nil
+}
+
+// readAhead decodes, in the background, the chunks that a sequential reader
+// will want after end, so that decompression runs on every core while the
+// reader copies. It never blocks the read that triggered it: when every
+// worker is busy, it skips.
+func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
+	size := uint64(d.Size())
+	if len(d.Filters) == 0 || end >= size {
+		return // unfiltered chunks cost a read, not a decode: the kernel reads ahead
+	}
+	want := runtime.GOMAXPROCS(0)
+	if limit := int(d.f.chunks.budget / 4 / int64(g.chunkBytes)); limit < want {
+		want = limit
+	}
+	rank := len(g.dims)
+	coords := make([]uint64, rank)
+	scaled := make([]uint64, rank)
+	seen := map[uint64]bool{}
+	pos := end
+	for steps := 0; pos < size && len(seen) < want && steps < 4096; steps++ {
+		r := g.nextRun(pos, size-pos, coords, scaled)
+		pos += r.n
+		if seen[r.chunkIdx] {
+			continue
+		}
+		seen[r.chunkIdx] = true
+		key := chunkKey{dataset: d.Addr, index: r.chunkIdx}
+		if d.f.chunks.contains(key) {
+			continue
+		}
+		select {
+		case d.f.prefetch <- struct{}{}:
+		default:
+			return
+		}
+		sc := append([]uint64(nil), r.scaled...)
+		go func() {
+			defer func() { <-d.f.prefetch }()
+			// An error here is reported when the reader gets to the chunk.
+			_, _ = d.chunkData(idx, g, sc, key)
+		}()
+	}
 }
 
 // fetchBatch gathers the chunks the read needs from pos on, up to a batch

@@ -1,7 +1,130 @@
 package chunk
 
-import "github.com/h5mount/h5mount/h5/internal/format"
+import (
+	"github.com/h5mount/h5mount/h5/internal/format"
+)
+
+// btree2Index is the version 2 B-tree chunk index (layout version 4, index
+// type 5), which libhdf5 picks for datasets with more than one unlimited
+// dimension. Records (H5Dbtree2.c) are ordered by scaled chunk coordinates:
+//
+//	type 10 (unfiltered): chunk address, scaled offset u64 per dimension
+//	type 11 (filtered):   chunk address, stored size (sizeLen bytes),
+//	                      filter mask u32, scaled offset u64 per dimension
+type btree2Index struct {
+	p          Params
+	bt         *format.BTree2
+	rank       int
+	filtered   bool
+	sizeLen    int
+	chunkBytes uint64
+}
+
+// chunkSizeLen is the width of the stored chunk size of a filtered record:
+// one byte more than the unfiltered chunk size needs, in case a filter makes
+// a chunk bigger, and at most 8 (H5D__bt2_crt_context).
+func chunkSizeLen(chunkBytes uint64) int {
+	l := 0
+	for x := chunkBytes; x > 1; x >>= 1 {
+		l++ // floor(log2(chunkBytes)), H5VM_log2_gen
+	}
+	return min(1+(l+8)/8, 8)
+}
 
 func openBTree2Index(p Params) (Index, error) {
-	return nil, format.Unsupportedf(p.Layout.Addr, "chunk index", "version 2 B-tree index")
+	l := p.Layout
+	bt, err := format.ReadBTree2(p.R, l.Addr)
+	if err != nil {
+		return nil, err
+	}
+	x := &btree2Index{p: p, bt: bt, rank: len(l.ChunkDims)}
+	// layout->size of libhdf5: the chunk dimensions times the element size.
+	elem := uint64(l.ElementSize)
+	if elem == 0 {
+		elem = uint64(p.ElementSize)
+	}
+	x.chunkBytes = elem
+	for _, c := range l.ChunkDims {
+		x.chunkBytes *= c
+	}
+	want := p.R.Sizes.Offset + 8*x.rank
+	switch bt.Type {
+	case format.BTree2ChunkUnfiltered:
+	case format.BTree2ChunkFiltered:
+		x.filtered = true
+		x.sizeLen = chunkSizeLen(x.chunkBytes)
+		want += x.sizeLen + 4
+	default:
+		return nil, format.Corruptf(l.Addr, "v2 B-tree header", "record type %d in a chunk index", bt.Type)
+	}
+	if int(bt.RecordSize) != want {
+		return nil, format.Corruptf(l.Addr, "v2 B-tree header", "chunk records of %d bytes, expected %d", bt.RecordSize, want)
+	}
+	return x, nil
+}
+
+// decode turns a record into a Chunk.
+func (x *btree2Index) decode(rec []byte) (Chunk, error) {
+	d := format.NewDecoder(rec, x.p.Layout.Addr, "v2 B-tree chunk record", x.p.R.Sizes)
+	c := Chunk{Addr: d.Offset(), Size: x.chunkBytes, Scaled: make([]uint64, x.rank)}
+	if x.filtered {
+		c.Size = d.Uint(x.sizeLen)
+		c.FilterMask = d.U32()
+	}
+	for i := range c.Scaled {
+		c.Scaled[i] = d.U64()
+	}
+	return c, d.Err()
+}
+
+// scaledAt reads dimension i of a record's scaled offset.
+func (x *btree2Index) scaledAt(rec []byte, i int) uint64 {
+	pos := x.p.R.Sizes.Offset + 8*i
+	if x.filtered {
+		pos += x.sizeLen + 4
+	}
+	return format.DecodeUint(rec[pos : pos+8])
+}
+
+func (x *btree2Index) Lookup(scaled []uint64) (Chunk, bool, error) {
+	if len(scaled) != x.rank {
+		return Chunk{}, false, nil
+	}
+	// H5D__bt2_compare: the scaled offsets, compared row-major.
+	rec, found, err := x.bt.Search(func(rec []byte) int {
+		for i, want := range scaled {
+			have := x.scaledAt(rec, i)
+			if want < have {
+				return -1
+			}
+			if want > have {
+				return 1
+			}
+		}
+		return 0
+	})
+	if err != nil || !found {
+		return Chunk{}, false, err
+	}
+	c, err := x.decode(rec)
+	if err != nil {
+		return Chunk{}, false, err
+	}
+	if c.Addr == format.Undefined {
+		return Chunk{}, false, nil
+	}
+	return c, true, nil
+}
+
+func (x *btree2Index) Walk(visit func(Chunk) error) error {
+	return x.bt.Walk(func(rec []byte) error {
+		c, err := x.decode(rec)
+		if err != nil {
+			return err
+		}
+		if c.Addr == format.Undefined {
+			return nil
+		}
+		return visit(c)
+	})
 }

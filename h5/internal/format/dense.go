@@ -1,0 +1,251 @@
+package format
+
+import (
+	"encoding/binary"
+	"sort"
+	"strings"
+)
+
+// Dense storage keeps a new-style group's links, or an object's attributes,
+// as objects of a fractal heap indexed by a v2 B-tree on the hash of their
+// names and, when creation order is indexed, by a second v2 B-tree on it.
+
+const (
+	attrHeapIDLen   = 8 // H5O_FHEAP_ID_LEN
+	attrNameRecSize = attrHeapIDLen + 1 + 4 + 4
+	attrOrdRecSize  = attrHeapIDLen + 1 + 4
+)
+
+// openDenseIndex opens a dense storage index and checks its record type and
+// that its records are at least minSize bytes long.
+func openDenseIndex(r *Reader, addr uint64, typ uint8, minSize int) (*BTree2, error) {
+	if addr == Undefined {
+		return nil, Corruptf(addr, "v2 B-tree header", "dense storage without an index")
+	}
+	bt, err := ReadBTree2(r, addr)
+	if err != nil {
+		return nil, err
+	}
+	if bt.Type != typ {
+		return nil, Corruptf(addr, "v2 B-tree header", "record type %d, expected %d", bt.Type, typ)
+	}
+	if int(bt.RecordSize) < minSize {
+		return nil, Corruptf(addr, "v2 B-tree header", "records of %d bytes, type %d needs %d", bt.RecordSize, typ, minSize)
+	}
+	return bt, nil
+}
+
+// denseLinks holds what reading a dense group needs.
+type denseLinks struct {
+	r    *Reader
+	heap *FractalHeap
+}
+
+func openDenseLinks(r *Reader, li *LinkInfo) (*denseLinks, error) {
+	if li.HeapAddr == Undefined {
+		return nil, Corruptf(li.HeapAddr, "link info message", "no fractal heap for dense links")
+	}
+	heap, err := ReadFractalHeap(r, li.HeapAddr)
+	if err != nil {
+		return nil, err
+	}
+	return &denseLinks{r: r, heap: heap}, nil
+}
+
+// link decodes the link a heap ID names.
+func (dl *denseLinks) link(id []byte) (*Link, error) {
+	obj, err := dl.heap.Object(id)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeLink(obj, dl.heap.Addr, dl.r.Sizes)
+}
+
+// walk visits the links of one index in its own order: name hash for the
+// name index (type 5: hash u32, heap ID), creation order for the order index
+// (type 6: creation order u64, heap ID).
+func (dl *denseLinks) walk(addr uint64, typ uint8, visit func(*Link) error) error {
+	keyLen := 4
+	if typ == BTree2LinkOrder {
+		keyLen = 8
+	}
+	idLen := int(dl.heap.IDLen)
+	bt, err := openDenseIndex(dl.r, addr, typ, keyLen+idLen)
+	if err != nil {
+		return err
+	}
+	return bt.Walk(func(rec []byte) error {
+		l, err := dl.link(rec[keyLen : keyLen+idLen])
+		if err != nil {
+			return err
+		}
+		if typ == BTree2LinkName && binary.LittleEndian.Uint32(rec) != Lookup3([]byte(l.Name), 0) {
+			return Corruptf(addr, "v2 B-tree record", "hash of link %q does not match its record", l.Name)
+		}
+		return visit(l)
+	})
+}
+
+// WalkDenseLinks visits every link of a group with dense link storage: in
+// increasing name order (byte-wise), or in increasing creation order when
+// byCreationOrder is set. Creation order comes from the creation order
+// index when the group has one; otherwise the links are sorted by the
+// creation order each carries. Links are gathered before the first visit.
+func WalkDenseLinks(r *Reader, li *LinkInfo, byCreationOrder bool, visit func(*Link) error) error {
+	dl, err := openDenseLinks(r, li)
+	if err != nil {
+		return err
+	}
+	if byCreationOrder && li.OrderIndexAddr != Undefined {
+		return dl.walk(li.OrderIndexAddr, BTree2LinkOrder, visit)
+	}
+	var links []*Link
+	if err := dl.walk(li.NameIndexAddr, BTree2LinkName, func(l *Link) error {
+		links = append(links, l)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if byCreationOrder {
+		sort.SliceStable(links, func(i, j int) bool { return links[i].CreationOrder < links[j].CreationOrder })
+	} else {
+		sort.SliceStable(links, func(i, j int) bool { return links[i].Name < links[j].Name })
+	}
+	for _, l := range links {
+		if err := visit(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LookupDenseLink finds one link of a dense group through the name index:
+// records are ordered by the lookup3 hash of the name, and links whose
+// names share a hash by their names (H5G__dense_btree2_name_compare).
+func LookupDenseLink(r *Reader, li *LinkInfo, name string) (*Link, bool, error) {
+	dl, err := openDenseLinks(r, li)
+	if err != nil {
+		return nil, false, err
+	}
+	idLen := int(dl.heap.IDLen)
+	bt, err := openDenseIndex(r, li.NameIndexAddr, BTree2LinkName, 4+idLen)
+	if err != nil {
+		return nil, false, err
+	}
+	hash := Lookup3([]byte(name), 0)
+	var found *Link
+	var lerr error
+	_, ok, err := bt.Search(func(rec []byte) int {
+		if lerr != nil {
+			return 0
+		}
+		h := binary.LittleEndian.Uint32(rec)
+		switch {
+		case hash < h:
+			return -1
+		case hash > h:
+			return 1
+		}
+		l, err := dl.link(rec[4 : 4+idLen])
+		if err != nil {
+			lerr = err
+			return 0
+		}
+		c := strings.Compare(name, l.Name)
+		if c == 0 {
+			found = l
+		}
+		return c
+	})
+	if lerr != nil {
+		return nil, false, lerr
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if !ok || found == nil {
+		return nil, false, nil
+	}
+	return found, true, nil
+}
+
+// denseAttr is one record of a dense attribute index.
+type denseAttr struct {
+	id     []byte
+	flags  uint8
+	corder uint32
+}
+
+// WalkDenseAttributes visits every attribute of an object with dense
+// attribute storage: in increasing name order, or in increasing creation
+// order when byCreationOrder is set (through the creation order index when
+// there is one). Name index records (type 8) are heap ID (8 bytes), message
+// flags, creation order u32 and name hash u32; creation order records (type
+// 9) lack the hash. An attribute kept in the shared message heap answers
+// ErrUnsupported. Each attribute's CreationOrder is the one its record holds.
+func WalkDenseAttributes(r *Reader, ai *AttributeInfo, byCreationOrder bool, visit func(*AttributeMessage) error) error {
+	if ai.HeapAddr == Undefined {
+		return Corruptf(ai.HeapAddr, "attribute info message", "no fractal heap for dense attributes")
+	}
+	heap, err := ReadFractalHeap(r, ai.HeapAddr)
+	if err != nil {
+		return err
+	}
+	decode := func(rec denseAttr, checkHash bool, hash uint32) (*AttributeMessage, error) {
+		if rec.flags&msgFlagShared != 0 {
+			return nil, Unsupportedf(heap.Addr, "dense attribute", "attribute in the shared object header message heap")
+		}
+		obj, err := heap.Object(rec.id)
+		if err != nil {
+			return nil, err
+		}
+		am, err := DecodeAttribute(obj, heap.Addr, r.Sizes)
+		if err != nil {
+			return nil, err
+		}
+		if checkHash && Lookup3([]byte(am.Name), 0) != hash {
+			return nil, Corruptf(ai.NameIndexAddr, "v2 B-tree record", "hash of attribute %q does not match its record", am.Name)
+		}
+		am.CreationOrder = uint16(rec.corder)
+		return am, nil
+	}
+	if byCreationOrder && ai.OrderIndexAddr != Undefined {
+		bt, err := openDenseIndex(r, ai.OrderIndexAddr, BTree2AttrOrder, attrOrdRecSize)
+		if err != nil {
+			return err
+		}
+		return bt.Walk(func(b []byte) error {
+			am, err := decode(denseAttr{id: b[:8], flags: b[8], corder: binary.LittleEndian.Uint32(b[9:])}, false, 0)
+			if err != nil {
+				return err
+			}
+			return visit(am)
+		})
+	}
+	bt, err := openDenseIndex(r, ai.NameIndexAddr, BTree2AttrName, attrNameRecSize)
+	if err != nil {
+		return err
+	}
+	var attrs []*AttributeMessage
+	if err := bt.Walk(func(b []byte) error {
+		am, err := decode(denseAttr{id: b[:8], flags: b[8], corder: binary.LittleEndian.Uint32(b[9:])}, true, binary.LittleEndian.Uint32(b[13:]))
+		if err != nil {
+			return err
+		}
+		attrs = append(attrs, am)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if byCreationOrder {
+		sort.SliceStable(attrs, func(i, j int) bool { return attrs[i].CreationOrder < attrs[j].CreationOrder })
+	} else {
+		sort.SliceStable(attrs, func(i, j int) bool { return attrs[i].Name < attrs[j].Name })
+	}
+	for _, am := range attrs {
+		if err := visit(am); err != nil {
+			return err
+		}
+	}
+	return nil
+}
