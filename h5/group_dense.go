@@ -1,17 +1,43 @@
 package h5
 
 import (
+	"fmt"
+
+	"github.com/h5mount/h5mount/h5/internal/filter"
 	"github.com/h5mount/h5mount/h5/internal/format"
 )
 
+func init() {
+	// Heaps of filtered groups decode through the same pipeline as chunks;
+	// format cannot import filter, so the engine connects them.
+	format.DefaultUnfilter = filter.DecodePipeline
+}
+
 func walkDenseLinks(f *File, li *format.LinkInfo, byOrder bool) ([]Link, error) {
-	return nil, format.Unsupportedf(li.HeapAddr, "fractal heap", "dense link storage")
+	var links []Link
+	err := format.WalkDenseLinks(f.r, li, byOrder, func(l *format.Link) error {
+		links = append(links, linkFromFormat(l))
+		return nil
+	})
+	return links, err
 }
 
 func lookupDenseLink(f *File, li *format.LinkInfo, name string) (Link, error) {
-	return Link{}, format.Unsupportedf(li.HeapAddr, "fractal heap", "dense link storage")
+	l, ok, err := format.LookupDenseLink(f.r, li, name)
+	if err != nil {
+		return Link{}, err
+	}
+	if !ok {
+		return Link{}, fmt.Errorf("h5: %q: %w", name, ErrNotFound)
+	}
+	return linkFromFormat(l), nil
 }
 
 func walkDenseAttributes(f *File, ai *format.AttributeInfo) ([]*format.AttributeMessage, error) {
-	return nil, format.Unsupportedf(ai.HeapAddr, "fractal heap", "dense attribute storage")
+	var attrs []*format.AttributeMessage
+	err := format.WalkDenseAttributes(f.r, ai, ai.OrderIndexAddr != format.Undefined, func(a *format.AttributeMessage) error {
+		attrs = append(attrs, a)
+		return nil
+	})
+	return attrs, err
 }

@@ -24,7 +24,6 @@ type fixedArray struct {
 	codec elemCodec
 	lin   *linearizer
 
-	hdrAddr  uint64
 	nelmts   uint64
 	dblkAddr uint64
 
@@ -64,7 +63,7 @@ func openFixedArray(p Params) (Index, error) {
 	client := d.U8()
 	elemSize := d.U8()
 	pageBits := d.U8()
-	fa := &fixedArray{p: p, hdrAddr: addr}
+	fa := &fixedArray{p: p}
 	fa.nelmts = d.Length()
 	fa.dblkAddr = d.Offset()
 	if err := d.Err(); err != nil {

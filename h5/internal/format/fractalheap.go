@@ -21,6 +21,10 @@ const (
 	// can make us allocate.
 	heapMaxBlock = 64 << 20
 	heapMaxDepth = 64
+	// heapUnfilterSlack and heapMaxRatio bound what a filtered block or
+	// huge object may claim to expand to: deflate stays under 1:1032.
+	heapUnfilterSlack = 1 << 20
+	heapMaxRatio      = 1100
 )
 
 // HeapUnfilter undoes an I/O filter pipeline: pipeline as stored in the heap
@@ -545,7 +549,7 @@ func (h *FractalHeap) unfilter(addr uint64, what string, mask uint32, raw []byte
 	}
 	// The expected size comes from the file: bound it by what the stored
 	// bytes can plausibly expand to before a decoder allocates it.
-	if size > uint64(len(raw))*1100+heapMaxBlock || size > 1<<31 {
+	if size > uint64(len(raw))*heapMaxRatio+heapUnfilterSlack || size > 1<<31 {
 		return nil, Unsupportedf(addr, what, "%d stored bytes said to expand to %d", len(raw), size)
 	}
 	out, err := h.Unfilter(h.Filters, mask, raw, int(size))
