@@ -183,7 +183,10 @@ func DecodeSharedMessage(buf []byte, addr uint64, sizes Sizes) (*SharedMessage, 
 	s := &SharedMessage{Version: d.U8(), Type: d.U8()}
 	switch s.Version {
 	case 1:
+		// Version 1 stores a whole symbol table entry: a name offset
+		// (never used) before the object header address.
 		d.Skip(6)
+		d.Length()
 		s.Addr = d.Offset()
 	case 2:
 		s.Addr = d.Offset()
