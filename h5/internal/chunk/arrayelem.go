@@ -30,14 +30,14 @@ type elemCodec struct {
 	chunkSize uint64 // unfiltered chunk bytes, the size of unfiltered chunks
 }
 
-// arrayChunkSizeLen is the width of the chunk-size field of a filtered element
+// chunkSizeLen is the width of the chunk-size field of a filtered element
 // for layout message version 4: one byte more than needed for the
 // unfiltered chunk size, at most 8. libhdf5 (H5Dfarray.c, H5Dearray.c:
 // H5D__*_crt_context and H5D__*_idx_create) computes it as
 // 1 + ((H5VM_log2_gen(chunk_size) + 8) / 8), capped at 8, where chunk_size
 // is the layout's chunk size in bytes (the product of the chunk dimensions
 // and the element size).
-func arrayChunkSizeLen(chunkBytes uint64) int {
+func chunkSizeLen(chunkBytes uint64) int {
 	log2 := 0 // H5VM_log2_gen: floor(log2(n)), 0 for n <= 1
 	if chunkBytes > 0 {
 		log2 = bits.Len64(chunkBytes) - 1
@@ -78,7 +78,7 @@ func newElemCodec(p *Params, addr uint64, what string, client, elemSize uint8) (
 		if !p.Filtered {
 			return c, format.Corruptf(addr, what, "filtered chunk index for a dataset without filters")
 		}
-		c.sizeLen = arrayChunkSizeLen(layoutChunkBytes(p))
+		c.sizeLen = chunkSizeLen(layoutChunkBytes(p))
 	default:
 		return c, format.Unsupportedf(addr, what, "client ID %d", client)
 	}

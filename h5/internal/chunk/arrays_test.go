@@ -379,8 +379,8 @@ func TestArrayChunkSizeLen(t *testing.T) {
 		n    uint64
 		want int
 	}{{0, 2}, {1, 2}, {2, 2}, {255, 2}, {256, 3}, {65535, 3}, {65536, 4}, {1 << 24, 5}, {1<<32 - 1, 5}, {1 << 48, 8}, {1 << 56, 8}, {1<<64 - 1, 8}} {
-		if got := arrayChunkSizeLen(c.n); got != c.want {
-			t.Errorf("arrayChunkSizeLen(%d) = %d, want %d", c.n, got, c.want)
+		if got := chunkSizeLen(c.n); got != c.want {
+			t.Errorf("chunkSizeLen(%d) = %d, want %d", c.n, got, c.want)
 		}
 	}
 }

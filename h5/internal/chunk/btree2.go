@@ -20,17 +20,6 @@ type btree2Index struct {
 	chunkBytes uint64
 }
 
-// chunkSizeLen is the width of the stored chunk size of a filtered record:
-// one byte more than the unfiltered chunk size needs, in case a filter makes
-// a chunk bigger, and at most 8 (H5D__bt2_crt_context).
-func chunkSizeLen(chunkBytes uint64) int {
-	l := 0
-	for x := chunkBytes; x > 1; x >>= 1 {
-		l++ // floor(log2(chunkBytes)), H5VM_log2_gen
-	}
-	return min(1+(l+8)/8, 8)
-}
-
 func openBTree2Index(p Params) (Index, error) {
 	l := p.Layout
 	bt, err := format.ReadBTree2(p.R, l.Addr)
