@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"github.com/h5mount/h5mount/h5"
+	"github.com/h5mount/h5mount/xattr"
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -20,6 +21,24 @@ type datasetNode struct {
 	once sync.Once
 	ds   *h5.Dataset
 	err  error
+
+	// Datasets whose elements have no fixed size read as text, rendered
+	// once on first use.
+	textOnce sync.Once
+	text     []byte
+	textErr  error
+}
+
+// maxTextBytes bounds the text form of a variable-length dataset.
+const maxTextBytes = 256 << 20
+
+// textForm returns the dataset's text form, or nil when it reads as bytes.
+func (n *datasetNode) textForm(ds *h5.Dataset) ([]byte, error) {
+	if !xattr.NeedsText(ds.Type) {
+		return nil, nil
+	}
+	n.textOnce.Do(func() { n.text, n.textErr = xattr.DatasetText(ds, maxTextBytes) })
+	return n.text, n.textErr
 }
 
 var (
@@ -48,6 +67,11 @@ func (n *datasetNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse
 		return 0
 	}
 	out.Size = uint64(ds.Size())
+	if text, err := n.textForm(ds); err != nil {
+		n.fsys.errno("getattr", n.path, err)
+	} else if text != nil {
+		out.Size = uint64(len(text))
+	}
 	alloc, err := ds.AllocatedBytes()
 	if err != nil {
 		n.fsys.errno("getattr", n.path, err)
@@ -73,6 +97,14 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 	ds, err := n.dataset()
 	if err != nil {
 		return nil, n.fsys.errno("read", n.path, err)
+	}
+	if text, err := n.textForm(ds); err != nil {
+		return nil, n.fsys.errno("read", n.path, err)
+	} else if text != nil {
+		if off >= int64(len(text)) {
+			return fuse.ReadResultData(nil), 0
+		}
+		return fuse.ReadResultData(text[off:min(int64(len(text)), off+int64(len(dest)))]), 0
 	}
 	got, err := ds.ReadAt(dest, off)
 	if err != nil && got == 0 && off < ds.Size() {

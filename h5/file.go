@@ -33,6 +33,9 @@ type File struct {
 	mu      sync.Mutex
 	objects map[uint64]*Object
 	gheaps  map[uint64]*format.GlobalHeapCollection
+
+	pathsOnce sync.Once
+	paths     map[uint64]string
 }
 
 const (
@@ -162,6 +165,10 @@ func (f *File) globalHeap(addr uint64) (*format.GlobalHeapCollection, error) {
 	f.mu.Unlock()
 	return c, nil
 }
+
+// OffsetSize is the file's "size of offsets": the bytes of an address, and
+// of an object reference.
+func (f *File) OffsetSize() int { return f.r.Sizes.Offset }
 
 // VLenSize is the stored size of one variable-length element: a 4-byte
 // length and a global heap ID.

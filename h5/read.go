@@ -17,12 +17,11 @@ func filterName(f *Filter) string { return filter.Name(f) }
 // ReadAt reads len(p) bytes of the dataset's element bytes (row-major, in
 // the stored representation) starting at byte offset off. Only the chunks
 // the range overlaps are read; never-written regions read as the fill value.
+// Variable-length elements are stored as references into the global heap;
+// File.ReadVLen resolves them.
 func (d *Dataset) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("h5: negative offset %d: %w", off, ErrOutOfRange)
-	}
-	if d.Type.HasVariableSize() {
-		return 0, fmt.Errorf("h5: dataset at 0x%x has variable-size elements; ReadAt gives stored bytes only via ReadText: %w", d.Addr, ErrUnsupported)
 	}
 	size := d.Size()
 	if off >= size {

@@ -158,12 +158,38 @@ func (f *formatter) element(t *h5.Datatype, data []byte, top bool) error {
 			}
 		}
 		f.b.WriteByte('}')
-	case h5.ClassOpaque, h5.ClassReference:
+	case h5.ClassReference:
+		if p, ok := f.referencePath(t, data); ok {
+			f.text(p, top)
+			return nil
+		}
+		f.text(fmt.Sprintf("%x", data), top)
+	case h5.ClassOpaque:
 		f.text(fmt.Sprintf("%x", data), top)
 	default:
 		return fmt.Errorf("xattr: %v values: %w", t.Class, h5.ErrUnsupported)
 	}
 	return nil
+}
+
+// pathResolver is what a file offers to show object references as paths.
+type pathResolver interface {
+	PathOf(addr uint64) (string, bool)
+	OffsetSize() int
+}
+
+// referencePath shows an old-style object reference as the path of the
+// object it points to, as h5py does.
+func (f *formatter) referencePath(t *h5.Datatype, data []byte) (string, bool) {
+	r, ok := f.vl.(pathResolver)
+	if !ok || t.RefType != 0 || int(t.Size) != r.OffsetSize() {
+		return "", false
+	}
+	var addr uint64
+	for i := len(data) - 1; i >= 0; i-- {
+		addr = addr<<8 | uint64(data[i])
+	}
+	return r.PathOf(addr)
 }
 
 func (f *formatter) text(s string, top bool) {
