@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log"
+	"os"
 	"path"
 	"syscall"
 	"time"
@@ -39,14 +40,15 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 	root := &groupNode{fsys: fsys, obj: rootGroup.Object, path: "/"}
 	timeout := cacheTimeout
 	mo := fuse.MountOptions{
-		FsName:        opts.FSName,
-		Name:          "h5mount",
-		AllowOther:    opts.AllowOther,
-		Debug:         opts.Debug,
-		MaxReadAhead:  1 << 20,
-		MaxWrite:      1 << 20,
-		Options:       append([]string(nil), opts.Options...),
-		DisableXAttrs: false,
+		FsName:       opts.FSName,
+		Name:         "h5mount",
+		AllowOther:   opts.AllowOther,
+		Debug:        opts.Debug,
+		MaxReadAhead: 1 << 20,
+		MaxWrite:     1 << 20,
+		Options:      append([]string(nil), opts.Options...),
+		// As root the kernel mount needs no fusermount3 helper.
+		DirectMount: os.Geteuid() == 0,
 	}
 	if opts.ReadOnly {
 		mo.Options = append(mo.Options, "ro")
@@ -54,6 +56,7 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 	if opts.DefaultPermissions {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
+	mo.DirectMountFlags = directMountFlags(mo.Options)
 	return gofs.Mount(mountpoint, root, &gofs.Options{
 		MountOptions:    mo,
 		EntryTimeout:    &timeout,
@@ -64,6 +67,28 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 		Logger:          opts.Logger,
 		RootStableAttr:  &gofs.StableAttr{Ino: 1, Mode: syscall.S_IFDIR},
 	})
+}
+
+// directMountFlags turns the mount options that are per-mount flags into
+// mount(2) flags: fusermount3 does this for a normal user, and a direct
+// mount by root must do it itself (go-fuse passes the rest as data).
+func directMountFlags(options []string) uintptr {
+	flags := uintptr(syscall.MS_NOSUID | syscall.MS_NODEV)
+	for _, o := range options {
+		switch o {
+		case "ro":
+			flags |= syscall.MS_RDONLY
+		case "noatime":
+			flags |= syscall.MS_NOATIME
+		case "nodiratime":
+			flags |= syscall.MS_NODIRATIME
+		case "sync":
+			flags |= syscall.MS_SYNCHRONOUS
+		case "dirsync":
+			flags |= syscall.MS_DIRSYNC
+		}
+	}
+	return flags
 }
 
 // errno turns an engine error into an errno and logs it once, naming the

@@ -1,0 +1,736 @@
+// Command h5mount mounts an HDF5 file as a directory tree: groups are
+// directories, datasets are files of their element bytes, attributes are
+// extended attributes. See SPEC.md §1 for the command line.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/h5mount/h5mount/fs"
+	"github.com/h5mount/h5mount/h5"
+	"github.com/h5mount/h5mount/internal/daemon"
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at build time: go build -ldflags "-X main.version=1.0.0".
+var version string
+
+// Exit statuses.
+const (
+	exitFail  = 1 // the mount could not be made
+	exitUsage = 2 // the command line is wrong
+)
+
+const defaultCacheSize = "64MiB"
+
+// fsType is the type of our mounts in the kernel's mount table ("fuse." and
+// the name fs.Mount gives go-fuse).
+const fsType = "fuse.h5mount"
+
+// unmountWait bounds how long `h5mount unmount` waits for the mount process
+// to finish its work once the kernel has let go of the mount.
+const unmountWait = 60 * time.Second
+
+// exitError is a failure to report as one line on stderr, with an exit status.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func failf(format string, a ...any) error {
+	return &exitError{code: exitFail, msg: fmt.Sprintf(format, a...)}
+}
+
+func usagef(format string, a ...any) error {
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, a...)}
+}
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run runs the command line args and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	args = normalizeArgs(args)
+	app := newApp(args, stderr)
+	app.Writer = stdout
+	app.ErrWriter = stderr
+	err := app.Run(args)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		fmt.Fprintf(stderr, "h5mount: %s\n", oneLine(ee.msg))
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "h5mount: %s\n", oneLine(err.Error()))
+	return exitFail
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.NewReplacer("\r\n", "; ", "\n", "; ", "\r", "; ").Replace(s)
+}
+
+const description = `h5mount shows an HDF5 file as a directory tree: groups are directories,
+datasets are files holding their elements' bytes in C order (as stored, so
+numpy.fromfile with the dtype in user.h5.dtype reads them back), soft links
+are symlinks, and attributes are extended attributes (user.NAME; dataset
+properties as user.h5.dtype, user.h5.shape, user.h5.chunks, ...).
+
+Without -f, h5mount returns once the mount is ready and serves it in the
+background; it exits non-zero, with one line naming the cause, when it
+cannot mount. A missing MOUNTPOINT is created, and removed at unmount.
+This version mounts read-only: writes answer EROFS.
+
+Mount options (-o, comma-separated, may be repeated):
+   ro                   read-only (the default, and for now the only mode)
+   rw                   accepted; the mount stays read-only in this version
+   allow_other          let other users see the mount (as a normal user this
+                        needs user_allow_other in /etc/fuse.conf)
+   default_permissions  let the kernel check permissions from the modes shown
+   debug                log every FUSE request (like --debug)
+   cache_size=SIZE      chunk cache size (like --cache-size)
+   fsname=NAME          name shown as the mount's source
+   nosuid, nodev, noexec, noatime, atime, sync, dirsync   passed to the kernel
+   defaults, auto, noauto, user, users, nofail, _netdev, dev, suid, exec,
+   x-systemd.*, ...     fstab options, ignored
+   Other options are ignored with a warning.
+
+Options may also follow FILE.h5 and MOUNTPOINT, as mount.fuse3 passes them.
+As root h5mount mounts directly; a normal user needs fusermount3 (package
+fuse3) on PATH and read-write access to /dev/fuse.
+
+Examples:
+   h5mount weather.h5 /mnt/w               mount in the background
+   ls -la /mnt/w; getfattr -d /mnt/w/15/temperature
+   h5mount unmount /mnt/w                  unmount (fusermount3 -u works too)
+   h5mount -f --debug weather.h5 /mnt/w    stay in the foreground, log requests
+   h5mount --cache-size 256MiB --log-file /var/log/h5mount.log weather.h5 /mnt/w
+   h5mount /data/weather.h5 /mnt/w -o ro,allow_other
+   /etc/fstab:  /data/weather.h5  /mnt/w  fuse.h5mount  ro,allow_other  0 0`
+
+// newApp builds the command line. args are the normalized arguments, which
+// a background mount passes on to its child.
+func newApp(args []string, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:  "h5mount",
+		Usage: "mount an HDF5 file as a directory tree",
+		UsageText: "h5mount [options] FILE.h5 MOUNTPOINT      mount; returns once the mount is ready\n" +
+			"h5mount -f [options] FILE.h5 MOUNTPOINT   stay in the foreground; Ctrl-C or SIGTERM unmounts\n" +
+			"h5mount unmount MOUNTPOINT                flush and unmount\n" +
+			"h5mount version                           print the version",
+		Description:               description,
+		Version:                   versionString(),
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "foreground", Aliases: []string{"f"},
+				Usage: "stay in the foreground: log to stderr, unmount on Ctrl-C or SIGTERM"},
+			&cli.StringSliceFlag{Name: "o",
+				Usage: "mount options, comma-separated (`OPTS`: ro, rw, allow_other, default_permissions, debug, cache_size=SIZE, ...; see above)"},
+			&cli.BoolFlag{Name: "read-only", Aliases: []string{"r"},
+				Usage: "mount read-only (the default, and for now the only mode)"},
+			&cli.BoolFlag{Name: "create",
+				Usage: "create FILE.h5 when missing (not supported yet: this version only reads)"},
+			&cli.BoolFlag{Name: "debug", Aliases: []string{"d"},
+				Usage: "log every FUSE request (to stderr with -f, else to --log-file)"},
+			&cli.StringFlag{Name: "log-file",
+				Usage: "append the log of the mount to `PATH` (a background mount logs nowhere else)"},
+			&cli.StringFlag{Name: "cache-size", Value: defaultCacheSize,
+				Usage: "memory for decoded chunks: `SIZE` in bytes or with K, M, G (KiB, MiB, GiB)"},
+		},
+		Action: func(c *cli.Context) error { return mountAction(c, args, stderr) },
+		Commands: []*cli.Command{
+			{
+				Name:      "unmount",
+				Aliases:   []string{"umount"},
+				Usage:     "flush and unmount a mount made by h5mount",
+				ArgsUsage: "MOUNTPOINT",
+				Action:    unmountAction,
+				OnUsageError: func(c *cli.Context, err error, _ bool) error {
+					return usagef("%v (see h5mount unmount --help)", err)
+				},
+			},
+			{
+				Name:  "version",
+				Usage: "print the version",
+				Action: func(c *cli.Context) error {
+					fmt.Fprintf(c.App.Writer, "h5mount %s\n", versionString())
+					return nil
+				},
+			},
+		},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usagef("%v (see h5mount --help)", err)
+		},
+		// Errors are printed by run, as one line, with their own status.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " " + s.Value[:12]
+			}
+		}
+	}
+	return v
+}
+
+// Flags that take a value, in every spelling the flag package accepts.
+var valueFlags = map[string]bool{
+	"-o": true, "--o": true,
+	"-log-file": true, "--log-file": true,
+	"-cache-size": true, "--cache-size": true,
+}
+
+// commands are the first words that name a subcommand.
+var commands = map[string]bool{"unmount": true, "umount": true, "version": true, "help": true, "h": true}
+
+// normalizeArgs moves options given after the positional arguments to the
+// front (mount.fuse3 calls `h5mount FILE MOUNTPOINT -o ro,allow_other`, and
+// the flag package stops at the first positional), and splits the mount
+// style `-oro,allow_other` into `-o ro,allow_other`. Everything after `--`
+// stays positional.
+func normalizeArgs(args []string) []string {
+	if len(args) == 0 {
+		return args
+	}
+	var flags, pos []string
+	dashdash := false
+	rest := args[1:]
+	for i := 0; i < len(rest); i++ {
+		s := rest[i]
+		if s == "--" {
+			dashdash = true
+			pos = append(pos, rest[i+1:]...)
+			break
+		}
+		if len(s) > 2 && strings.HasPrefix(s, "-o") && s[2] != '=' {
+			flags = append(flags, "-o", s[2:])
+			continue
+		}
+		if len(s) > 1 && s[0] == '-' {
+			flags = append(flags, s)
+			if valueFlags[s] && i+1 < len(rest) {
+				flags = append(flags, rest[i+1])
+				i++
+			}
+			continue
+		}
+		if len(pos) == 0 && commands[s] {
+			// A subcommand parses its own arguments.
+			return append(append(append([]string{args[0]}, flags...), s), rest[i+1:]...)
+		}
+		pos = append(pos, s)
+	}
+	out := append([]string{args[0]}, flags...)
+	if dashdash {
+		out = append(out, "--")
+	}
+	return append(out, pos...)
+}
+
+// mountConfig is what the command line asks of a mount.
+type mountConfig struct {
+	file, mountpoint   string
+	foreground         bool
+	debug              bool
+	allowOther         bool
+	defaultPermissions bool
+	cacheBytes         int64
+	logFile            string
+	fsname             string
+	kernelOptions      []string // -o options passed on to the kernel
+}
+
+// Mount options passed on to the kernel as given: those fusermount3 knows.
+var kernelOptions = map[string]bool{
+	"nosuid": true, "nodev": true, "noexec": true, "sync": true, "dirsync": true,
+	"atime": true, "noatime": true,
+}
+
+// Mount options that only mean something to mount(8) or /etc/fstab, or that
+// FUSE mounts always have: dropped without a word.
+var fstabOptions = map[string]bool{
+	"defaults": true, "auto": true, "noauto": true, "user": true, "nouser": true,
+	"users": true, "owner": true, "group": true, "nofail": true, "_netdev": true,
+	"dev": true, "suid": true, "exec": true, "async": true, "loud": true, "silent": true,
+}
+
+func parseMountConfig(c *cli.Context) (cfg mountConfig, warnings []string, err error) {
+	switch c.NArg() {
+	case 2:
+	case 0:
+		return cfg, nil, usagef("missing FILE.h5 and MOUNTPOINT (usage: h5mount [options] FILE.h5 MOUNTPOINT; see h5mount --help)")
+	case 1:
+		return cfg, nil, usagef("missing MOUNTPOINT (usage: h5mount [options] FILE.h5 MOUNTPOINT; see h5mount --help)")
+	default:
+		return cfg, nil, usagef("too many arguments: %q (usage: h5mount [options] FILE.h5 MOUNTPOINT)", c.Args().Slice()[2:])
+	}
+	cfg.file, cfg.mountpoint = c.Args().Get(0), c.Args().Get(1)
+	if cfg.file == "" || cfg.mountpoint == "" {
+		return cfg, nil, usagef("empty FILE.h5 or MOUNTPOINT argument")
+	}
+	if c.Bool("create") {
+		return cfg, nil, usagef("--create is not supported by this version of h5mount: it mounts existing HDF5 files read-only")
+	}
+	cfg.foreground = c.Bool("foreground")
+	cfg.debug = c.Bool("debug")
+	cfg.logFile = c.String("log-file")
+	cfg.cacheBytes, err = parseSize(c.String("cache-size"))
+	if err != nil {
+		return cfg, nil, usagef("--cache-size: %v", err)
+	}
+	warnedRW := false
+	for _, list := range c.StringSlice("o") {
+		for _, o := range strings.Split(list, ",") {
+			key, val, hasVal := strings.Cut(o, "=")
+			switch {
+			case o == "" || o == "ro":
+			case o == "rw":
+				if !warnedRW {
+					warnings = append(warnings, "rw: this version mounts read-only")
+					warnedRW = true
+				}
+			case o == "allow_other":
+				cfg.allowOther = true
+			case o == "default_permissions":
+				cfg.defaultPermissions = true
+			case o == "debug":
+				cfg.debug = true
+			case key == "cache_size" && hasVal:
+				if cfg.cacheBytes, err = parseSize(val); err != nil {
+					return cfg, nil, usagef("-o cache_size: %v", err)
+				}
+			case key == "fsname" && hasVal:
+				cfg.fsname = val
+			case kernelOptions[o]:
+				cfg.kernelOptions = append(cfg.kernelOptions, o)
+			case fstabOptions[o], strings.HasPrefix(o, "x-"), key == "comment":
+			default:
+				warnings = append(warnings, fmt.Sprintf("ignoring unknown mount option %q", o))
+			}
+		}
+	}
+	return cfg, warnings, nil
+}
+
+// parseSize reads a byte count: a number with an optional unit, B, K/KB/KiB,
+// M/MB/MiB, G/GB/GiB or T/TB/TiB, all powers of 1024 as mount tools count.
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("%q is not a size (examples: 64MiB, 1G, 1048576)", s)
+	}
+	n, err := strconv.ParseInt(t[:i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	var shift uint
+	switch strings.ToLower(strings.TrimSpace(t[i:])) {
+	case "", "b":
+	case "k", "kb", "kib":
+		shift = 10
+	case "m", "mb", "mib":
+		shift = 20
+	case "g", "gb", "gib":
+		shift = 30
+	case "t", "tb", "tib":
+		shift = 40
+	default:
+		return 0, fmt.Errorf("%q: unknown unit (use K, M, G, KiB, MiB, GiB)", s)
+	}
+	if n > (1<<62)>>shift {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return n << shift, nil
+}
+
+// mountAction mounts: in the foreground with -f, else by running itself
+// again in the background and waiting for that child to report.
+func mountAction(c *cli.Context, args []string, stderr io.Writer) error {
+	cfg, warnings, err := parseMountConfig(c)
+	if err != nil {
+		return err
+	}
+	rep := daemon.Child()
+	warn := func(w string) { fmt.Fprintf(stderr, "h5mount: warning: %s\n", oneLine(w)) }
+	if rep == nil {
+		// The child parses the same options: only one of them speaks.
+		for _, w := range warnings {
+			warn(w)
+		}
+	}
+	if !cfg.foreground && rep == nil {
+		childArgs := append([]string{"-f"}, args[1:]...)
+		if err := daemon.Start(childArgs, cfg.logFile, warn); err != nil {
+			return failf("%s", err.Error())
+		}
+		return nil
+	}
+	err = serve(cfg, rep, stderr)
+	if err != nil && rep != nil {
+		rep.Fail(err.Error())
+	}
+	return err
+}
+
+// openLog makes the mount's logger: to --log-file when given, else to
+// stderr in the foreground; a background mount without a log file logs
+// nothing.
+func openLog(cfg mountConfig, background bool, stderr io.Writer) (*log.Logger, func(), error) {
+	if cfg.logFile != "" {
+		f, err := os.OpenFile(cfg.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, nil, failf("log file: %v", err)
+		}
+		return log.New(f, "h5mount: ", log.LstdFlags), func() { f.Close() }, nil
+	}
+	if background {
+		return log.New(io.Discard, "", 0), func() {}, nil
+	}
+	return log.New(stderr, "h5mount: ", log.LstdFlags), func() {}, nil
+}
+
+// serve makes the mount and serves it until it is unmounted. rep, when not
+// nil, is told once the mount is ready.
+func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
+	logger, closeLog, err := openLog(cfg, rep != nil, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	// Foreground mounts say nothing on success unless asked to.
+	info := logger
+	if !cfg.debug && cfg.logFile == "" {
+		info = log.New(io.Discard, "", 0)
+	}
+
+	// Catch the signals from the start: one that comes while the mount is
+	// being made unmounts it as soon as it is ready.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	file, lock, st, err := openHDF5(cfg)
+	if err != nil {
+		return err
+	}
+	defer lock.Close() // releases the lock
+	defer file.Close()
+
+	if err := checkFUSE(); err != nil {
+		return err
+	}
+	mnt, created, err := prepareMountpoint(cfg.mountpoint)
+	if err != nil {
+		return err
+	}
+	removeMnt := func() {
+		if created {
+			if err := os.Remove(mnt); err != nil {
+				logger.Printf("removing mount point %s: %v", mnt, err)
+			}
+		}
+	}
+
+	abs, _ := filepath.Abs(cfg.file)
+	opts := fs.Options{
+		ReadOnly:           true, // this version only reads
+		AllowOther:         cfg.allowOther,
+		DefaultPermissions: cfg.defaultPermissions,
+		Debug:              cfg.debug,
+		FSName:             abs,
+		FileMode:           uint32(st.Mode().Perm()),
+		FileTime:           st.ModTime(),
+		Logger:             logger,
+		Options:            cfg.kernelOptions,
+	}
+	if cfg.fsname != "" {
+		opts.FSName = cfg.fsname
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		opts.UID, opts.GID = sys.Uid, sys.Gid
+	}
+	server, err := fs.Mount(file, mnt, opts)
+	if err != nil && len(opts.Options) > 0 {
+		w := fmt.Sprintf("mount options %s refused (%v); mounting without them",
+			strings.Join(opts.Options, ","), oneLine(err.Error()))
+		logger.Print(w)
+		if rep != nil {
+			rep.Warn(w)
+		} else if cfg.logFile != "" {
+			fmt.Fprintf(stderr, "h5mount: warning: %s\n", w)
+		}
+		opts.Options = nil
+		server, err = fs.Mount(file, mnt, opts)
+	}
+	if err != nil {
+		removeMnt()
+		return failf("%s: cannot mount: %s", cfg.mountpoint, oneLine(err.Error()))
+	}
+
+	removeRecord, err := daemon.WriteRecord(daemon.Record{Mountpoint: mnt, File: abs, Created: created})
+	if err != nil {
+		logger.Printf("cannot record the mount (h5mount unmount will not wait for it): %v", err)
+	}
+	info.Printf("%s mounted read-only at %s", abs, mnt)
+	if rep != nil {
+		rep.Ready()
+	}
+	// A daemon must not keep the directory it was started in busy.
+	_ = os.Chdir("/")
+
+	go func() {
+		for sig := range sigs {
+			info.Printf("%v: unmounting %s", sig, mnt)
+			if err := server.Unmount(); err != nil {
+				logger.Printf("unmount: %v; detaching now, the mount ends when its last file is closed", oneLine(err.Error()))
+				if err := daemon.Unmount(mnt, true); err != nil {
+					logger.Printf("lazy unmount: %v", err)
+				}
+			}
+		}
+	}()
+	server.Wait()
+	info.Printf("%s unmounted", mnt)
+	removeMnt()
+	removeRecord()
+	return nil
+}
+
+// openHDF5 opens the HDF5 file, takes the shared lock of a read-only mount
+// on it, and reads its root group, so that a file that is not HDF5 or is
+// damaged fails here, before anything is mounted.
+func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, err error) {
+	name := cfg.file
+	st, err = os.Stat(name)
+	if err != nil {
+		return nil, nil, nil, fileError(name, err)
+	}
+	if st.IsDir() {
+		return nil, nil, nil, failf("%s: is a directory, not an HDF5 file", name)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, nil, nil, failf("%s: not a regular file", name)
+	}
+	lock, err = os.Open(name)
+	if err != nil {
+		return nil, nil, nil, fileError(name, err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, nil, nil, failf("%s is locked by another h5mount or writer", name)
+		}
+		return nil, nil, nil, failf("%s: cannot lock: %v", name, err)
+	}
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		abs = name
+	}
+	file, err = h5.OpenFile(abs, &h5.Options{CacheBytes: cfg.cacheBytes})
+	if err == nil {
+		if _, err = file.Root(); err != nil {
+			file.Close()
+		}
+	}
+	if err != nil {
+		lock.Close()
+		return nil, nil, nil, fileError(name, err)
+	}
+	return file, lock, st, nil
+}
+
+// fileError names what is wrong with the HDF5 file in one line.
+func fileError(name string, err error) error {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return failf("%s: no such file", name)
+	case errors.Is(err, os.ErrPermission):
+		return failf("%s: permission denied", name)
+	case errors.Is(err, h5.ErrNotHDF5):
+		return failf("%s: not an HDF5 file", name)
+	case errors.Is(err, h5.ErrCorrupt):
+		return failf("%s: corrupt HDF5 file: %s", name, detail(name, err))
+	case errors.Is(err, h5.ErrUnsupported):
+		return failf("%s: unsupported HDF5 feature: %s", name, detail(name, err))
+	}
+	return failf("%s: %s", name, detail(name, err))
+}
+
+// detail is an error's text without the file name h5.OpenFile puts first.
+func detail(name string, err error) string {
+	s := err.Error()
+	for _, p := range []string{name + ": ", "open " + name + ": "} {
+		s = strings.TrimPrefix(s, p)
+	}
+	if abs, e := filepath.Abs(name); e == nil {
+		s = strings.TrimPrefix(s, abs+": ")
+	}
+	return s
+}
+
+// checkFUSE tells whether this process can mount at all: the kernel's FUSE
+// device must be there and open for reading and writing (fusermount3 opens
+// it as the calling user), and a normal user needs fusermount3, through
+// which go-fuse mounts.
+func checkFUSE() error {
+	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
+	switch {
+	case err == nil:
+		f.Close()
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, syscall.ENODEV), errors.Is(err, syscall.ENXIO):
+		return failf("FUSE is not available: no /dev/fuse (load the fuse kernel module)")
+	case errors.Is(err, os.ErrPermission):
+		return failf("no permission on /dev/fuse: FUSE mounts need read and write access to it")
+	default:
+		return failf("FUSE is not available: /dev/fuse: %v", err)
+	}
+	// As root, go-fuse can call mount(2) itself; a user needs the helper.
+	if os.Geteuid() != 0 && !daemon.HaveFusermount() {
+		return failf("fusermount3 not found: install the fuse3 package")
+	}
+	return nil
+}
+
+// prepareMountpoint checks the mount point, making it when it is missing
+// (created tells), and returns its canonical path.
+func prepareMountpoint(name string) (mnt string, created bool, err error) {
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return "", false, failf("%s: %v", name, err)
+	}
+	if err := notMounted(name, abs); err != nil {
+		return "", false, err
+	}
+	st, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, syscall.ENOTCONN), errors.Is(err, syscall.ECONNABORTED):
+		return "", false, failf("%s: already a mount point (its FUSE server is gone: h5mount unmount %s)", name, name)
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.Mkdir(abs, 0o755); err != nil {
+			return "", false, failf("%s: cannot create mount point: %v", name, errText(err))
+		}
+		created = true
+	case err != nil:
+		return "", false, failf("%s: %v", name, errText(err))
+	case !st.IsDir():
+		return "", false, failf("%s: mount point is not a directory", name)
+	}
+	mnt, err = filepath.EvalSymlinks(abs)
+	if err != nil {
+		mnt = abs
+	}
+	if mnt != abs {
+		if err := notMounted(name, mnt); err != nil {
+			return "", false, err
+		}
+	}
+	return mnt, created, nil
+}
+
+func notMounted(name, path string) error {
+	_, mounted, err := daemon.MountedAt(path)
+	if err != nil {
+		return failf("cannot read the mount table: %v", err)
+	}
+	if mounted {
+		return failf("%s: already a mount point", name)
+	}
+	return nil
+}
+
+// errText is an error's text without the operation and path *PathError
+// puts first.
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// unmountAction unmounts and waits for the mount process to finish: it has
+// then flushed and closed the file and removed a mount point it created.
+func unmountAction(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usagef("usage: h5mount unmount MOUNTPOINT")
+	}
+	name := c.Args().First()
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return failf("%s: %v", name, err)
+	}
+	mnt, fstype := "", ""
+	for _, p := range []string{abs, canonical(abs)} {
+		t, ok, err := daemon.MountedAt(p)
+		if err != nil {
+			return failf("cannot read the mount table: %v", err)
+		}
+		if ok {
+			mnt, fstype = p, t
+			break
+		}
+	}
+	if mnt == "" {
+		return failf("%s: not mounted", name)
+	}
+	if fstype != fsType {
+		return failf("%s: not an h5mount mount (it is %s)", name, fstype)
+	}
+	rec, found := daemon.ReadRecord(mnt)
+	running := found && rec.Running()
+	if err := daemon.Unmount(mnt, false); err != nil {
+		return failf("%s: cannot unmount: %v", name, err)
+	}
+	switch {
+	case running:
+		if !rec.WaitExit(unmountWait) {
+			return failf("%s: unmounted, but its h5mount process %d has not finished", name, rec.PID)
+		}
+	case found:
+		// The mount process died (kill -9, say): clean up after it.
+		if rec.Created {
+			os.Remove(mnt)
+		}
+		daemon.RemoveRecord(mnt)
+	}
+	return nil
+}
+
+func canonical(p string) string {
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		return real
+	}
+	return p
+}
