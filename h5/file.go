@@ -90,6 +90,12 @@ func OpenFile(name string, opt *Options) (*File, error) {
 	return f, nil
 }
 
+// OSFile is the open file underneath, when the file was opened by name.
+func (f *File) OSFile() (*os.File, bool) {
+	fh, ok := f.closer.(*os.File)
+	return fh, ok
+}
+
 // Close releases the file.
 func (f *File) Close() error {
 	if f.closer != nil {

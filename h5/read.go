@@ -137,6 +137,26 @@ func (d *Dataset) readRange(dst []byte, off uint64) error {
 	return fmt.Errorf("h5: dataset at 0x%x: layout class %d: %w", d.Addr, d.layout.Class, ErrUnsupported)
 }
 
+// FileExtent says where the dataset bytes [off, off+n) lie in the file, when
+// they are stored there verbatim (contiguous layout, allocated, in the file
+// itself): the absolute offset to read them from. Callers that hold the
+// file's descriptor can then move the bytes without copying them.
+func (d *Dataset) FileExtent(off, n int64) (int64, bool) {
+	l := d.layout
+	if l.Class != format.LayoutContiguous || l.Addr == format.Undefined || off < 0 || n < 0 ||
+		d.Object.hdr.Find(format.MsgExternalFiles) != nil {
+		return 0, false
+	}
+	if uint64(off)+uint64(n) > l.Size {
+		return 0, false
+	}
+	abs := l.Addr + d.f.r.Base + uint64(off)
+	if abs < l.Addr || abs+uint64(n) > uint64(d.f.r.Size) {
+		return 0, false
+	}
+	return int64(abs), true
+}
+
 func (d *Dataset) readContiguous(dst []byte, off uint64) error {
 	if d.Object.hdr.Find(format.MsgExternalFiles) != nil {
 		return fmt.Errorf("h5: dataset at 0x%x: external raw data files: %w", d.Addr, ErrUnsupported)
