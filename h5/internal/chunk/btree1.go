@@ -19,9 +19,10 @@ type btree1Index struct {
 }
 
 type btree1Node struct {
-	level    uint8
-	keys     []format.ChunkKey
-	children []uint64
+	level       uint8
+	left, right uint64 // siblings at the same level
+	keys        []format.ChunkKey
+	children    []uint64
 }
 
 const maxCachedNodes = 4096
@@ -45,7 +46,7 @@ func (b *btree1Index) node(addr uint64) (*btree1Node, error) {
 	if raw.Type != format.BTree1Chunk {
 		return nil, format.Corruptf(addr, "v1 B-tree node", "node type %d in a chunk index", raw.Type)
 	}
-	n = &btree1Node{level: raw.Level, children: raw.Children, keys: make([]format.ChunkKey, len(raw.Keys))}
+	n = &btree1Node{level: raw.Level, left: raw.Left, right: raw.Right, children: raw.Children, keys: make([]format.ChunkKey, len(raw.Keys))}
 	for i, k := range raw.Keys {
 		n.keys[i] = format.DecodeChunkKey(k, b.rank)
 	}

@@ -31,6 +31,9 @@ type Params struct {
 	MaxDims     []uint64 // maximum dimensions (Unlimited for unlimited)
 	ElementSize uint32
 	Filtered    bool // the dataset has a filter pipeline
+	// BTreeK is the file's "indexed storage internal node K" (0: libhdf5's
+	// default, 32): chunk B-tree nodes are allocated for 2K entries.
+	BTreeK uint16
 }
 
 // ChunkBytes is the unfiltered size of one chunk.

@@ -50,6 +50,10 @@ func (m *Message) Shared() bool { return m.Flags&msgFlagShared != 0 }
 type HeaderChunk struct {
 	Addr uint64 // address of the chunk (of its signature, for v2 continuation chunks)
 	Size uint64
+	// Messages occupy [MsgStart, MsgEnd). In version 2 headers a checksum
+	// of [Addr, MsgEnd) is stored at MsgEnd.
+	MsgStart, MsgEnd uint64
+	Checksummed      bool
 }
 
 // ObjectHeader is a decoded object header with all its messages gathered
@@ -190,7 +194,8 @@ func (h *ObjectHeader) readChunk(r *Reader, addr, size uint64, first bool) ([]He
 	if err != nil {
 		return nil, err
 	}
-	h.Chunks = append(h.Chunks, HeaderChunk{Addr: chunkAddr, Size: size})
+	h.Chunks = append(h.Chunks, HeaderChunk{Addr: chunkAddr, Size: size, MsgStart: msgStart,
+		MsgEnd: msgStart + uint64(len(block)), Checksummed: h.Version == 2})
 	d := NewDecoder(block, msgStart, "object header message", r.Sizes)
 	var conts []HeaderChunk
 	for d.Err() == nil {

@@ -1,0 +1,17 @@
+package chunk
+
+// Storage is what an index needs to change the file: writing at relative
+// addresses and allocating space.
+type Storage interface {
+	WriteAt(p []byte, addr uint64) error
+	Alloc(n uint64) (uint64, error)
+}
+
+// Writer is an index that can record new and moved chunks. Put records that
+// the chunk at c.Scaled is now stored at c.Addr, c.Size bytes, filter mask
+// c.FilterMask. It writes the index structures it changes; an index whose
+// own address changes (a first chunk in an empty index) returns it as
+// newAddr, for the caller to store in the layout message.
+type Writer interface {
+	Put(s Storage, c Chunk) (newAddr uint64, err error)
+}
