@@ -120,7 +120,17 @@ func (f *File) attributeFrom(am *format.AttributeMessage) (*Attribute, error) {
 			return nil, err
 		}
 	}
-	a := &Attribute{Name: am.Name, Type: t, Space: dataspaceFrom(am.Space), f: f}
+	space := am.Space
+	if am.SpaceShared != nil {
+		body, addr, err := f.sharedBody(am.SpaceShared, format.MsgDataspace, 0)
+		if err != nil {
+			return nil, err
+		}
+		if space, err = format.DecodeDataspace(body, addr, f.r.Sizes); err != nil {
+			return nil, err
+		}
+	}
+	a := &Attribute{Name: am.Name, Type: t, Space: dataspaceFrom(space), f: f}
 	n := a.Space.NumElements()
 	need := n * uint64(t.Size)
 	if n != 0 && need/n != uint64(t.Size) || need > uint64(len(am.Data)) {

@@ -83,3 +83,25 @@ func (c *chunkCache) contains(k chunkKey) bool {
 	_, ok := c.entries[k]
 	return ok
 }
+
+// put stores data as the chunk's decoded content, replacing what was there.
+func (c *chunkCache) put(k chunkKey, data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[k]; ok {
+		ent := e.Value.(*cacheEntry)
+		c.used += int64(len(data)) - int64(len(ent.data))
+		ent.data = data
+		c.lru.MoveToFront(e)
+	} else if int64(len(data)) <= c.budget {
+		c.entries[k] = c.lru.PushFront(&cacheEntry{key: k, data: data})
+		c.used += int64(len(data))
+	}
+	for c.used > c.budget {
+		back := c.lru.Back()
+		ent := back.Value.(*cacheEntry)
+		c.lru.Remove(back)
+		delete(c.entries, ent.key)
+		c.used -= int64(len(ent.data))
+	}
+}

@@ -19,18 +19,29 @@ type Dataset struct {
 	Filters []Filter
 	fill    *format.FillValue
 	fillVal []byte // one element: the fill value or zeros
+	// conv converts elements to what h5py reads (nil: stored bytes).
+	conv *converter
 
-	indexOnce sync.Once
-	index     chunk.Index
-	indexErr  error
+	// mu orders writes against reads: ReadAt shares it, WriteAt and Flush
+	// hold it alone.
+	mu sync.RWMutex
+
+	indexMu  sync.Mutex
+	index    chunk.Index
+	indexErr error
 
 	// lastEnd is where the previous read ended: a read starting there is
 	// sequential and triggers read-ahead.
 	lastEnd atomic.Uint64
 
-	allocOnce sync.Once
-	allocated int64
-	allocErr  error
+	allocMu    sync.Mutex
+	allocValid bool
+	allocated  int64
+	allocErr   error
+
+	eflOnce sync.Once
+	efl     []format.ExternalFile
+	eflErr  error
 }
 
 func openDataset(o *Object) (*Dataset, error) {
@@ -53,6 +64,7 @@ func openDataset(o *Object) (*Dataset, error) {
 	if d.Type.Size == 0 {
 		return nil, wrap(format.Corruptf(addr, "datatype message", "element size 0"))
 	}
+	d.conv = newConverter(d.Type)
 	body, addr, err = o.messageBody(sm)
 	if err != nil {
 		return nil, wrap(err)
@@ -145,40 +157,72 @@ func (d *Dataset) FillValueDefined() bool { return d.fill != nil && d.fill.Value
 // FilterName is the conventional name of a filter ("deflate", "shuffle", ...).
 func FilterName(f *Filter) string { return filterName(f) }
 
+func (d *Dataset) chunkParams() chunk.Params {
+	return chunk.Params{
+		R: d.f.r, Layout: d.layout, Dims: d.Space.Dims, MaxDims: d.Space.MaxDims,
+		ElementSize: d.Type.Size, Filtered: len(d.Filters) > 0, BTreeK: d.f.sb.IndexedStorageK,
+	}
+}
+
+// chunkIndex opens the chunk index once; writers reset it when the layout
+// message points somewhere new.
 func (d *Dataset) chunkIndex() (chunk.Index, error) {
-	d.indexOnce.Do(func() {
-		d.index, d.indexErr = chunk.Open(chunk.Params{
-			R: d.f.r, Layout: d.layout, Dims: d.Space.Dims, MaxDims: d.Space.MaxDims,
-			ElementSize: d.Type.Size, Filtered: len(d.Filters) > 0,
-		})
+	d.indexMu.Lock()
+	defer d.indexMu.Unlock()
+	if d.index == nil && d.indexErr == nil {
+		d.index, d.indexErr = chunk.Open(d.chunkParams())
 		if d.indexErr != nil {
 			d.indexErr = fmt.Errorf("dataset at 0x%x: %w", d.Addr, d.indexErr)
 		}
-	})
+	}
 	return d.index, d.indexErr
+}
+
+func (d *Dataset) resetIndex() {
+	d.indexMu.Lock()
+	d.index, d.indexErr = nil, nil
+	d.indexMu.Unlock()
 }
 
 // AllocatedBytes is the storage the dataset's raw data occupies in the file.
 func (d *Dataset) AllocatedBytes() (int64, error) {
-	d.allocOnce.Do(func() {
-		switch d.layout.Class {
-		case format.LayoutCompact:
-			d.allocated = int64(len(d.layout.CompactData))
-		case format.LayoutContiguous:
-			if d.layout.Addr != format.Undefined {
-				d.allocated = int64(d.layout.Size)
-			}
-		case format.LayoutChunked:
-			idx, err := d.chunkIndex()
-			if err != nil {
-				d.allocErr = err
-				return
-			}
-			d.allocErr = idx.Walk(func(c chunk.Chunk) error {
-				d.allocated += int64(c.Size)
-				return nil
-			})
-		}
-	})
+	d.allocMu.Lock()
+	defer d.allocMu.Unlock()
+	if !d.allocValid {
+		d.allocated, d.allocErr = d.sumAllocated()
+		d.allocValid = true
+	}
 	return d.allocated, d.allocErr
+}
+
+// invalidateAllocated makes the next AllocatedBytes count again.
+func (d *Dataset) invalidateAllocated() {
+	d.allocMu.Lock()
+	d.allocValid = false
+	d.allocMu.Unlock()
+}
+
+func (d *Dataset) sumAllocated() (int64, error) {
+	switch d.layout.Class {
+	case format.LayoutCompact:
+		return int64(len(d.layout.CompactData)), nil
+	case format.LayoutContiguous:
+		if d.hasExternal() {
+			return d.externalBytes()
+		} else if d.layout.Addr != format.Undefined {
+			return int64(d.layout.Size), nil
+		}
+	case format.LayoutChunked:
+		idx, err := d.chunkIndex()
+		if err != nil {
+			return 0, err
+		}
+		var total int64
+		err = idx.Walk(func(c chunk.Chunk) error {
+			total += int64(c.Size)
+			return nil
+		})
+		return total, err
+	}
+	return 0, nil
 }

@@ -36,6 +36,11 @@ type File struct {
 
 	pathsOnce sync.Once
 	paths     map[uint64]string
+
+	wr *writer // nil when read-only
+
+	shared   sohm          // shared object header message table
+	external externalFiles // open external raw data files
 }
 
 const (
@@ -98,10 +103,17 @@ func (f *File) OSFile() (*os.File, bool) {
 
 // Close releases the file.
 func (f *File) Close() error {
-	if f.closer != nil {
-		return f.closer.Close()
+	var flushErr error
+	if f.wr != nil {
+		flushErr = f.Sync()
 	}
-	return nil
+	f.external.close()
+	if f.closer != nil {
+		if err := f.closer.Close(); err != nil && flushErr == nil {
+			flushErr = err
+		}
+	}
+	return flushErr
 }
 
 // SuperblockVersion is the version of the file's superblock.
@@ -139,7 +151,9 @@ func (f *File) Object(addr uint64) (*Object, error) {
 	}
 	o = &Object{f: f, Addr: addr, hdr: hdr}
 	f.mu.Lock()
-	if len(f.objects) >= maxCachedObjects {
+	if len(f.objects) >= maxCachedObjects && f.wr == nil {
+		// A writable file keeps every object: each holds the one Dataset
+		// whose state (layout, index, lock) its writes go through.
 		f.objects = map[uint64]*Object{}
 	}
 	if prev := f.objects[addr]; prev != nil {

@@ -35,7 +35,14 @@ func lookupDenseLink(f *File, li *format.LinkInfo, name string) (Link, error) {
 
 func walkDenseAttributes(f *File, ai *format.AttributeInfo) ([]*format.AttributeMessage, error) {
 	var attrs []*format.AttributeMessage
-	err := format.WalkDenseAttributes(f.r, ai, ai.OrderIndexAddr != format.Undefined, func(a *format.AttributeMessage) error {
+	resolve := func(typ uint16, ref []byte, at uint64) ([]byte, uint64, error) {
+		s, err := format.DecodeSharedMessage(ref, at, f.r.Sizes)
+		if err != nil {
+			return nil, 0, err
+		}
+		return f.sharedBody(s, typ, at)
+	}
+	err := format.WalkDenseAttributesShared(f.r, ai, ai.OrderIndexAddr != format.Undefined, resolve, func(a *format.AttributeMessage) error {
 		attrs = append(attrs, a)
 		return nil
 	})

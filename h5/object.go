@@ -2,6 +2,7 @@ package h5
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
@@ -29,6 +30,10 @@ type Object struct {
 	Addr    uint64 // object header address: stable, unique per object
 	hdr     *format.ObjectHeader
 	scratch *format.SymbolTableMessage
+
+	dsOnce sync.Once
+	ds     *Dataset
+	dsErr  error
 }
 
 // File returns the file the object belongs to.
@@ -83,9 +88,11 @@ func (o *Object) AsGroup() (*Group, error) {
 	return &Group{Object: o}, nil
 }
 
-// AsDataset returns the object as a dataset.
+// AsDataset returns the object as a dataset: one Dataset per object, so
+// that its caches and its write lock are shared by every user.
 func (o *Object) AsDataset() (*Dataset, error) {
-	return openDataset(o)
+	o.dsOnce.Do(func() { o.ds, o.dsErr = openDataset(o) })
+	return o.ds, o.dsErr
 }
 
 // message decodes the body of a possibly shared message: a shared datatype
@@ -104,7 +111,7 @@ func (o *Object) messageBody(m *format.Message) ([]byte, uint64, error) {
 // sharedBody finds the message a shared-message reference points to.
 func (f *File) sharedBody(s *format.SharedMessage, typ uint16, at uint64) ([]byte, uint64, error) {
 	if s.HeapID != nil {
-		return nil, 0, format.Unsupportedf(at, "shared message", "messages in the shared object header message heap")
+		return f.sohmMessage(typ, s.HeapID, at)
 	}
 	target, err := f.Object(s.Addr)
 	if err != nil {

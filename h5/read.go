@@ -31,7 +31,7 @@ func (d *Dataset) ReadAt(p []byte, off int64) (int, error) {
 	if int64(n) > size-off {
 		n = int(size - off)
 	}
-	if err := d.readRange(p[:n], uint64(off)); err != nil {
+	if err := d.readConverted(p[:n], uint64(off)); err != nil {
 		return 0, err
 	}
 	if n < len(p) {
@@ -65,8 +65,42 @@ func (d *Dataset) ReadHyperslab(start, count []uint64, dst []byte) error {
 		return err
 	}
 	return forEachRow(dims, start, count, uint64(d.Type.Size), func(fileOff, dstOff, n uint64) error {
-		return d.readRange(dst[dstOff:dstOff+n], fileOff)
+		return d.readConverted(dst[dstOff:dstOff+n], fileOff)
 	})
+}
+
+// readConverted is readRange followed by the element conversion h5py's
+// read applies (see convert.go). Partial elements at either end are read
+// whole and converted before their bytes are copied out.
+func (d *Dataset) readConverted(dst []byte, off uint64) error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.conv == nil {
+		return d.readRange(dst, off)
+	}
+	es := uint64(d.Type.Size)
+	for len(dst) > 0 {
+		within := off % es
+		if within != 0 || uint64(len(dst)) < es {
+			el := make([]byte, es)
+			if err := d.readRange(el, off-within); err != nil {
+				return err
+			}
+			d.conv.convert(el)
+			n := copy(dst, el[within:])
+			dst = dst[n:]
+			off += uint64(n)
+			continue
+		}
+		whole := uint64(len(dst)) / es * es
+		if err := d.readRange(dst[:whole], off); err != nil {
+			return err
+		}
+		d.conv.convert(dst[:whole])
+		dst = dst[whole:]
+		off += whole
+	}
+	return nil
 }
 
 // forEachRow calls fn for each run of the hyperslab that is contiguous in
@@ -144,22 +178,22 @@ func (d *Dataset) readRange(dst []byte, off uint64) error {
 func (d *Dataset) FileExtent(off, n int64) (int64, bool) {
 	l := d.layout
 	if l.Class != format.LayoutContiguous || l.Addr == format.Undefined || off < 0 || n < 0 ||
-		d.Object.hdr.Find(format.MsgExternalFiles) != nil {
+		d.hasExternal() || d.conv != nil {
 		return 0, false
 	}
 	if uint64(off)+uint64(n) > l.Size {
 		return 0, false
 	}
 	abs := l.Addr + d.f.r.Base + uint64(off)
-	if abs < l.Addr || abs+uint64(n) > uint64(d.f.r.Size) {
+	if abs < l.Addr || abs+uint64(n) > uint64(d.f.r.FileSize()) {
 		return 0, false
 	}
 	return int64(abs), true
 }
 
 func (d *Dataset) readContiguous(dst []byte, off uint64) error {
-	if d.Object.hdr.Find(format.MsgExternalFiles) != nil {
-		return fmt.Errorf("h5: dataset at 0x%x: external raw data files: %w", d.Addr, ErrUnsupported)
+	if d.hasExternal() {
+		return d.readExternal(dst, off)
 	}
 	if d.layout.Addr == format.Undefined {
 		fillPattern(dst, off, d.fillVal)
@@ -176,14 +210,7 @@ func (d *Dataset) readContiguous(dst []byte, off uint64) error {
 // repeated fill element.
 func fillPattern(dst []byte, off uint64, elem []byte) {
 	es := uint64(len(elem))
-	allZero := true
-	for _, b := range elem {
-		if b != 0 {
-			allZero = false
-			break
-		}
-	}
-	if allZero {
+	if isZero(elem) {
 		clear(dst)
 		return
 	}
@@ -195,6 +222,15 @@ func fillPattern(dst []byte, off uint64, elem []byte) {
 			phase = 0
 		}
 	}
+}
+
+func isZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // chunkGeometry holds what the chunked read path derives from the layout.
@@ -335,6 +371,8 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 		sc := append([]uint64(nil), r.scaled...)
 		go func() {
 			defer func() { <-d.f.prefetch }()
+			d.mu.RLock() // a write in between must not be overtaken
+			defer d.mu.RUnlock()
 			// An error here is reported when the reader gets to the chunk.
 			_, _ = d.chunkData(idx, g, sc, key)
 		}()
@@ -399,6 +437,11 @@ var errNoChunk = errors.New("chunk not allocated")
 // chunkData returns a decoded chunk through the cache, or nil when the
 // chunk was never written.
 func (d *Dataset) chunkData(idx chunk.Index, g *chunkGeometry, scaled []uint64, key chunkKey) ([]byte, error) {
+	if d.f.wr != nil {
+		if dc := d.f.wr.pending(key); dc != nil {
+			return dc.data, nil
+		}
+	}
 	data, err := d.f.chunks.get(key, func() ([]byte, error) {
 		c, ok, err := idx.Lookup(scaled)
 		if err != nil {
@@ -416,7 +459,7 @@ func (d *Dataset) chunkData(idx chunk.Index, g *chunkGeometry, scaled []uint64, 
 }
 
 func (d *Dataset) decodeChunk(c chunk.Chunk, g *chunkGeometry) ([]byte, error) {
-	if c.Size > uint64(d.f.r.Size) {
+	if c.Size > uint64(d.f.r.FileSize()) {
 		return nil, format.Corruptf(c.Addr, "chunk", "stored size %d exceeds the file", c.Size)
 	}
 	raw, err := d.f.r.Read(c.Addr, int(c.Size), "chunk")

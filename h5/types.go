@@ -40,6 +40,9 @@ const (
 // Unlimited is a maximum dimension without bound.
 const Unlimited = format.Unlimited
 
+// ExternalFile is one slot of a dataset's external raw data storage.
+type ExternalFile = format.ExternalFile
+
 // Filter is one stage of a dataset's filter pipeline.
 type Filter = format.Filter
 

@@ -288,8 +288,8 @@ func (c *blockCache[T]) put(addr uint64, v T, size int) {
 // trailing checksum) after checking n against the file size, and verifies
 // the checksum.
 func readBlock(r *format.Reader, addr, n uint64, what string) ([]byte, error) {
-	if n < 4 || n > uint64(r.Size) {
-		return nil, format.Corruptf(addr, what, "size %d does not fit the file (%d bytes)", n, r.Size)
+	if n < 4 || n > uint64(r.FileSize()) {
+		return nil, format.Corruptf(addr, what, "size %d does not fit the file (%d bytes)", n, r.FileSize())
 	}
 	buf, err := r.Read(addr, int(n), what)
 	if err != nil {

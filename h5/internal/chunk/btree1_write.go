@@ -43,14 +43,10 @@ func (b *btree1Index) keyOf(c Chunk) format.ChunkKey {
 	return k
 }
 
-// pastKey is the key just beyond a chunk: libhdf5 closes each node with
-// the offset past its last chunk.
+// pastKey is the key just beyond a chunk, as libhdf5 closes a node: the
+// chunk's offsets with the element size in the extra dimension.
 func (b *btree1Index) pastKey(k format.ChunkKey) format.ChunkKey {
-	p := format.ChunkKey{Offsets: make([]uint64, b.rank)}
-	for i := range p.Offsets {
-		p.Offsets[i] = k.Offsets[i] + b.p.Layout.ChunkDims[i]
-	}
-	return p
+	return format.ChunkKey{Offsets: append([]uint64(nil), k.Offsets...), Extra: uint64(b.p.ElementSize)}
 }
 
 // Put inserts or updates a chunk's entry, splitting full nodes. The root

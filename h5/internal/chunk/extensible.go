@@ -275,7 +275,7 @@ func (ea *extensibleArray) superBlock(addr uint64, s int) (*eaSuperBlock, error)
 	}
 	// ndblks * (address + bitmap) must fit the file; check before sizing.
 	per := osz + bitmap
-	if info.ndblks > uint64(r.Size)/per {
+	if info.ndblks > uint64(r.FileSize())/per {
 		return nil, format.Corruptf(addr, eaSblockWhat, "%d data blocks exceed the file", info.ndblks)
 	}
 	size := 4 + 1 + 1 + osz + ea.arrOffSize + info.ndblks*per + 4
@@ -310,7 +310,7 @@ func (ea *extensibleArray) dataBlock(addr, n uint64) ([]byte, error) {
 	}
 	r := ea.p.R
 	es := uint64(ea.codec.elemSize)
-	if n > uint64(r.Size)/es {
+	if n > uint64(r.FileSize())/es {
 		return nil, format.Corruptf(addr, eaDblockWhat, "%d elements exceed the file", n)
 	}
 	size := 4 + 1 + 1 + uint64(r.Sizes.Offset) + ea.arrOffSize + n*es + 4

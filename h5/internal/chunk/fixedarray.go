@@ -91,8 +91,8 @@ func openFixedArray(p Params) (Index, error) {
 	// Every element occupies file space: a count beyond what the file can
 	// hold is corrupt, and bounding it keeps every size below from
 	// overflowing.
-	if fa.nelmts > uint64(r.Size)/es {
-		return nil, format.Corruptf(addr, faHeaderWhat, "%d elements of %d bytes exceed the file (%d bytes)", fa.nelmts, es, r.Size)
+	if fa.nelmts > uint64(r.FileSize())/es {
+		return nil, format.Corruptf(addr, faHeaderWhat, "%d elements of %d bytes exceed the file (%d bytes)", fa.nelmts, es, r.FileSize())
 	}
 	fa.pageNelmts = uint64(1) << pageBits
 	fa.paged = fa.nelmts > fa.pageNelmts

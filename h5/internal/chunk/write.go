@@ -15,3 +15,7 @@ type Storage interface {
 type Writer interface {
 	Put(s Storage, c Chunk) (newAddr uint64, err error)
 }
+
+// NewBTree1Writer returns a v1 B-tree index for a dataset that has none yet:
+// its first Put creates the root node.
+func NewBTree1Writer(p Params) Writer { return newBTree1Index(p) }

@@ -16,7 +16,7 @@ type zstdCodec struct{}
 func init() { Register(Zstd, zstdCodec{}) }
 
 func (zstdCodec) Decode(_ *format.Filter, in []byte, maxOut int) ([]byte, error) {
-	return zstdDecode(in, maxOut, false)
+	return zstdDecode(in, maxOut)
 }
 
 // zstdDecoders pools single-goroutine decoders. DecodeAll stops at the
@@ -34,33 +34,65 @@ var zstdDecoders = sync.Pool{New: func() any {
 	return d
 }}
 
-// zstdDecode decodes the frames in `in`, at most maxOut bytes. With exact,
-// the output must be exactly maxOut bytes. When the first frame records its
-// content size the output is sized by it (and the plugin, which allocates
-// just that, would fail on anything longer).
-func zstdDecode(in []byte, maxOut int, exact bool) ([]byte, error) {
+// zstdDecode decodes the frames in `in`, at most maxOut bytes. When the
+// first frame records its content size the output is sized by it (and the
+// plugin, which allocates just that, would fail on anything longer).
+func zstdDecode(in []byte, maxOut int) ([]byte, error) {
+	size, err := zstdContentSize(in, maxOut)
+	if err != nil {
+		return nil, err
+	}
+	if size < 0 {
+		size = maxOut
+	}
+	return zstdDecodeAll(in, make([]byte, 0, size))
+}
+
+// zstdDecodeExact decodes the frames in `in` into dst, which they must fill.
+func zstdDecodeExact(in, dst []byte) error {
+	size, err := zstdContentSize(in, len(dst))
+	if err != nil {
+		return err
+	}
+	if size >= 0 && size != len(dst) {
+		return fmt.Errorf("zstd: frame holds %d bytes, want %d: %w", size, len(dst), format.ErrCorrupt)
+	}
+	out, err := zstdDecodeAll(in, dst[:0:len(dst)])
+	if err != nil {
+		return err
+	}
+	if len(out) != len(dst) {
+		return fmt.Errorf("zstd: frame decodes to %d bytes, want %d: %w", len(out), len(dst), format.ErrCorrupt)
+	}
+	return nil
+}
+
+// zstdContentSize checks the first frame's header and returns the content
+// size it records, or -1.
+func zstdContentSize(in []byte, maxOut int) (int, error) {
 	var h zstd.Header
 	if err := h.Decode(in); err != nil {
-		return nil, fmt.Errorf("zstd: frame header: %v: %w", err, format.ErrCorrupt)
+		return 0, fmt.Errorf("zstd: frame header: %v: %w", err, format.ErrCorrupt)
 	}
 	if h.Skippable {
-		return nil, fmt.Errorf("zstd: skippable frame where data was expected: %w", format.ErrCorrupt)
+		return 0, fmt.Errorf("zstd: skippable frame where data was expected: %w", format.ErrCorrupt)
 	}
-	size := maxOut
-	if h.HasFCS {
-		if h.FrameContentSize > uint64(maxOut) || exact && h.FrameContentSize != uint64(maxOut) {
-			return nil, fmt.Errorf("zstd: frame holds %d bytes, want at most %d: %w", h.FrameContentSize, maxOut, format.ErrCorrupt)
-		}
-		size = int(h.FrameContentSize)
+	if !h.HasFCS {
+		return -1, nil
 	}
+	if h.FrameContentSize > uint64(maxOut) {
+		return 0, fmt.Errorf("zstd: frame holds %d bytes, more than %d: %w", h.FrameContentSize, maxOut, format.ErrCorrupt)
+	}
+	return int(h.FrameContentSize), nil
+}
+
+// zstdDecodeAll appends the decoded frames to dst, never past its capacity.
+func zstdDecodeAll(in, dst []byte) ([]byte, error) {
 	d := zstdDecoders.Get().(*zstd.Decoder)
-	out, err := d.DecodeAll(in, make([]byte, 0, size))
+	out, err := d.DecodeAll(in, dst)
 	zstdDecoders.Put(d)
 	if err != nil {
 		return nil, fmt.Errorf("zstd: %v: %w", err, format.ErrCorrupt)
-	}
-	if exact && len(out) != maxOut {
-		return nil, fmt.Errorf("zstd: frame decodes to %d bytes, want %d: %w", len(out), maxOut, format.ErrCorrupt)
 	}
 	return out, nil
 }

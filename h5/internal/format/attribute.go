@@ -8,8 +8,8 @@ type AttributeMessage struct {
 	CharSet       uint8
 	Type          *Datatype
 	TypeShared    *SharedMessage
-	Space         *Dataspace
-	SpaceShared   bool
+	Space         *Dataspace     // nil when SpaceShared is set
+	SpaceShared   *SharedMessage // a dataspace kept elsewhere
 	Data          []byte
 	CreationOrder uint16
 	Raw           []byte
@@ -63,10 +63,14 @@ func DecodeAttribute(buf []byte, addr uint64, sizes Sizes) (*AttributeMessage, e
 	if err != nil {
 		return nil, err
 	}
-	if flags&2 != 0 {
-		return nil, Unsupportedf(addr, "attribute message", "shared dataspace")
+	if flags&^3 != 0 {
+		return nil, Corruptf(addr, "attribute message", "unknown flags 0x%x", flags)
 	}
-	a.Space, err = DecodeDataspace(spaceBuf, typeAddr, sizes)
+	if flags&2 != 0 {
+		a.SpaceShared, err = DecodeSharedMessage(spaceBuf, typeAddr, sizes)
+	} else {
+		a.Space, err = DecodeDataspace(spaceBuf, typeAddr, sizes)
+	}
 	if err != nil {
 		return nil, err
 	}

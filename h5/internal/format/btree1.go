@@ -53,6 +53,10 @@ type ChunkKey struct {
 	Size       uint32
 	FilterMask uint32
 	Offsets    []uint64 // element offsets of the chunk, one per dimension
+	// Extra is the offset in the element-size dimension: 0 in every key but
+	// a node's closing one, where libhdf5 puts the element size so that the
+	// key sorts just after the node's last chunk.
+	Extra uint64
 }
 
 // DecodeChunkKey decodes a chunk key of a dataset of the given rank (the
@@ -63,6 +67,7 @@ func DecodeChunkKey(raw []byte, rank int) ChunkKey {
 	for i := range k.Offsets {
 		k.Offsets[i] = d.U64()
 	}
+	k.Extra = d.U64()
 	return k
 }
 

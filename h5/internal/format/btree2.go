@@ -136,8 +136,8 @@ func (b *BTree2) initLevels() error {
 	if b.Depth > btree2MaxDepth {
 		return Corruptf(b.Addr, what, "depth %d", b.Depth)
 	}
-	if uint64(b.NodeSize) > uint64(b.r.Size) && b.RootAddr != Undefined {
-		return Corruptf(b.Addr, what, "node size %d in a %d-byte file", b.NodeSize, b.r.Size)
+	if uint64(b.NodeSize) > uint64(b.r.FileSize()) && b.RootAddr != Undefined {
+		return Corruptf(b.Addr, what, "node size %d in a %d-byte file", b.NodeSize, b.r.FileSize())
 	}
 	if b.NodeSize <= btree2PrefixSize {
 		return Corruptf(b.Addr, what, "node size %d", b.NodeSize)

@@ -3,6 +3,7 @@ package format
 import (
 	"encoding/binary"
 	"io"
+	"sync/atomic"
 )
 
 // Undefined is the "undefined address" of the specification: all bits set.
@@ -169,9 +170,30 @@ func (d *Decoder) Signature(sig string) {
 // allocate more than the file holds.
 type Reader struct {
 	R     io.ReaderAt
-	Size  int64 // bytes in the underlying file
+	Size  int64 // bytes in the underlying file when it was opened
 	Base  uint64
 	Sizes Sizes
+
+	grown atomic.Int64 // the size since, when a writer has extended the file
+}
+
+// FileSize is the size of the underlying file: every read is checked
+// against it.
+func (r *Reader) FileSize() int64 {
+	if g := r.grown.Load(); g > r.Size {
+		return g
+	}
+	return r.Size
+}
+
+// Grow records that a writer extended the file to n bytes.
+func (r *Reader) Grow(n int64) {
+	for {
+		cur := r.grown.Load()
+		if n <= cur || r.grown.CompareAndSwap(cur, n) {
+			return
+		}
+	}
 }
 
 // Read returns n bytes at relative address addr.
@@ -180,8 +202,8 @@ func (r *Reader) Read(addr uint64, n int, what string) ([]byte, error) {
 		return nil, Corruptf(addr, what, "undefined address")
 	}
 	abs := addr + r.Base
-	if n < 0 || abs < addr || abs > uint64(r.Size) || uint64(n) > uint64(r.Size)-abs {
-		return nil, Corruptf(addr, what, "%d bytes at 0x%x run past the end of the file (%d bytes)", n, abs, r.Size)
+	if n < 0 || abs < addr || abs > uint64(r.FileSize()) || uint64(n) > uint64(r.FileSize())-abs {
+		return nil, Corruptf(addr, what, "%d bytes at 0x%x run past the end of the file (%d bytes)", n, abs, r.FileSize())
 	}
 	buf := make([]byte, n)
 	if _, err := r.R.ReadAt(buf, int64(abs)); err != nil && err != io.EOF {
@@ -193,8 +215,8 @@ func (r *Reader) Read(addr uint64, n int, what string) ([]byte, error) {
 // ReadInto fills buf from relative address addr.
 func (r *Reader) ReadInto(buf []byte, addr uint64, what string) error {
 	abs := addr + r.Base
-	if addr == Undefined || abs < addr || abs > uint64(r.Size) || uint64(len(buf)) > uint64(r.Size)-abs {
-		return Corruptf(addr, what, "%d bytes run past the end of the file (%d bytes)", len(buf), r.Size)
+	if addr == Undefined || abs < addr || abs > uint64(r.FileSize()) || uint64(len(buf)) > uint64(r.FileSize())-abs {
+		return Corruptf(addr, what, "%d bytes run past the end of the file (%d bytes)", len(buf), r.FileSize())
 	}
 	if _, err := r.R.ReadAt(buf, int64(abs)); err != nil && err != io.EOF {
 		return &FormatError{Addr: addr, What: what, Msg: "read: " + err.Error(), Err: err}
@@ -215,10 +237,10 @@ func (r *Reader) Decoder(addr uint64, n int, what string) (*Decoder, error) {
 // Decoders of variable-size structures use it to read "up to" a limit.
 func (r *Reader) Clamp(addr uint64, n int) int {
 	abs := addr + r.Base
-	if abs >= uint64(r.Size) {
+	if abs >= uint64(r.FileSize()) {
 		return 0
 	}
-	if left := uint64(r.Size) - abs; uint64(n) > left {
+	if left := uint64(r.FileSize()) - abs; uint64(n) > left {
 		return int(left)
 	}
 	return n

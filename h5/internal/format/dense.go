@@ -182,8 +182,20 @@ type denseAttr struct {
 // there is one). Name index records (type 8) are heap ID (8 bytes), message
 // flags, creation order u32 and name hash u32; creation order records (type
 // 9) lack the hash. An attribute kept in the shared message heap answers
-// ErrUnsupported. Each attribute's CreationOrder is the one its record holds.
+// ErrUnsupported (WalkDenseAttributesShared resolves it). Each attribute's CreationOrder is the one its record holds.
 func WalkDenseAttributes(r *Reader, ai *AttributeInfo, byCreationOrder bool, visit func(*AttributeMessage) error) error {
+	return WalkDenseAttributesShared(r, ai, byCreationOrder, nil, visit)
+}
+
+// SharedResolver returns the body of a shared message of type typ, given
+// the shared message reference stored in its place (at file address at).
+type SharedResolver func(typ uint16, ref []byte, at uint64) (body []byte, addr uint64, err error)
+
+// WalkDenseAttributesShared is WalkDenseAttributes for files whose dense
+// attributes may be kept in the shared object header message heap: resolve
+// turns such a record's shared message reference into the attribute
+// message (nil: ErrUnsupported).
+func WalkDenseAttributesShared(r *Reader, ai *AttributeInfo, byCreationOrder bool, resolve SharedResolver, visit func(*AttributeMessage) error) error {
 	if ai.HeapAddr == Undefined {
 		return Corruptf(ai.HeapAddr, "attribute info message", "no fractal heap for dense attributes")
 	}
@@ -192,14 +204,20 @@ func WalkDenseAttributes(r *Reader, ai *AttributeInfo, byCreationOrder bool, vis
 		return err
 	}
 	decode := func(rec denseAttr, checkHash bool, hash uint32) (*AttributeMessage, error) {
-		if rec.flags&msgFlagShared != 0 {
+		if rec.flags&msgFlagShared != 0 && resolve == nil {
 			return nil, Unsupportedf(heap.Addr, "dense attribute", "attribute in the shared object header message heap")
 		}
 		obj, err := heap.Object(rec.id)
 		if err != nil {
 			return nil, err
 		}
-		am, err := DecodeAttribute(obj, heap.Addr, r.Sizes)
+		at := heap.Addr
+		if rec.flags&msgFlagShared != 0 {
+			if obj, at, err = resolve(MsgAttribute, obj, heap.Addr); err != nil {
+				return nil, err
+			}
+		}
+		am, err := DecodeAttribute(obj, at, r.Sizes)
 		if err != nil {
 			return nil, err
 		}

@@ -77,7 +77,7 @@ func (k ChunkKey) Encode(e *Encoder) {
 	for _, o := range k.Offsets {
 		e.U64(o)
 	}
-	e.U64(0) // the element-size dimension
+	e.U64(k.Extra)
 }
 
 // EncodeChunkBTree1Node encodes a chunk B-tree node into a block of the

@@ -496,7 +496,7 @@ func (h *FractalHeap) direct(addr, size, blockOff, filtSize uint64, fmask uint32
 			return nil, err
 		}
 	} else {
-		if filtSize == 0 || filtSize > uint64(h.r.Size) {
+		if filtSize == 0 || filtSize > uint64(h.r.FileSize()) {
 			return nil, Corruptf(addr, what, "filtered size %d", filtSize)
 		}
 		raw, err := h.r.Read(addr, int(filtSize), what)
@@ -620,8 +620,8 @@ func (h *FractalHeap) hugeObject(id []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if length > uint64(h.r.Size) {
-		return nil, Corruptf(addr, what, "%d bytes in a %d-byte file", length, h.r.Size)
+	if length > uint64(h.r.FileSize()) {
+		return nil, Corruptf(addr, what, "%d bytes in a %d-byte file", length, h.r.FileSize())
 	}
 	raw, err := h.r.Read(addr, int(length), what)
 	if err != nil {

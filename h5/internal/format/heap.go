@@ -26,8 +26,8 @@ func ReadLocalHeap(r *Reader, addr uint64) (*LocalHeap, error) {
 	if err := d.Err(); err != nil {
 		return nil, err
 	}
-	if h.DataSize > uint64(r.Size) {
-		return nil, Corruptf(addr, "local heap", "data segment of %d bytes in a %d-byte file", h.DataSize, r.Size)
+	if h.DataSize > uint64(r.FileSize()) {
+		return nil, Corruptf(addr, "local heap", "data segment of %d bytes in a %d-byte file", h.DataSize, r.FileSize())
 	}
 	h.Data, err = r.Read(h.DataAddr, int(h.DataSize), "local heap data")
 	if err != nil {
@@ -77,7 +77,7 @@ func ReadGlobalHeapCollection(r *Reader, addr uint64) (*GlobalHeapCollection, er
 	if err := d.Err(); err != nil {
 		return nil, err
 	}
-	if size > uint64(r.Size) || size < uint64(8+r.Sizes.Length) {
+	if size > uint64(r.FileSize()) || size < uint64(8+r.Sizes.Length) {
 		return nil, Corruptf(addr, "global heap collection", "size %d", size)
 	}
 	buf, err := r.Read(addr, int(size), "global heap collection")

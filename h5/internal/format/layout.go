@@ -51,11 +51,41 @@ type Layout struct {
 	BT2MergePercent   uint8
 	DimSizeEncodedLen uint8
 
+	// Where, inside the encoded message, the address and (single chunk) the
+	// filtered size and mask are: a writer patches them in place.
+	AddrPos, SinglePos int
+
 	// virtual
 	GlobalHeapAddr  uint64
 	GlobalHeapIndex uint32
 
 	Raw []byte
+}
+
+// Encode returns the message with the current address (and single-chunk
+// size and mask) patched into the bytes it was decoded from.
+func (l *Layout) Encode(sizes Sizes) []byte {
+	raw := append([]byte(nil), l.Raw...)
+	e := &Encoder{Sizes: sizes}
+	if l.Class == LayoutCompact {
+		switch l.Version {
+		case 3, 4:
+			// class, size, data: the size cannot change in place
+			copy(raw[4:], l.CompactData)
+		default:
+			copy(raw[len(raw)-len(l.CompactData):], l.CompactData)
+		}
+		return raw
+	}
+	e.Offset(l.Addr)
+	copy(raw[l.AddrPos:], e.Buf)
+	if l.SinglePos > 0 {
+		e.Buf = e.Buf[:0]
+		e.Length(l.SingleFilteredLen)
+		e.U32(l.SingleFilterMask)
+		copy(raw[l.SinglePos:], e.Buf)
+	}
+	return raw
 }
 
 // NoFilterEdgeChunks reports the "don't filter partial edge chunks" flag.
@@ -71,6 +101,7 @@ func DecodeLayout(buf []byte, addr uint64, sizes Sizes) (*Layout, error) {
 		l.Class = d.U8()
 		d.Skip(5)
 		if l.Class != LayoutCompact {
+			l.AddrPos = d.Pos()
 			l.Addr = d.Offset()
 		}
 		if rank < 1 || rank > maxRank+1 {
@@ -101,6 +132,7 @@ func DecodeLayout(buf []byte, addr uint64, sizes Sizes) (*Layout, error) {
 			n := d.U16()
 			l.CompactData = d.Bytes(int(n))
 		case LayoutContiguous:
+			l.AddrPos = d.Pos()
 			l.Addr = d.Offset()
 			l.Size = d.Length()
 		case LayoutChunked:
@@ -130,6 +162,7 @@ func DecodeLayout(buf []byte, addr uint64, sizes Sizes) (*Layout, error) {
 func decodeChunkedLayout(d *Decoder, l *Layout) {
 	if l.Version == 3 {
 		rank := int(d.U8())
+		l.AddrPos = d.Pos()
 		l.Addr = d.Offset()
 		if rank < 1 || rank > maxRank+1 {
 			d.Corrupt("chunk rank %d", rank)
@@ -160,6 +193,7 @@ func decodeChunkedLayout(d *Decoder, l *Layout) {
 	switch l.IndexType {
 	case IndexSingle:
 		if l.Flags&chunkFlagSingleF != 0 {
+			l.SinglePos = d.Pos()
 			l.SingleFilteredLen = d.Length()
 			l.SingleFilterMask = d.U32()
 		}
@@ -179,6 +213,7 @@ func decodeChunkedLayout(d *Decoder, l *Layout) {
 	default:
 		d.Corrupt("chunk index type %d", l.IndexType)
 	}
+	l.AddrPos = d.Pos()
 	l.Addr = d.Offset()
 }
 

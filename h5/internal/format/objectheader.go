@@ -161,8 +161,8 @@ func (h *ObjectHeader) readV2Prefix(r *Reader, addr uint64) (chunkSpan, error) {
 // prefix; later chunks start with "OCHK". The checksum covers the chunk from
 // its signature ("OHDR" or "OCHK") up to the checksum.
 func (h *ObjectHeader) readChunk(r *Reader, addr, size uint64, first bool) ([]HeaderChunk, error) {
-	if size > uint64(r.Size) {
-		return nil, Corruptf(addr, "object header", "chunk of %d bytes in a %d-byte file", size, r.Size)
+	if size > uint64(r.FileSize()) {
+		return nil, Corruptf(addr, "object header", "chunk of %d bytes in a %d-byte file", size, r.FileSize())
 	}
 	msgStart := addr
 	chunkAddr := addr

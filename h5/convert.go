@@ -1,0 +1,333 @@
+package h5
+
+import "math"
+
+// Element conversion to what h5py reads.
+//
+// h5py reads a dataset into the NumPy type matching the stored one, and
+// libhdf5 converts elements on the way whenever that memory type is not
+// identical to the stored type. Most stored types are identical (a
+// little-endian int32 is an "<i4"), and then the bytes are the stored
+// bytes. For the rest, a read gives the bytes h5py gives (SPEC §3: the
+// mounted file read as user.h5.dtype equals ds[()]):
+//
+//   - fixed-length strings become null-padded: a null-terminated string
+//     is cut at its first NUL, a space-padded one loses its trailing spaces,
+//     and the rest of the element is zeros;
+//   - integers and bitfields with fewer significant bits than their size
+//     (N-bit types) are shifted to bit 0 and sign- or zero-extended;
+//   - floats of a non-IEEE layout (N-bit floats, say) become the IEEE
+//     float of their size, in their byte order;
+//   - a compound any of whose members converts is rebuilt member by
+//     member, so the bytes between members read as zeros; arrays and enums
+//     convert their elements.
+//
+// Anything else (opaque, references, variable-length, 16-byte floats,
+// integers wider than 8 bytes) keeps its stored bytes.
+
+// converter converts whole elements of one datatype in place.
+type converter struct {
+	t       *Datatype
+	plan    *convPlan
+	scratch int // element size
+}
+
+type convKind int
+
+const (
+	convCopy convKind = iota
+	convString
+	convInteger
+	convFloat
+	convCompound
+	convArray
+)
+
+type convPlan struct {
+	kind    convKind
+	t       *Datatype
+	members []memberPlan // compound
+	base    *convPlan    // array
+	count   uint64       // array elements
+}
+
+type memberPlan struct {
+	off, size uint64
+	plan      *convPlan // nil: copy
+}
+
+// newConverter returns nil when elements of t read as stored.
+func newConverter(t *Datatype) *converter {
+	p := planFor(t, 0)
+	if p == nil {
+		return nil
+	}
+	return &converter{t: t, plan: p, scratch: int(t.Size)}
+}
+
+// planFor returns nil when t needs no conversion.
+func planFor(t *Datatype, depth int) *convPlan {
+	if t == nil || depth > 32 {
+		return nil
+	}
+	switch t.Class {
+	case ClassString:
+		if t.StrPad != PadNullPad {
+			return &convPlan{kind: convString, t: t}
+		}
+	case ClassInteger, ClassBitfield:
+		if t.Size <= 8 && (t.BitOffset != 0 || (t.Precision != 0 && uint32(t.Precision) != 8*t.Size)) &&
+			uint32(t.BitOffset)+uint32(t.Precision) <= 8*t.Size {
+			return &convPlan{kind: convInteger, t: t}
+		}
+		if t.Class == ClassBitfield {
+			// NumPy has no bitfield: the memory type is an integer, and
+			// a compound holding one converts member by member.
+			return &convPlan{kind: convCopy, t: t}
+		}
+	case ClassEnum:
+		if b := planFor(t.Base, depth+1); b != nil && b.kind == convInteger {
+			return &convPlan{kind: convInteger, t: t.Base}
+		}
+	case ClassFloat:
+		if !ieeeLayout(t) && (t.Size == 2 || t.Size == 4 || t.Size == 8) && floatDecodable(t) {
+			return &convPlan{kind: convFloat, t: t}
+		}
+	case ClassArray:
+		if b := planFor(t.Base, depth+1); b != nil && t.Base.Size > 0 {
+			return &convPlan{kind: convArray, t: t, base: b, count: t.ElementCount()}
+		}
+	case ClassCompound:
+		var members []memberPlan
+		any := false
+		for _, m := range t.Members {
+			mp := memberPlan{off: uint64(m.Offset), size: uint64(m.Type.Size), plan: planFor(m.Type, depth+1)}
+			if mp.plan != nil {
+				any = true
+			}
+			members = append(members, mp)
+		}
+		if any {
+			return &convPlan{kind: convCompound, t: t, members: members}
+		}
+	}
+	return nil
+}
+
+// ieeeLayout reports whether a float is the IEEE 754 binary format of its
+// size (or x87 extended precision in 16 bytes), as NumPy keeps it.
+func ieeeLayout(t *Datatype) bool {
+	type layout struct {
+		size                                         uint32
+		prec, sign                                   uint16
+		expLoc, expSize, mantLoc, mantSize, mantNorm uint8
+		bias                                         uint32
+	}
+	l := layout{t.Size, t.Precision, uint16(t.SignLoc), t.ExpLoc, t.ExpSize, t.MantLoc, t.MantSize, t.MantNorm, t.ExpBias}
+	if t.BitOffset != 0 {
+		return false
+	}
+	switch l {
+	case layout{2, 16, 15, 10, 5, 0, 10, 2, 15},
+		layout{4, 32, 31, 23, 8, 0, 23, 2, 127},
+		layout{8, 64, 63, 52, 11, 0, 52, 2, 1023}:
+		return true
+	}
+	return t.Size > 8 // long double and wider: kept as stored
+}
+
+// floatDecodable reports whether decodeFloat can handle the layout.
+func floatDecodable(t *Datatype) bool {
+	bits := 8 * t.Size
+	return t.ExpSize > 0 && t.ExpSize < 32 && t.MantSize > 0 && t.MantSize <= 63 &&
+		uint32(t.ExpLoc)+uint32(t.ExpSize) <= bits && uint32(t.MantLoc)+uint32(t.MantSize) <= bits &&
+		uint32(t.SignLoc) < bits
+}
+
+// convert converts the whole elements in buf in place.
+func (c *converter) convert(buf []byte) {
+	es := int(c.t.Size)
+	tmp := make([]byte, es)
+	for i := 0; i+es <= len(buf); i += es {
+		el := buf[i : i+es]
+		copy(tmp, el)
+		c.plan.apply(tmp, el)
+	}
+}
+
+// apply writes the converted src into dst (both one element of p.t).
+func (p *convPlan) apply(src, dst []byte) {
+	switch p.kind {
+	case convString:
+		n := len(src)
+		switch p.t.StrPad {
+		case PadNullTerm:
+			for i, b := range src {
+				if b == 0 {
+					n = i
+					break
+				}
+			}
+		case PadSpacePad:
+			for n > 0 && src[n-1] == ' ' {
+				n--
+			}
+		}
+		copy(dst, src[:n])
+		clear(dst[n:])
+	case convInteger:
+		convertInteger(p.t, src, dst)
+	case convFloat:
+		convertFloat(p.t, src, dst)
+	case convCompound:
+		clear(dst)
+		for _, m := range p.members {
+			end := m.off + m.size
+			if end > uint64(len(src)) {
+				continue
+			}
+			if m.plan == nil {
+				copy(dst[m.off:end], src[m.off:end])
+			} else {
+				m.plan.apply(src[m.off:end], dst[m.off:end])
+			}
+		}
+	case convArray:
+		es := uint64(p.t.Base.Size)
+		for i := uint64(0); i < p.count && (i+1)*es <= uint64(len(src)); i++ {
+			p.base.apply(src[i*es:(i+1)*es], dst[i*es:(i+1)*es])
+		}
+	default:
+		copy(dst, src)
+	}
+}
+
+// getBits returns n <= 64 bits of an element starting at bit pos (bit 0 is
+// the least significant bit of the value in its byte order).
+func getBits(data []byte, bigEndian bool, pos, n uint) uint64 {
+	var v uint64
+	for i := uint(0); i < n; i++ {
+		bit := pos + i
+		byteIdx := bit / 8
+		if byteIdx >= uint(len(data)) {
+			break
+		}
+		if bigEndian {
+			byteIdx = uint(len(data)) - 1 - byteIdx
+		}
+		if data[byteIdx]>>(bit%8)&1 != 0 {
+			v |= 1 << i
+		}
+	}
+	return v
+}
+
+// putUint stores v in all of dst in the given byte order.
+func putUint(dst []byte, bigEndian bool, v uint64) {
+	n := len(dst)
+	for i := 0; i < n; i++ {
+		b := byte(0)
+		if i < 8 {
+			b = byte(v >> (8 * uint(i)))
+		}
+		if bigEndian {
+			dst[n-1-i] = b
+		} else {
+			dst[i] = b
+		}
+	}
+}
+
+// convertInteger does what libhdf5's integer conversion does between an
+// N-bit integer and the full-width one of the same size.
+func convertInteger(t *Datatype, src, dst []byte) {
+	prec := uint(t.Precision)
+	if prec == 0 || prec > 64 {
+		prec = uint(8 * t.Size)
+	}
+	v := getBits(src, t.BigEndian, uint(t.BitOffset), prec)
+	if t.Signed && prec < 64 && v&(1<<(prec-1)) != 0 {
+		v |= ^uint64(0) << prec
+	}
+	putUint(dst, t.BigEndian, v)
+}
+
+// decodeFloat decodes a float of any layout a datatype message describes
+// (with an implied or explicit leading mantissa bit) to a float64.
+func decodeFloat(t *Datatype, data []byte) float64 {
+	mant := getBits(data, t.BigEndian, uint(t.MantLoc), uint(t.MantSize))
+	exp := int64(getBits(data, t.BigEndian, uint(t.ExpLoc), uint(t.ExpSize)))
+	neg := getBits(data, t.BigEndian, uint(t.SignLoc), 1) != 0
+	maxExp := int64(1)<<t.ExpSize - 1
+	bias := int64(t.ExpBias)
+	msize := int(t.MantSize)
+	var f float64
+	switch {
+	case exp == maxExp && t.MantNorm == 2:
+		if mant == 0 {
+			f = math.Inf(1)
+		} else {
+			f = math.NaN()
+		}
+	case t.MantNorm != 2:
+		// The leading bit is stored: value = 0.mant or m.ant by the bias.
+		f = math.Ldexp(float64(mant), int(exp-bias-int64(msize)+1))
+	case exp == 0:
+		f = math.Ldexp(float64(mant), int(1-bias-int64(msize)))
+	default:
+		f = math.Ldexp(float64(mant|1<<uint(msize)), int(exp-bias-int64(msize)))
+	}
+	if neg {
+		f = math.Copysign(f, -1)
+	}
+	return f
+}
+
+// convertFloat converts a float of an odd layout to the IEEE float of the
+// same size and byte order.
+func convertFloat(t *Datatype, src, dst []byte) {
+	f := decodeFloat(t, src)
+	var bits uint64
+	switch t.Size {
+	case 2:
+		bits = uint64(float16Bits(f))
+	case 4:
+		bits = uint64(math.Float32bits(float32(f)))
+	default:
+		bits = math.Float64bits(f)
+	}
+	putUint(dst, t.BigEndian, bits)
+}
+
+// float16Bits rounds f to the nearest IEEE half-precision value.
+func float16Bits(f float64) uint16 {
+	sign := uint16(0)
+	if math.Signbit(f) {
+		sign = 0x8000
+		f = -f
+	}
+	switch {
+	case math.IsNaN(f):
+		return sign | 0x7e00
+	case math.IsInf(f, 0) || f >= 65520:
+		return sign | 0x7c00
+	case f == 0:
+		return sign
+	}
+	frac, exp := math.Frexp(f) // f = frac * 2^exp, frac in [0.5, 1)
+	e := exp - 1 + 15
+	if e <= 0 {
+		// Subnormal: units of 2^-24.
+		m := math.RoundToEven(f * (1 << 24))
+		return sign | uint16(m)
+	}
+	m := math.RoundToEven((frac*2 - 1) * 1024)
+	if m == 1024 {
+		m = 0
+		e++
+	}
+	if e >= 31 {
+		return sign | 0x7c00
+	}
+	return sign | uint16(e)<<10 | uint16(m)
+}

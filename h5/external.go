@@ -1,0 +1,177 @@
+package h5
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/h5mount/h5mount/h5/internal/format"
+)
+
+// External raw data storage: a contiguous dataset whose header holds an
+// external data files message keeps its bytes, in order, in a list of
+// (file, offset, size) slots outside the HDF5 file. Relative names are
+// resolved against the directory of the HDF5 file.
+
+// maxOpenExternal bounds the external files a File keeps open.
+const maxOpenExternal = 64
+
+// externalFiles caches the open external raw data files of one File.
+type externalFiles struct {
+	mu    sync.Mutex
+	files map[string]*os.File
+}
+
+func (e *externalFiles) open(path string) (*os.File, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if fh := e.files[path]; fh != nil {
+		return fh, nil
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if e.files == nil || len(e.files) >= maxOpenExternal {
+		e.closeLocked()
+		e.files = map[string]*os.File{}
+	}
+	e.files[path] = fh
+	return fh, nil
+}
+
+func (e *externalFiles) closeLocked() {
+	for _, fh := range e.files {
+		fh.Close()
+	}
+	e.files = nil
+}
+
+func (e *externalFiles) close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closeLocked()
+}
+
+// externalSlots decodes the dataset's external data files message once.
+func (d *Dataset) externalSlots() ([]format.ExternalFile, error) {
+	d.eflOnce.Do(func() {
+		m := d.hdr.Find(format.MsgExternalFiles)
+		if m == nil {
+			return
+		}
+		d.efl, d.eflErr = format.DecodeExternalFiles(d.f.r, m.Data, m.Addr)
+		if d.eflErr != nil {
+			d.eflErr = fmt.Errorf("dataset at 0x%x: %w", d.Addr, d.eflErr)
+		}
+	})
+	return d.efl, d.eflErr
+}
+
+// hasExternal reports whether the dataset's bytes live in external files.
+func (d *Dataset) hasExternal() bool {
+	return d.layout.Class == format.LayoutContiguous && d.hdr.Find(format.MsgExternalFiles) != nil
+}
+
+// ExternalFiles lists the external raw data files of a contiguous dataset
+// stored outside the HDF5 file (nil for any other dataset).
+func (d *Dataset) ExternalFiles() ([]format.ExternalFile, error) {
+	if !d.hasExternal() {
+		return nil, nil
+	}
+	return d.externalSlots()
+}
+
+// externalPath resolves a slot's file name.
+func (d *Dataset) externalPath(name string) (string, error) {
+	if filepath.IsAbs(name) {
+		return name, nil
+	}
+	if d.f.path == "" {
+		return "", fmt.Errorf("h5: dataset at 0x%x: external raw data file %q relative to a file opened without a name: %w", d.Addr, name, ErrUnsupported)
+	}
+	return filepath.Join(filepath.Dir(d.f.path), name), nil
+}
+
+// readExternal fills dst with the dataset bytes at [off, off+len(dst)).
+// Bytes a slot claims but its file does not hold read as zeros, as libhdf5
+// reads them.
+func (d *Dataset) readExternal(dst []byte, off uint64) error {
+	slots, err := d.externalSlots()
+	if err != nil {
+		return err
+	}
+	var start uint64 // stream offset of the current slot
+	for _, s := range slots {
+		if len(dst) == 0 {
+			return nil
+		}
+		end := start + s.Size
+		if s.Size == format.Unlimited || end < start {
+			end = ^uint64(0)
+		}
+		if off < end {
+			within := off - start
+			n := uint64(len(dst))
+			if n > end-off {
+				n = end - off
+			}
+			if err := d.readExternalSlot(s, within, dst[:n]); err != nil {
+				return err
+			}
+			dst = dst[n:]
+			off += n
+		}
+		start = end
+		if end == ^uint64(0) {
+			break
+		}
+	}
+	if len(dst) > 0 {
+		return fmt.Errorf("h5: dataset at 0x%x: external raw data files hold %d bytes, read needs %d: %w", d.Addr, start, off+uint64(len(dst)), ErrCorrupt)
+	}
+	return nil
+}
+
+func (d *Dataset) readExternalSlot(s format.ExternalFile, within uint64, dst []byte) error {
+	path, err := d.externalPath(s.Name)
+	if err != nil {
+		return err
+	}
+	at := s.Offset + within
+	if at < s.Offset || at > 1<<62 {
+		return fmt.Errorf("h5: dataset at 0x%x: external file %q offset %d out of range: %w", d.Addr, s.Name, at, ErrCorrupt)
+	}
+	fh, err := d.f.external.open(path)
+	if err != nil {
+		return fmt.Errorf("h5: dataset at 0x%x: external raw data file: %w", d.Addr, err)
+	}
+	n, err := fh.ReadAt(dst, int64(at))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("h5: dataset at 0x%x: external raw data file %q: %w", d.Addr, s.Name, err)
+	}
+	clear(dst[n:])
+	return nil
+}
+
+// externalBytes is the storage the external files hold for the dataset.
+func (d *Dataset) externalBytes() (int64, error) {
+	slots, err := d.externalSlots()
+	if err != nil {
+		return 0, err
+	}
+	var total uint64
+	for _, s := range slots {
+		if s.Size == format.Unlimited {
+			return d.Size(), nil
+		}
+		total += s.Size
+		if total > 1<<62 {
+			return 0, fmt.Errorf("h5: dataset at 0x%x: external files claim more than 2^62 bytes: %w", d.Addr, ErrCorrupt)
+		}
+	}
+	return int64(total), nil
+}

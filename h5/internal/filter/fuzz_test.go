@@ -1,0 +1,129 @@
+package filter_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"testing"
+	"unsafe"
+
+	"github.com/h5mount/h5mount/h5/internal/filter"
+	"github.com/h5mount/h5mount/h5/internal/format"
+)
+
+// The fuzzers feed each decoder its parameters, a stored stream and an
+// output bound, seeded with what the test files' chunks give that filter.
+// A decoder must not panic, must answer corrupt or unsupported when it
+// refuses, and must not return more than the bound (unless it hands back
+// its input untouched, as n-bit and scale-offset do for chunks they never
+// packed).
+
+type fuzzSeed struct {
+	params []byte
+	in     []byte
+	maxOut uint32
+}
+
+func encodeParams(p []uint32) []byte {
+	b := make([]byte, 0, 4*len(p))
+	for _, v := range p {
+		b = binary.LittleEndian.AppendUint32(b, v)
+	}
+	return b
+}
+
+// fuzzSeeds collects, for every stored chunk whose pipeline holds filter id,
+// the bytes that reach that filter when the chunk is decoded.
+func fuzzSeeds(tb testing.TB, id uint16, limit int) []fuzzSeed {
+	var seeds []fuzzSeed
+	for _, ff := range loadFilterFiles(tb) {
+		path, _ := ff.path()
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		for _, d := range ff.Datasets {
+			ds, err := openDataset(data, d.Addr)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			at := -1
+			for i, f := range ds.filters {
+				if f.ID == id {
+					at = i
+				}
+			}
+			if at < 0 {
+				continue
+			}
+			cs, err := ds.chunks()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			chunkBytes := int(ds.params.ChunkBytes())
+			for _, c := range cs {
+				if c.c.FilterMask&(1<<at) != 0 {
+					continue
+				}
+				// Undo the filters applied after this one.
+				in, err := filter.DecodePipeline(ds.filters[at+1:], c.c.FilterMask>>(at+1), c.raw, chunkBytes)
+				if err != nil {
+					continue
+				}
+				seeds = append(seeds, fuzzSeed{encodeParams(ds.filters[at].Params), in, uint32(chunkBytes + 64)})
+				if len(seeds) >= limit {
+					return seeds
+				}
+				break // one chunk a dataset is variety enough
+			}
+		}
+	}
+	return seeds
+}
+
+func fuzzCodec(f *testing.F, id uint16, extra ...fuzzSeed) {
+	seeds := append(fuzzSeeds(f, id, 64), extra...)
+	if len(seeds) == 0 {
+		f.Fatalf("no seeds for filter %d", id)
+	}
+	for _, s := range seeds {
+		f.Add(s.params, s.in, s.maxOut)
+	}
+	c, ok := filter.Lookup(id)
+	if !ok {
+		f.Fatalf("filter %d has no codec", id)
+	}
+	f.Fuzz(func(t *testing.T, params, in []byte, maxOut uint32) {
+		bound := int(maxOut % (1 << 20))
+		p := make([]uint32, len(params)/4)
+		for i := range p {
+			p[i] = binary.LittleEndian.Uint32(params[4*i:])
+		}
+		out, err := c.Decode(&format.Filter{ID: id, Params: p}, in, bound)
+		if err != nil {
+			if !errors.Is(err, format.ErrCorrupt) && !errors.Is(err, format.ErrUnsupported) {
+				t.Fatalf("error %v is neither corrupt nor unsupported", err)
+			}
+			return
+		}
+		if len(out) > bound && !(len(out) == len(in) && unsafe.SliceData(out) == unsafe.SliceData(in)) {
+			t.Fatalf("%d bytes out, bound %d", len(out), bound)
+		}
+	})
+}
+
+func FuzzLZF(f *testing.F) {
+	fuzzCodec(f, filter.LZF, fuzzSeed{encodeParams([]uint32{4, 261, 64}), []byte{2, 'a', 'b', 'c', 0xe0, 10, 2}, 64})
+}
+
+func FuzzLZ4(f *testing.F) { fuzzCodec(f, filter.LZ4) }
+
+func FuzzZstd(f *testing.F) { fuzzCodec(f, filter.Zstd) }
+
+func FuzzBitshuffle(f *testing.F) { fuzzCodec(f, filter.Bitshuffle) }
+
+func FuzzScaleOffset(f *testing.F) { fuzzCodec(f, filter.ScaleOffset) }
+
+func FuzzNBit(f *testing.F) { fuzzCodec(f, filter.NBit) }
+
+func FuzzBZip2(f *testing.F) { fuzzCodec(f, filter.BZip2) }

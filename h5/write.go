@@ -1,0 +1,333 @@
+package h5
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/h5mount/h5mount/h5/internal/chunk"
+	"github.com/h5mount/h5mount/h5/internal/filter"
+	"github.com/h5mount/h5mount/h5/internal/format"
+)
+
+// maxDirtyFraction: dirty chunks may use this share of the cache budget
+// before a write flushes them.
+const maxDirtyFraction = 2
+
+// WriteAt writes p at byte offset off of the dataset's element bytes. Whole
+// chunks are replaced, partial chunks read, modified and (at Flush, or when
+// too many are pending) written back through the filter pipeline. A write
+// past the end answers ErrNoSpace and changes nothing.
+func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
+	if d.f.wr == nil {
+		return 0, ErrReadOnly
+	}
+	if d.Type.HasVariableSize() || d.Type.Class == ClassReference {
+		return 0, fmt.Errorf("h5: dataset at 0x%x has elements of no fixed size: %w", d.Addr, ErrNotWritable)
+	}
+	if off < 0 || off > d.Size() || int64(len(p)) > d.Size()-off {
+		return 0, fmt.Errorf("h5: write of %d bytes at %d in a %d-byte dataset: %w", len(p), off, d.Size(), ErrNoSpace)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var err error
+	switch d.layout.Class {
+	case format.LayoutContiguous:
+		err = d.writeContiguous(p, uint64(off))
+	case format.LayoutCompact:
+		err = d.writeCompact(p, uint64(off))
+	case format.LayoutChunked:
+		err = d.writeChunked(p, uint64(off))
+	default:
+		err = fmt.Errorf("h5: dataset at 0x%x: writing %v layout: %w", d.Addr, d.Layout(), ErrUnsupported)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// WriteHyperslab writes the block of elements starting at start with count
+// elements along each dimension from src, row-major.
+func (d *Dataset) WriteHyperslab(start, count []uint64, src []byte) error {
+	dims := d.Space.Dims
+	if len(start) != len(dims) || len(count) != len(dims) {
+		return fmt.Errorf("h5: hyperslab rank %d for a rank-%d dataset: %w", len(start), len(dims), ErrOutOfRange)
+	}
+	total := uint64(d.Type.Size)
+	for i := range dims {
+		if start[i] > dims[i] || count[i] > dims[i]-start[i] {
+			return fmt.Errorf("h5: hyperslab [%d,+%d) outside dimension %d of %d: %w", start[i], count[i], i, dims[i], ErrNoSpace)
+		}
+		total *= count[i]
+	}
+	if uint64(len(src)) < total {
+		return fmt.Errorf("h5: hyperslab needs %d bytes, buffer has %d: %w", total, len(src), ErrOutOfRange)
+	}
+	if total == 0 {
+		return nil
+	}
+	if len(dims) == 0 {
+		_, err := d.WriteAt(src[:d.Type.Size], 0)
+		return err
+	}
+	return forEachRow(dims, start, count, uint64(d.Type.Size), func(fileOff, srcOff, n uint64) error {
+		_, err := d.WriteAt(src[srcOff:srcOff+n], int64(fileOff))
+		return err
+	})
+}
+
+func (d *Dataset) layoutMessage() (*format.Message, error) {
+	m := d.hdr.Find(format.MsgLayout)
+	if m == nil {
+		return nil, format.Corruptf(d.Addr, "object header", "dataset lost its layout message")
+	}
+	return m, nil
+}
+
+func (d *Dataset) rewriteLayout() error {
+	m, err := d.layoutMessage()
+	if err != nil {
+		return err
+	}
+	return d.f.rewriteMessage(d.Object, m, d.layout.Encode(d.f.r.Sizes))
+}
+
+func (d *Dataset) writeContiguous(p []byte, off uint64) error {
+	if d.hasExternal() {
+		return fmt.Errorf("h5: dataset at 0x%x: writing external raw data: %w", d.Addr, ErrUnsupported)
+	}
+	if d.layout.Addr == format.Undefined {
+		// Storage allocated on first write, as libhdf5's late allocation.
+		size := uint64(d.Size())
+		addr, err := d.f.alloc(size)
+		if err != nil {
+			return err
+		}
+		if !isZero(d.fillVal) {
+			if err := d.fillStorage(addr, size); err != nil {
+				return err
+			}
+		}
+		if err := d.f.writeAt(p, addr+off); err != nil {
+			return err
+		}
+		d.layout.Addr, d.layout.Size = addr, size
+		d.invalidateAllocated()
+		return d.rewriteLayout()
+	}
+	if off+uint64(len(p)) > d.layout.Size {
+		return fmt.Errorf("h5: dataset at 0x%x: contiguous storage of %d bytes: %w", d.Addr, d.layout.Size, ErrCorrupt)
+	}
+	return d.f.writeAt(p, d.layout.Addr+off)
+}
+
+// fillStorage writes the fill value over newly allocated storage.
+func (d *Dataset) fillStorage(addr, size uint64) error {
+	const block = 1 << 20
+	buf := make([]byte, min(size, block))
+	for done := uint64(0); done < size; done += uint64(len(buf)) {
+		n := min(uint64(len(buf)), size-done)
+		fillPattern(buf[:n], done, d.fillVal)
+		if err := d.f.writeAt(buf[:n], addr+done); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Dataset) writeCompact(p []byte, off uint64) error {
+	data := d.layout.CompactData
+	if off+uint64(len(p)) > uint64(len(data)) {
+		return fmt.Errorf("h5: dataset at 0x%x: compact data holds %d bytes: %w", d.Addr, len(data), ErrCorrupt)
+	}
+	copy(data[off:], p)
+	return d.rewriteLayout()
+}
+
+// chunkWriter is the index as a writer, or an error saying why this index
+// cannot take new chunks yet. It is checked before anything changes.
+func (d *Dataset) chunkWriter() (chunk.Writer, error) {
+	idx, err := d.chunkIndex()
+	if err != nil {
+		return nil, err
+	}
+	l := d.layout
+	switch {
+	case l.Version < 4 || l.IndexType == format.IndexBTree1:
+		if w, ok := idx.(chunk.Writer); ok {
+			return w, nil
+		}
+		// An empty index: the first chunk creates the B-tree.
+		return chunk.NewBTree1Writer(d.chunkParams()), nil
+	case l.IndexType == format.IndexSingle:
+		return singleChunkWriter{d}, nil
+	}
+	if w, ok := idx.(chunk.Writer); ok {
+		return w, nil
+	}
+	return nil, fmt.Errorf("h5: dataset at 0x%x: writing chunks through the %s index: %w", d.Addr, indexName(l.IndexType), ErrUnsupported)
+}
+
+func indexName(t uint8) string {
+	switch t {
+	case format.IndexImplicit:
+		return "implicit"
+	case format.IndexFixedArray:
+		return "fixed array"
+	case format.IndexExtensible:
+		return "extensible array"
+	case format.IndexBTree2:
+		return "version 2 B-tree"
+	}
+	return fmt.Sprintf("type %d", t)
+}
+
+// singleChunkWriter keeps the one chunk's address in the layout message.
+type singleChunkWriter struct{ d *Dataset }
+
+func (s singleChunkWriter) Put(_ chunk.Storage, c chunk.Chunk) (uint64, error) {
+	l := s.d.layout
+	l.Addr = c.Addr
+	if l.SinglePos > 0 {
+		l.SingleFilteredLen, l.SingleFilterMask = c.Size, c.FilterMask
+	} else if len(s.d.Filters) > 0 {
+		return 0, fmt.Errorf("h5: single-chunk layout without room for a filtered size: %w", ErrUnsupported)
+	}
+	return c.Addr, s.d.rewriteLayout()
+}
+
+func (d *Dataset) writeChunked(p []byte, off uint64) error {
+	if _, err := d.chunkWriter(); err != nil {
+		return err
+	}
+	if err := filter.CanEncode(d.Filters); err != nil {
+		return fmt.Errorf("h5: dataset at 0x%x: %w", d.Addr, err)
+	}
+	idx, err := d.chunkIndex()
+	if err != nil {
+		return err
+	}
+	g := d.geometry()
+	rank := len(g.dims)
+	coords := make([]uint64, rank)
+	scaled := make([]uint64, rank)
+	end := off + uint64(len(p))
+	w := d.f.wr
+	for pos := off; pos < end; {
+		r := g.nextRun(pos, end-pos, coords, scaled)
+		key := chunkKey{dataset: d.Addr, index: r.chunkIdx}
+		dc := w.pending(key)
+		if dc == nil {
+			buf := make([]byte, g.chunkBytes)
+			wholeChunk := r.srcOff == 0 && r.n == g.chunkBytes
+			if !wholeChunk {
+				cur, err := d.chunkData(idx, &g, r.scaled, key)
+				if err != nil {
+					return err
+				}
+				if cur != nil {
+					copy(buf, cur)
+				} else {
+					fillPattern(buf, 0, d.fillVal)
+				}
+			}
+			dc = &dirtyChunk{d: d, scaled: append([]uint64(nil), r.scaled...), data: buf}
+			w.mu.Lock()
+			w.dirty[key] = dc
+			w.dirtyBytes += int64(len(buf))
+			w.mu.Unlock()
+		}
+		copy(dc.data[r.srcOff:], p[pos-off:pos-off+r.n])
+		pos += r.n
+	}
+	w.mu.Lock()
+	over := w.dirtyBytes > d.f.chunks.budget/maxDirtyFraction
+	w.mu.Unlock()
+	if over {
+		return d.flushChunks()
+	}
+	return nil
+}
+
+// flushChunks writes this dataset's dirty chunks. The caller holds d.mu.
+func (d *Dataset) flushChunks() error {
+	w := d.f.wr
+	w.mu.Lock()
+	var keys []chunkKey
+	for k, dc := range w.dirty {
+		if dc.d == d {
+			keys = append(keys, k)
+		}
+	}
+	w.mu.Unlock()
+	if len(keys) == 0 {
+		return nil
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].index < keys[j].index })
+	cw, err := d.chunkWriter()
+	if err != nil {
+		return err
+	}
+	idx, err := d.chunkIndex()
+	if err != nil {
+		return err
+	}
+	g := d.geometry()
+	for _, k := range keys {
+		dc := w.pending(k)
+		if err := d.storeChunk(cw, idx, &g, dc); err != nil {
+			return err
+		}
+		w.mu.Lock()
+		delete(w.dirty, k)
+		w.dirtyBytes -= int64(len(dc.data))
+		w.mu.Unlock()
+		d.f.chunks.put(k, dc.data)
+	}
+	d.invalidateAllocated()
+	return nil
+}
+
+// storeChunk encodes one chunk and records where it now is: in place when
+// it fits its old space, else in new space at the end of the file.
+func (d *Dataset) storeChunk(cw chunk.Writer, idx chunk.Index, g *chunkGeometry, dc *dirtyChunk) error {
+	stored := dc.data
+	var mask uint32
+	if len(d.Filters) > 0 && !(d.layout.NoFilterEdgeChunks() && g.isEdgeChunk(dc.scaled)) {
+		var err error
+		if stored, mask, err = filter.EncodePipeline(d.Filters, dc.data); err != nil {
+			return fmt.Errorf("h5: chunk %v of dataset at 0x%x: %w", dc.scaled, d.Addr, err)
+		}
+	}
+	old, exists, err := idx.Lookup(dc.scaled)
+	if err != nil {
+		return err
+	}
+	addr := old.Addr
+	if !exists || addr == format.Undefined || uint64(len(stored)) > old.Size {
+		if addr, err = d.f.alloc(uint64(len(stored))); err != nil {
+			return err
+		}
+	}
+	if err := d.f.writeAt(stored, addr); err != nil {
+		return err
+	}
+	before := d.layout.Addr
+	newRoot, err := cw.Put(storage{d.f}, chunk.Chunk{Scaled: dc.scaled, Addr: addr, Size: uint64(len(stored)), FilterMask: mask})
+	if err != nil {
+		return err
+	}
+	if newRoot != before {
+		d.layout.Addr = newRoot
+		if err := d.rewriteLayout(); err != nil {
+			return err
+		}
+	}
+	if _, single := cw.(singleChunkWriter); single || newRoot != before {
+		d.resetIndex()
+	}
+	return nil
+}

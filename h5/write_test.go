@@ -1,0 +1,169 @@
+package h5_test
+
+import (
+	"encoding/binary"
+	"io"
+	"math"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/h5mount/h5mount/h5"
+)
+
+func copyFile(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func openDatasetRW(t *testing.T, f *h5.File, p string) *h5.Dataset {
+	t.Helper()
+	o, err := f.OpenPath(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := o.AsDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// h5pyCheck runs Python with h5py on the file; the script prints "ok".
+func h5pyCheck(t *testing.T, file, script string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(python(), append([]string{"-c", script, file}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("h5py check failed: %v\n%s", err, out)
+	}
+	if dump, err := exec.Command("h5dump", "-H", file).CombinedOutput(); err != nil {
+		t.Fatalf("h5dump -H: %v\n%s", err, dump)
+	}
+}
+
+// TestSeedWrite: one element of the 2 TiB sparse dataset, as the seed's dd
+// writes it, grows the file by one chunk plus metadata; libhdf5 reads it.
+func TestSeedWrite(t *testing.T) {
+	for _, name := range []string{"weather.h5"} {
+		file := copyFile(t, "../testdata/"+name)
+		st, _ := os.Stat(file)
+		before := st.Size()
+		f, err := h5.OpenFileRW(file, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := openDatasetRW(t, f, "/big")
+		var v [4]byte
+		binary.LittleEndian.PutUint32(v[:], math.Float32bits(7.5))
+		off := int64((((100*1024+200)*1024+300)*512 + 400) * 4)
+		if _, err := d.WriteAt(v[:], off); err != nil {
+			t.Fatal(err)
+		}
+		var got [4]byte
+		if _, err := d.ReadAt(got[:], off); err != nil || got != v {
+			t.Fatalf("read back before flush: %v %v", got, err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		st, _ = os.Stat(file)
+		if grown := st.Size() - before; grown > 128<<10+8<<10 {
+			t.Errorf("file grew by %d bytes for one element", grown)
+		}
+		h5pyCheck(t, file, `
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+b = f["big"]
+assert b[100,200,300,400] == 7.5, b[100,200,300,400]
+assert b[344,678,23,36] == 42.0
+assert b[100,200,300,401] == 0
+assert b.id.get_num_chunks() == 2, b.id.get_num_chunks()
+print("ok")`)
+	}
+}
+
+// TestRandomWritesMatchModel writes random byte ranges into contiguous,
+// chunked and compressed datasets and compares with a model in h5py.
+func TestRandomWritesMatchModel(t *testing.T) {
+	file := copyFile(t, "../testdata/features.h5")
+	f, err := h5.OpenFileRW(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"/data/contig", "/data/chunked", "/filters/shuffle_gzip_fletcher32", "/filters/gzip9", "/edge/unlimited", "/edge/cube_gzip", "/sparse/many_chunks", "/fill/partial", "/data/compact"}
+	rng := rand.New(rand.NewSource(7))
+	models := map[string][]byte{}
+	for _, p := range paths {
+		d := openDatasetRW(t, f, p)
+		model := make([]byte, d.Size())
+		if _, err := d.ReadAt(model, 0); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		for i := 0; i < 60; i++ {
+			n := 1 + rng.Intn(int(min(d.Size(), 5000)))
+			off := rng.Int63n(d.Size() - int64(n) + 1)
+			buf := make([]byte, n)
+			rng.Read(buf)
+			if _, err := d.WriteAt(buf, off); err != nil {
+				t.Fatalf("%s: write %d at %d: %v", p, n, off, err)
+			}
+			copy(model[off:], buf)
+			if i%20 == 0 {
+				if err := f.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		got := make([]byte, d.Size())
+		if _, err := d.ReadAt(got, 0); err != nil || string(got) != string(model) {
+			t.Fatalf("%s: read back differs (%v)", p, err)
+		}
+		if _, err := d.WriteAt([]byte{1}, d.Size()); err == nil {
+			t.Errorf("%s: write past the end accepted", p)
+		}
+		models[p] = model
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var names []string
+	for i, p := range paths {
+		name := filepath.Join(dir, strings.Repeat("m", i+1))
+		if err := os.WriteFile(name, models[p], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, p+"="+name)
+	}
+	h5pyCheck(t, file, `
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+for spec in sys.argv[2:]:
+    p, model = spec.split("=", 1)
+    got = f[p][()].tobytes()
+    want = open(model, "rb").read()
+    if got != want:
+        bad = [i for i in range(len(got)) if got[i] != want[i]]
+        raise AssertionError((p, len(bad), bad[:5], bad[-5:]))
+print("ok")`, names...)
+}

@@ -1,0 +1,541 @@
+#!/usr/bin/python3
+"""Write the filter test files: chunked datasets through every filter h5mount
+decodes besides deflate/shuffle/fletcher32.
+
+Run with Debian's interpreter (h5py 3.7 on libhdf5 1.10.8) and its filter
+plugins (packages hdf5-filter-plugin, hdf5-plugin-lzf, bitshuffle), never the
+python3 on PATH:
+
+    HDF5_PLUGIN_PATH=/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins \
+        /usr/bin/python3 scripts/gen_filters.py [OUTDIR]
+
+OUTDIR defaults to testdata/filters/.  It gets one NAME.h5 per filter family
+and filters.json, which h5/internal/filter/plugins_test.go reads:
+
+{
+  "libhdf5": "1.10.8", "h5py": "3.7.0",
+  "files": [
+    {
+      "file": "lzf.h5"                  in OUTDIR, or
+      "path": "../shared/corpus/..."    a shared corpus file, from the project root
+      "datasets": [
+        {
+          "name": "/lzf_i2",            dataset path
+          "addr": 1234,                 object header address (h5o.get_info().addr)
+          "dtype": "<i2", "itemsize": 2, "shape": [..], "chunks": [..],
+          "filters": [[id, n, [cd_values..]], ..],   the pipeline, in write order:
+                        n parameters, of which (h5py's limit) the first 16
+          "nchunks": chunks stored (every chunk of the extent),
+          "masked_chunks": chunks stored with a nonzero filter mask
+                          (an optional filter that did not help was skipped),
+          "sha256": sha256 of the whole dataset in the file's datatype: what
+                    H5Dread returns with the memory type equal to the file
+                    type, so no conversion (n-bit padding bits stay zero,
+                    big-endian stays big-endian).  Row-major, extent only.
+          "expect": "ok" | "unsupported"   (szip, blosc: h5mount has no decoder;
+                    every chunk must fail with ErrUnsupported naming the filter)
+        }
+      ]
+    }
+  ]
+}
+
+libhdf5 here has no zstd plugin: zstd.h5 and the bitshuffle+zstd dataset are
+written with write_direct_chunk, compressed by the zstd command line tool
+(and bit-shuffled by this script, checked against bitshuffle's own
+bitshuffle() on the way), and their sha256 is of the data the script wrote.
+The corpus file h5ex_d_zstd.h5 is checked the same way: its chunks are
+decompressed here by the zstd tool.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+from h5py import h5d, h5p, h5s, h5t, h5z
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "testdata", "filters")
+CORPUS = "../shared/corpus/"
+
+LZF, BLOSC, LZ4, BSHUF, ZSTD, BZIP2 = 32000, 32001, 32004, 32008, 32015, 307
+UNSUPPORTED = (4, BLOSC)  # szip, blosc: h5mount answers "unsupported"
+
+rng = np.random.default_rng(20240611)
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def grid(shape, chunks):
+    return tuple((s + c - 1) // c for s, c in zip(shape, chunks))
+
+
+def raw_bytes(ds):
+    """The dataset read with the memory type equal to the file type."""
+    tid = ds.id.get_type()
+    arr = np.empty(ds.shape, dtype=np.dtype("V%d" % tid.get_size()))
+    ds.id.read(h5s.ALL, h5s.ALL, arr, mtype=tid)
+    return arr.tobytes()
+
+
+def pipeline(ds):
+    pl = ds.id.get_create_plist()
+    # h5py's get_filter fetches at most 16 parameters (and reads past them):
+    # record the count and the first 16 only.
+    res = []
+    for i in range(pl.get_nfilters()):
+        fid, _, cd, _ = pl.get_filter(i)
+        res.append([int(fid), len(cd), [int(v) for v in cd[:16]]])
+    return res
+
+
+def stored_chunks(ds):
+    n = ds.id.get_num_chunks()
+    return [ds.id.get_chunk_info(i) for i in range(n)]
+
+
+def describe(ds, data_sha=None):
+    infos = stored_chunks(ds)
+    want = int(np.prod(grid(ds.shape, ds.chunks)))
+    assert len(infos) == want, (ds.name, len(infos), want)
+    tid = ds.id.get_type()
+    return {
+        "name": ds.name,
+        "addr": h5py.h5o.get_info(ds.id).addr,
+        "dtype": ds.dtype.str if ds.dtype.names is None else str(ds.dtype),
+        "itemsize": tid.get_size(),
+        "shape": list(ds.shape),
+        "chunks": list(ds.chunks),
+        "filters": pipeline(ds),
+        "nchunks": len(infos),
+        "masked_chunks": sum(1 for i in infos if i.filter_mask != 0),
+        "sha256": data_sha if data_sha is not None else sha(raw_bytes(ds)),
+        "expect": "unsupported" if any(fl[0] in UNSUPPORTED for fl in pipeline(ds)) else "ok",
+    }
+
+
+def smooth(shape, dtype, scale=100.0):
+    n = int(np.prod(shape))
+    x = np.linspace(0, 6 * np.pi, n)
+    v = np.sin(x) * scale + np.cos(3 * x) * scale / 4
+    return v.reshape(shape).astype(dtype)
+
+
+def ints(shape, dtype, lo, hi):
+    return rng.integers(lo, hi, size=shape).astype(dtype)
+
+
+# ---- LZF (h5py's own filter) ----
+
+def gen_lzf(f):
+    out = []
+    ds = f.create_dataset("lzf_i2", data=smooth((50, 37), "<i2"), chunks=(16, 16), compression="lzf")
+    out.append(ds)
+    ds = f.create_dataset("lzf_f8_be", data=np.round(smooth((1000,), "<f8"), 0).astype(">f8"), chunks=(128,), compression="lzf")
+    out.append(ds)
+    ds = f.create_dataset("lzf_f4_shuffle", data=smooth((300,), "<f4"), chunks=(64,), compression="lzf",
+                          shuffle=True, fletcher32=True)
+    out.append(ds)
+    # Incompressible: the optional filter fails and libhdf5 stores those
+    # chunks unfiltered, with the filter's mask bit set.
+    data = ints((2048,), "u1", 0, 256)
+    data[:512] = np.arange(512) % 7
+    ds = f.create_dataset("lzf_random_u1", data=data, chunks=(512,), compression="lzf")
+    assert sum(1 for i in stored_chunks(ds) if i.filter_mask) == 3
+    out.append(ds)
+    # Long runs: extended back-references (length byte after the control).
+    data = np.zeros(5000, "<i4")
+    data[::997] = np.arange(len(data[::997])) + 1
+    ds = f.create_dataset("lzf_runs_i4", data=data, chunks=(2500,), compression="lzf")
+    out.append(ds)
+    return out
+
+
+# ---- LZ4 (HDF Group plugin 32004) ----
+
+def lz4_blocks(raw):
+    """(orig size, block size, [(compressed size, block size)]) of a stored LZ4 chunk."""
+    orig = int.from_bytes(raw[:8], "big")
+    bs = int.from_bytes(raw[8:12], "big")
+    bs = min(bs, orig)
+    pos, done, blocks = 12, 0, []
+    while done < orig:
+        b = min(bs, orig - done)
+        cs = int.from_bytes(raw[pos:pos + 4], "big")
+        blocks.append((cs, b))
+        pos += 4 + cs
+        done += b
+    assert pos == len(raw), (pos, len(raw))
+    return orig, bs, blocks
+
+
+def gen_lz4(f):
+    out = []
+    ds = f.create_dataset("lz4_i4", data=smooth((60, 30), "<i4"), chunks=(32, 16), compression=LZ4)
+    out.append(ds)
+    ds = f.create_dataset("lz4_f8_blocks", data=smooth((1000,), "<f8"), chunks=(200,), compression=LZ4,
+                          compression_opts=(256,))
+    out.append(ds)
+    data = ints((2048,), "u1", 0, 256)
+    data[512:1024] = 0
+    ds = f.create_dataset("lz4_mixed_u1", data=data, chunks=(2048,), compression=LZ4, compression_opts=(512,))
+    raw = ds.id.read_direct_chunk((0,))[1]
+    _, _, blocks = lz4_blocks(raw)
+    assert any(cs == b for cs, b in blocks) and any(cs < b for cs, b in blocks), blocks
+    out.append(ds)
+    ds = f.create_dataset("lz4_i2_be", data=smooth((77, 45), ">i2"), chunks=(20, 20), compression=LZ4,
+                          compression_opts=(0,))
+    out.append(ds)
+    ds = f.create_dataset("lz4_shuffle_f4", data=smooth((640,), "<f4"), chunks=(128,), compression=LZ4,
+                          compression_opts=(100,), shuffle=True)
+    out.append(ds)
+    for d in out:
+        for info in stored_chunks(d):
+            lz4_blocks(d.id.read_direct_chunk(info.chunk_offset)[1])
+    return out
+
+
+# ---- bitshuffle (32008) ----
+
+def bshuf_default_block(elem):
+    return max(8192 // elem // 8 * 8, 128)
+
+
+def bitshuffle_block(b, elem):
+    """Bit-transpose one block (a multiple of 8 elements): row 8*j+k holds
+    bit k of byte j of every element, eight elements a byte, LSB first."""
+    a = np.frombuffer(b, np.uint8).reshape(-1, elem)
+    bits = np.unpackbits(a, axis=1, bitorder="little")
+    return np.packbits(bits.T, axis=1, bitorder="little").tobytes()
+
+
+def bitshuffle_blocks(raw, elem, block):
+    n = len(raw) // elem
+    block = block or bshuf_default_block(elem)
+    blocks, i = [], 0
+    while i + block <= n:
+        blocks.append(bitshuffle_block(raw[i * elem:(i + block) * elem], elem))
+        i += block
+    last = (n - i) - (n - i) % 8
+    if last:
+        blocks.append(bitshuffle_block(raw[i * elem:(i + last) * elem], elem))
+        i += last
+    return blocks, raw[i * elem:]
+
+
+def zstd_compress(b, level=3):
+    with tempfile.NamedTemporaryFile() as t:
+        t.write(b)
+        t.flush()
+        return subprocess.run(["zstd", "-q", "-c", "-%d" % level, t.name], check=True,
+                              capture_output=True).stdout
+
+
+def zstd_decompress(b):
+    return subprocess.run(["zstd", "-q", "-d", "-c"], input=b, check=True, capture_output=True).stdout
+
+
+def padded_chunk(arr, sc, chunks, fill=0):
+    buf = np.full(chunks, fill, dtype=arr.dtype)
+    sl = tuple(slice(s * c, min((s + 1) * c, n)) for s, c, n in zip(sc, chunks, arr.shape))
+    buf[tuple(slice(0, s.stop - s.start) for s in sl)] = arr[sl]
+    return buf
+
+
+def all_scaled(shape, chunks):
+    g = grid(shape, chunks)
+    return [tuple(int(x) for x in idx) for idx in np.ndindex(*g)]
+
+
+def optional_filter_dataset(f, name, dtype, shape, chunks, fid, cd):
+    dcpl = h5p.create(h5p.DATASET_CREATE)
+    dcpl.set_chunk(chunks)
+    dcpl.set_filter(fid, h5z.FLAG_OPTIONAL, cd)
+    tid = h5t.py_create(np.dtype(dtype))
+    dsid = h5d.create(f.id, name.encode(), tid, h5s.create_simple(shape), dcpl=dcpl)
+    return h5py.Dataset(dsid)
+
+
+def gen_bitshuffle(f):
+    import bitshuffle.ext as bext
+
+    # Our understanding of the block layout agrees with the library's.
+    for dt, n, block in (("<i4", 300, 0), ("<u2", 500, 64), ("<f8", 1500, 0), ("<c16", 77, 16)):
+        a = smooth((n,), dt)
+        blocks, tail = bitshuffle_blocks(a.tobytes(), a.dtype.itemsize, block)
+        assert b"".join(blocks) + tail == bext.bitshuffle(a, block).tobytes(), (dt, n, block)
+
+    out = []
+    ds = f.create_dataset("bs_i4", data=smooth((600,), "<i4"), chunks=(300,), compression=BSHUF,
+                          compression_opts=(0, 0))
+    out.append(ds)
+    ds = f.create_dataset("bs_u2_block64", data=ints((30, 30), "<u2", 0, 5000), chunks=(25, 20),
+                          compression=BSHUF, compression_opts=(64, 0))
+    out.append(ds)
+    ds = f.create_dataset("bs_i8", data=smooth((100,), "<i8", 1e9), chunks=(100,), compression=BSHUF)
+    out.append(ds)
+    ds = f.create_dataset("bs_f8_lz4", data=smooth((1200,), "<f8"), chunks=(1100,), compression=BSHUF,
+                          compression_opts=(0, 2))
+    out.append(ds)
+    ds = f.create_dataset("bs_u1_lz4", data=ints((3000,), "u1", 0, 40), chunks=(1500,), compression=BSHUF,
+                          compression_opts=(128, 2))
+    out.append(ds)
+    ds = f.create_dataset("bs_f4_be_lz4", data=smooth((30, 33), ">f4"), chunks=(16, 16), compression=BSHUF,
+                          compression_opts=(0, 2))
+    out.append(ds)
+    c = (smooth((301,), "<f8") + 1j * smooth((301,), "<f8", 3)).astype("<c16")
+    ds = f.create_dataset("bs_c16_lz4", data=c, chunks=(301,), compression=BSHUF, compression_opts=(0, 2))
+    out.append(ds)
+    res = [(d, None) for d in out]
+
+    # bitshuffle + zstd (compression 3): bitshuffle 0.3.5 has no zstd, so
+    # the chunks are made here: 12-byte header (total bytes, block bytes,
+    # big-endian), per block a 4-byte big-endian size and a zstd frame,
+    # then the elements that do not fill a group of 8, as they are.
+    for name, dt, shape, chunks, block in (("bs_f4_zstd", "<f4", (1000,), (700,), 0),
+                                           ("bs_i2_be_zstd", ">i2", (30, 41), (16, 16), 64)):
+        data = smooth(shape, dt)
+        ds = optional_filter_dataset(f, name, dt, shape, chunks, BSHUF, (block, 3, 5))
+        elem = data.dtype.itemsize
+        for sc in all_scaled(shape, chunks):
+            raw = padded_chunk(data, sc, chunks).tobytes()
+            blocks, tail = bitshuffle_blocks(raw, elem, block)
+            bbytes = (block or bshuf_default_block(elem)) * elem
+            stored = len(raw).to_bytes(8, "big") + bbytes.to_bytes(4, "big")
+            for b in blocks:
+                z = zstd_compress(b, 5)
+                stored += len(z).to_bytes(4, "big") + z
+            stored += tail
+            ds.id.write_direct_chunk(tuple(s * c for s, c in zip(sc, chunks)), stored, 0)
+        res.append((ds, sha(data.tobytes())))
+    return res
+
+
+# ---- zstd (32015): no plugin here, chunks made by the zstd tool ----
+
+def gen_zstd(f):
+    res = []
+    for name, dt, shape, chunks, level in (("zstd_i4", "<i4", (60, 40), (32, 16), 3),
+                                           ("zstd_f8_be", ">f8", (300,), (128,), 19),
+                                           ("zstd_u1_random", "u1", (3000,), (1024,), 1)):
+        data = smooth(shape, dt) if dt != "u1" else ints(shape, dt, 0, 256)
+        ds = optional_filter_dataset(f, name, dt, shape, chunks, ZSTD, (level,))
+        for sc in all_scaled(shape, chunks):
+            raw = padded_chunk(data, sc, chunks).tobytes()
+            z = zstd_compress(raw, level)
+            assert zstd_decompress(z) == raw
+            ds.id.write_direct_chunk(tuple(s * c for s, c in zip(sc, chunks)), z, 0)
+        res.append((ds, sha(data.tobytes())))
+    return res
+
+
+# ---- bzip2 (307) ----
+
+def gen_bzip2(f):
+    out = []
+    out.append(f.create_dataset("bz2_i4", data=smooth((100, 30), "<i4"), chunks=(64, 16), compression=BZIP2,
+                                compression_opts=(9,)))
+    out.append(f.create_dataset("bz2_f8_be", data=smooth((500,), ">f8"), chunks=(128,), compression=BZIP2,
+                                compression_opts=(1,)))
+    return out
+
+
+# ---- blosc (32001, hdf5-blosc): h5mount has no decoder yet ----
+
+def gen_blosc(f):
+    out = []
+    # cd_values: 4 set by the filter, then clevel, shuffle (0 none, 1 byte,
+    # 2 bit), compressor (0 blosclz, 1 lz4, 2 lz4hc, 4 zlib, 5 zstd)
+    for name, dt, shape, chunks, opts in (("blosc_lz_i4", "<i4", (40, 30), (32, 16), (5, 1, 0)),
+                                          ("blosc_lz4_bit_i2", ">i2", (500,), (200,), (9, 2, 1)),
+                                          ("blosc_zstd_f8", "<f8", (300,), (150,), (3, 1, 5))):
+        out.append(f.create_dataset(name, data=smooth(shape, dt), chunks=chunks, compression=BLOSC,
+                                    compression_opts=(0, 0, 0, 0) + opts))
+        assert not any(i.filter_mask for i in stored_chunks(out[-1])), name
+    return out
+
+
+# ---- scale-offset (6, built in) ----
+
+def gen_scaleoffset(f):
+    out = []
+    d = ints((60, 40), "<i4", 1000, 1500)
+    d[::7, ::3] = 7                                       # the fill value: stored as the all-ones marker
+    out.append(f.create_dataset("so_i4", data=d, chunks=(32, 16), scaleoffset=0, fillvalue=7))
+    d = ints((300,), "<i2", -200, 250)
+    out.append(f.create_dataset("so_i2_bits", data=d, chunks=(128,), scaleoffset=10))
+    out.append(f.create_dataset("so_u1", data=ints((500,), "u1", 100, 140), chunks=(128,), scaleoffset=0))
+    d = ints((64,), "i1", -100, 100)
+    d[::5] = -5
+    out.append(f.create_dataset("so_i1_fill", data=d, chunks=(20,), scaleoffset=0, fillvalue=-5))
+    d = ints((200,), ">i8", -10**12, 10**12)
+    out.append(f.create_dataset("so_i8_be", data=d, chunks=(128,), scaleoffset=0))
+    d = ints((256,), "<i4", -2**31, 2**31 - 1)
+    d[0], d[1] = -2**31, 2**31 - 1                        # span too wide: minbits = 32, stored as is
+    out.append(f.create_dataset("so_i4_full", data=d, chunks=(128,), scaleoffset=0))
+    d = ints((256,), ">u2", 0, 2**16)
+    d[0], d[1] = 0, 2**16 - 1
+    out.append(f.create_dataset("so_u2_be_full", data=d, chunks=(100,), scaleoffset=0))
+    out.append(f.create_dataset("so_const_i4", data=np.full((90,), 123456, "<i4"), chunks=(50,), scaleoffset=0))
+    out.append(f.create_dataset("so_f4", data=smooth((40, 30), "<f4", 30), chunks=(25, 25), scaleoffset=2))
+    out.append(f.create_dataset("so_f8_be", data=smooth((400,), ">f8", 1000), chunks=(256,), scaleoffset=3))
+    d = smooth((300,), "<f4", 5)
+    d[::11] = -999.0
+    out.append(f.create_dataset("so_f4_fill", data=d, chunks=(128,), scaleoffset=1, fillvalue=-999.0))
+    out.append(f.create_dataset("so_f8_d0", data=smooth((200,), "<f8", 1e5), chunks=(64,), scaleoffset=0))
+    out.append(f.create_dataset("so_i4_gzip", data=ints((600,), "<i4", 0, 300), chunks=(256,), scaleoffset=0,
+                                compression="gzip", shuffle=True))
+    return out
+
+
+# ---- n-bit (5, built in; h5py has no set_nbit, so the filter is set by id) ----
+
+def nbit_dataset(f, name, tid, shape, chunks, data, mtype=None):
+    dcpl = h5p.create(h5p.DATASET_CREATE)
+    dcpl.set_chunk(chunks)
+    dcpl.set_filter(h5z.FILTER_NBIT, h5z.FLAG_OPTIONAL, ())
+    dsid = h5d.create(f.id, name.encode(), tid, h5s.create_simple(shape), dcpl=dcpl)
+    if mtype is None:
+        h5py.Dataset(dsid)[...] = data
+    else:
+        dsid.write(h5s.ALL, h5s.ALL, np.ascontiguousarray(data), mtype=mtype)
+    return h5py.Dataset(dsid)
+
+
+def precise(base, precision, offset=0):
+    t = base.copy()
+    t.set_precision(precision)
+    if offset:
+        t.set_offset(offset)
+    return t
+
+
+def gen_nbit(f):
+    out = []
+    out.append(nbit_dataset(f, "nbit_i4_p12", precise(h5t.STD_I32LE, 12), (60, 30), (32, 16),
+                            ints((60, 30), "<i4", -2048, 2048)))
+    out.append(nbit_dataset(f, "nbit_u2_p10_o3", precise(h5t.STD_U16LE, 10, 3), (500,), (128,),
+                            ints((500,), "<u2", 0, 1024)))
+    out.append(nbit_dataset(f, "nbit_i4_be_p20_o4", precise(h5t.STD_I32BE, 20, 4), (30, 30), (20, 20),
+                            ints((30, 30), "<i4", -2**19, 2**19)))
+    out.append(nbit_dataset(f, "nbit_u1_p3_o2", precise(h5t.STD_U8LE, 3, 2), (99,), (40,),
+                            ints((99,), "u1", 0, 8)))
+    out.append(nbit_dataset(f, "nbit_i8_p40_o9", precise(h5t.STD_I64LE, 40, 9), (150,), (64,),
+                            ints((150,), "<i8", -2**39, 2**39)))
+    ft = h5t.IEEE_F32LE.copy()                            # as libhdf5's own test_nbit_float
+    ft.set_fields(26, 20, 6, 7, 13)
+    ft.set_offset(7)
+    ft.set_precision(20)
+    ft.set_size(4)
+    ft.set_ebias(31)
+    out.append(nbit_dataset(f, "nbit_f4_p20_o7", ft, (200,), (64,), smooth((200,), "<f4", 3)))
+    # Compound: a 14-bit int, a full double, a 5-bit field at bit 1, an
+    # array of three 9-bit shorts and a string (no-op for n-bit).
+    ct = h5t.create(h5t.COMPOUND, 24)
+    ct.insert(b"a", 0, precise(h5t.STD_I32LE, 14))
+    ct.insert(b"b", 4, h5t.IEEE_F64LE)
+    ct.insert(b"c", 12, precise(h5t.STD_U8LE, 5, 1))
+    ct.insert(b"d", 13, h5t.array_create(precise(h5t.STD_I16BE, 9), (3,)))
+    st = h5t.C_S1.copy()
+    st.set_size(3)
+    ct.insert(b"s", 19, st)
+    mt = np.dtype([("a", "<i4"), ("b", "<f8"), ("c", "u1"), ("d", "<i2", (3,)), ("s", "S3")])
+    n = 130
+    cd = np.zeros(n, mt)
+    cd["a"] = ints((n,), "<i4", -8192, 8192)
+    cd["b"] = smooth((n,), "<f8")
+    cd["c"] = ints((n,), "u1", 0, 32)
+    cd["d"] = ints((n, 3), "<i2", -256, 256)
+    cd["s"] = [b"x%02d" % (i % 100) for i in range(n)]
+    out.append(nbit_dataset(f, "nbit_compound", ct, (n,), (50,), cd))
+    # Top-level array of four 11-bit ints.
+    at = h5t.array_create(precise(h5t.STD_I32LE, 11), (4,))
+    d = ints((70, 4), "<i4", -1024, 1024)
+    out.append(nbit_dataset(f, "nbit_array", at, (70,), (32,), d, mtype=h5t.array_create(h5t.NATIVE_INT32, (4,))))
+    # Full precision: set_local flags "no need to compress", chunks stay raw.
+    out.append(nbit_dataset(f, "nbit_full_i4", h5t.STD_I32LE.copy(), (100,), (40,), ints((100,), "<i4", -10, 10)))
+    assert out[-1].id.get_create_plist().get_filter(0)[2][1] == 1
+    return out
+
+
+# ---- shared corpus files ----
+
+def corpus_entries():
+    entries = []
+    specs = [
+        ("scigolib-hdf5/testdata/hdf5_official/h5ex_d_lzf.h5", None),
+        ("scigolib-hdf5/testdata/hdf5_official/h5ex_d_lz4.h5", None),
+        ("scigolib-hdf5/testdata/hdf5_official/h5ex_d_bzip2.h5", None),
+        ("scigolib-hdf5/testdata/hdf5_official/h5ex_d_zstd.h5", "zstd"),
+        ("scigolib-hdf5/testdata/hdf5_official/be_data.h5", None),
+        ("scigolib-hdf5/testdata/hdf5_official/h5repack_filters.h5", None),
+        ("jhdf/jhdf/src/test/resources/hdf5/test_compressed_chunked_datasets_earliest.hdf5", None),
+        ("jhdf/jhdf/src/test/resources/hdf5/test_compressed_chunked_datasets_latest.hdf5", None),
+    ]
+    for rel, how in specs:
+        full = os.path.join(ROOT, CORPUS, rel)
+        if not os.path.exists(full):
+            print("skipping missing corpus file", rel)
+            continue
+        dsets = []
+        with h5py.File(full, "r") as f:
+            def visit(name, o):
+                if not isinstance(o, h5py.Dataset) or o.chunks is None:
+                    return
+                ids = [x[0] for x in pipeline(o)]
+                if not any(i in (4, 5, 6, LZF, LZ4, BSHUF, ZSTD, BZIP2, BLOSC) for i in ids):
+                    return
+                if how == "zstd":
+                    parts = []
+                    for info in sorted(stored_chunks(o), key=lambda i: i.chunk_offset):
+                        parts.append(zstd_decompress(o.id.read_direct_chunk(info.chunk_offset)[1]))
+                    assert list(o.chunks[1:]) == list(o.shape[1:])   # chunks stack along dim 0
+                    dsets.append(describe(o, sha(b"".join(parts))))
+                else:
+                    dsets.append(describe(o))
+            f.visititems(visit)
+        entries.append({"path": CORPUS + rel, "datasets": dsets})
+    return entries
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    files = []
+    for name, gen in (("lzf", gen_lzf), ("lz4", gen_lz4), ("bitshuffle", gen_bitshuffle), ("zstd", gen_zstd),
+                      ("bzip2", gen_bzip2), ("blosc", gen_blosc), ("scaleoffset", gen_scaleoffset),
+                      ("nbit", gen_nbit)):
+        path = os.path.join(OUT, name + ".h5")
+        with h5py.File(path, "w") as f:
+            # (name, sha256 of the data written, for chunks libhdf5 cannot read)
+            got = [(d, None) if isinstance(d, h5py.Dataset) else d for d in gen(f)]
+            got = [(d.name, s) for d, s in got]
+        # Read back from a closed file: while it is open, libhdf5's chunk
+        # cache hands back the data as written, before any lossy filter.
+        with h5py.File(path, "r") as f:
+            dsets = [describe(f[n], s) for n, s in got]
+        files.append({"file": name + ".h5", "datasets": dsets})
+    files += corpus_entries()
+    doc = {"libhdf5": h5py.version.hdf5_version, "h5py": h5py.version.version, "files": files}
+    with open(os.path.join(OUT, "filters.json"), "w") as fp:
+        # One dataset a line.
+        fp.write('{"libhdf5": %s, "h5py": %s, "files": [\n' % (json.dumps(doc["libhdf5"]), json.dumps(doc["h5py"])))
+        for i, fe in enumerate(files):
+            head = {k: v for k, v in fe.items() if k != "datasets"}
+            fp.write(" " + json.dumps(head)[:-1] + ', "datasets": [\n')
+            fp.write(",\n".join("  " + json.dumps(d) for d in fe["datasets"]))
+            fp.write("\n ]}%s\n" % ("," if i < len(files) - 1 else ""))
+        fp.write("]}\n")
+    json.load(open(os.path.join(OUT, "filters.json")))
+    total = sum(os.path.getsize(os.path.join(OUT, x)) for x in os.listdir(OUT))
+    print("wrote %d files, %d bytes" % (len(os.listdir(OUT)), total))
+
+
+if __name__ == "__main__":
+    main()
