@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -206,6 +207,12 @@ func fixture(t *testing.T, name string) string {
 	return p
 }
 
+// isSharedFixture reports whether file is one of the committed test files.
+func isSharedFixture(file string) bool {
+	dir, err := filepath.Abs("testdata")
+	return err == nil && strings.HasPrefix(file, dir+string(filepath.Separator))
+}
+
 // copyFixture copies a test file into dir (a test of locks or modes must
 // not touch the shared one).
 func copyFixture(t *testing.T, name, dir string) string {
@@ -227,6 +234,11 @@ func copyFixture(t *testing.T, name, dir string) string {
 func mountT(t *testing.T, file string, opts ...string) string {
 	t.Helper()
 	requireFUSE(t)
+	if isSharedFixture(file) && !slices.Contains(opts, "rw") {
+		// The committed fixtures are shared by tests running at once: they
+		// are mounted read-only, and never changed.
+		opts = append([]string{"-o", "ro"}, opts...)
+	}
 	mnt := filepath.Join(t.TempDir(), "mnt")
 	r := h5mountT(t, append(append([]string{}, opts...), file, mnt)...)
 	t.Cleanup(func() { unmountCleanup(t, mnt) })
@@ -597,7 +609,7 @@ func TestMountPointAlreadyMounted(t *testing.T) {
 	weather := fixture(t, "weather.h5")
 	mnt := mountT(t, weather)
 	for _, fg := range []bool{false, true} {
-		args := []string{weather, mnt}
+		args := []string{"-o", "ro", weather, mnt}
 		if fg {
 			args = append([]string{"-f"}, args...)
 		}
@@ -609,7 +621,7 @@ func TestMountPointAlreadyMounted(t *testing.T) {
 	if err := os.Symlink(mnt, link); err != nil {
 		t.Fatal(err)
 	}
-	checkFailure(t, h5mountT(t, weather, link), 1, "already a mount point")
+	checkFailure(t, h5mountT(t, "-o", "ro", weather, link), 1, "already a mount point")
 	// The first mount is unharmed.
 	if _, err := os.Stat(filepath.Join(mnt, "15", "temperature")); err != nil {
 		t.Errorf("first mount: %v", err)
@@ -886,7 +898,7 @@ func TestReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mnt := mountT(t, file, "-o", "rw")
+	mnt := mountT(t, file, "-o", "ro")
 
 	ds := filepath.Join(mnt, "15", "temperature")
 	for name, op := range map[string]func() error{

@@ -95,11 +95,15 @@ properties as user.h5.dtype, user.h5.shape, user.h5.chunks, ...).
 Without -f, h5mount returns once the mount is ready and serves it in the
 background; it exits non-zero, with one line naming the cause, when it
 cannot mount. A missing MOUNTPOINT is created, and removed at unmount.
-This version mounts read-only: writes answer EROFS.
+The mount is read-write when the HDF5 file is writable by you, else
+read-only: writes to datasets change the file (sync, fsync and unmount make
+them durable). Writing structure (mkdir, rm, setfattr) and growing datasets
+are not supported yet and answer an error.
 
 Mount options (-o, comma-separated, may be repeated):
-   ro                   read-only (the default, and for now the only mode)
-   rw                   accepted; the mount stays read-only in this version
+   ro                   read-only: the file is never changed (shared lock)
+   rw                   read-write (the default when the file is writable;
+                        an exclusive lock keeps other writers out)
    allow_other          let other users see the mount (as a normal user this
                         needs user_allow_other in /etc/fuse.conf)
    default_permissions  let the kernel check permissions from the modes shown
@@ -144,7 +148,7 @@ func newApp(args []string, stderr io.Writer) *cli.App {
 			&cli.StringSliceFlag{Name: "o",
 				Usage: "mount options, comma-separated (`OPTS`: ro, rw, allow_other, default_permissions, debug, cache_size=SIZE, ...; see above)"},
 			&cli.BoolFlag{Name: "read-only", Aliases: []string{"r"},
-				Usage: "mount read-only (the default, and for now the only mode)"},
+				Usage: "mount read-only, like -o ro"},
 			&cli.BoolFlag{Name: "create",
 				Usage: "create FILE.h5 when missing (not supported yet: this version only reads)"},
 			&cli.BoolFlag{Name: "debug", Aliases: []string{"d"},
@@ -266,6 +270,8 @@ type mountConfig struct {
 	logFile            string
 	fsname             string
 	kernelOptions      []string // -o options passed on to the kernel
+	readOnly           bool     // -o ro or --read-only
+	readWrite          bool     // -o rw: fail rather than fall back to read-only
 }
 
 // Mount options passed on to the kernel as given: those fusermount3 knows.
@@ -297,7 +303,7 @@ func parseMountConfig(c *cli.Context) (cfg mountConfig, warnings []string, err e
 		return cfg, nil, usagef("empty FILE.h5 or MOUNTPOINT argument")
 	}
 	if c.Bool("create") {
-		return cfg, nil, usagef("--create is not supported by this version of h5mount: it mounts existing HDF5 files read-only")
+		return cfg, nil, usagef("--create is not supported by this version of h5mount: it mounts existing HDF5 files")
 	}
 	cfg.foreground = c.Bool("foreground")
 	cfg.debug = c.Bool("debug")
@@ -306,17 +312,16 @@ func parseMountConfig(c *cli.Context) (cfg mountConfig, warnings []string, err e
 	if err != nil {
 		return cfg, nil, usagef("--cache-size: %v", err)
 	}
-	warnedRW := false
+	cfg.readOnly = c.Bool("read-only")
 	for _, list := range c.StringSlice("o") {
 		for _, o := range strings.Split(list, ",") {
 			key, val, hasVal := strings.Cut(o, "=")
 			switch {
-			case o == "" || o == "ro":
+			case o == "":
+			case o == "ro":
+				cfg.readOnly = true
 			case o == "rw":
-				if !warnedRW {
-					warnings = append(warnings, "rw: this version mounts read-only")
-					warnedRW = true
-				}
+				cfg.readWrite = true
 			case o == "allow_other":
 				cfg.allowOther = true
 			case o == "default_permissions":
@@ -446,7 +451,12 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 		return err
 	}
 	defer lock.Close() // releases the lock
-	defer file.Close()
+	defer func() {
+		// Unmount has happened: write back what is still pending.
+		if err := file.Close(); err != nil {
+			logger.Printf("writing back %s: %v", cfg.file, err)
+		}
+	}()
 
 	if err := checkFUSE(); err != nil {
 		return err
@@ -465,7 +475,7 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 
 	abs, _ := filepath.Abs(cfg.file)
 	opts := fs.Options{
-		ReadOnly:           true, // this version only reads
+		ReadOnly:           !file.Writable(),
 		AllowOther:         cfg.allowOther,
 		DefaultPermissions: cfg.defaultPermissions,
 		Debug:              cfg.debug,
@@ -503,7 +513,11 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 	if err != nil {
 		logger.Printf("cannot record the mount (h5mount unmount will not wait for it): %v", err)
 	}
-	info.Printf("%s mounted read-only at %s", abs, mnt)
+	mode := "read-write"
+	if opts.ReadOnly {
+		mode = "read-only"
+	}
+	info.Printf("%s mounted %s at %s", abs, mode, mnt)
 	if rep != nil {
 		rep.Ready()
 	}
@@ -528,9 +542,9 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 	return nil
 }
 
-// openHDF5 opens the HDF5 file, takes the shared lock of a read-only mount
-// on it, and reads its root group, so that a file that is not HDF5 or is
-// damaged fails here, before anything is mounted.
+// openHDF5 opens the HDF5 file, locks it (shared for a read-only mount,
+// exclusive for a read-write one) and reads its root group, so that a file
+// that is not HDF5 or is damaged fails here, before anything is mounted.
 func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, err error) {
 	name := cfg.file
 	st, err = os.Stat(name)
@@ -547,7 +561,17 @@ func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, er
 	if err != nil {
 		return nil, nil, nil, fileError(name, err)
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+	// Read-write unless asked otherwise or the file is not ours to write.
+	writable := !cfg.readOnly && syscall.Access(name, 2 /* W_OK */) == nil
+	if cfg.readWrite && !cfg.readOnly && !writable {
+		lock.Close()
+		return nil, nil, nil, failf("%s: not writable, cannot mount read-write (try -o ro)", name)
+	}
+	how := syscall.LOCK_SH
+	if writable {
+		how = syscall.LOCK_EX
+	}
+	if err := syscall.Flock(int(lock.Fd()), how|syscall.LOCK_NB); err != nil {
 		lock.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, nil, nil, failf("%s is locked by another h5mount or writer", name)
@@ -558,7 +582,11 @@ func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, er
 	if err != nil {
 		abs = name
 	}
-	file, err = h5.OpenFile(abs, &h5.Options{CacheBytes: cfg.cacheBytes})
+	if writable {
+		file, err = h5.OpenFileRW(abs, &h5.Options{CacheBytes: cfg.cacheBytes})
+	} else {
+		file, err = h5.OpenFile(abs, &h5.Options{CacheBytes: cfg.cacheBytes})
+	}
 	if err == nil {
 		if _, err = file.Root(); err != nil {
 			file.Close()

@@ -82,12 +82,19 @@ func (n *datasetNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse
 }
 
 func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 && n.fsys.opts.ReadOnly {
+	writing := flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0
+	if writing && n.fsys.opts.ReadOnly {
 		return nil, 0, syscall.EROFS
 	}
-	if _, err := n.dataset(); err != nil {
+	ds, err := n.dataset()
+	if err != nil {
 		return nil, 0, n.fsys.errno("open", n.path, err)
 	}
+	if writing && xattr.NeedsText(ds.Type) {
+		return nil, 0, syscall.EPERM // elements of no fixed size are read-only
+	}
+	// O_TRUNC is ignored: a dataset's shape is fixed, so "cp same-size.bin"
+	// and a dd without conv=notrunc overwrite it and lose nothing.
 	// Nothing can change a read-only mount's data: the kernel keeps its
 	// page cache across opens.
 	return nil, fuse.FOPEN_KEEP_CACHE, 0

@@ -26,6 +26,7 @@ type filesystem struct {
 	file *h5.File
 	opts Options
 	log  *log.Logger
+	done chan struct{} // closed once the server has stopped
 }
 
 func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
@@ -33,12 +34,17 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 	if fsys.log == nil {
 		fsys.log = log.New(io.Discard, "", 0)
 	}
+
 	rootGroup, err := f.Root()
 	if err != nil {
 		return nil, err
 	}
 	root := &groupNode{fsys: fsys, obj: rootGroup.Object, path: "/"}
 	timeout := cacheTimeout
+	if !opts.ReadOnly {
+		// Writes change st_blocks; names stay put.
+		timeout = time.Second
+	}
 	mo := fuse.MountOptions{
 		FsName:       opts.FSName,
 		Name:         "h5mount",
@@ -57,7 +63,7 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
 	mo.DirectMountFlags = directMountFlags(mo.Options)
-	return gofs.Mount(mountpoint, root, &gofs.Options{
+	server, err := gofs.Mount(mountpoint, root, &gofs.Options{
 		MountOptions:    mo,
 		EntryTimeout:    &timeout,
 		AttrTimeout:     &timeout,
@@ -67,6 +73,39 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 		Logger:          opts.Logger,
 		RootStableAttr:  &gofs.StableAttr{Ino: 1, Mode: syscall.S_IFDIR},
 	})
+	if err != nil {
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		fsys.done = make(chan struct{})
+		go fsys.flushPeriodically()
+		go func() {
+			server.Wait()
+			close(fsys.done)
+		}()
+	}
+	return server, nil
+}
+
+// flushInterval is how long a write may wait in memory before the mount
+// writes it to the HDF5 file on its own.
+const flushInterval = 5 * time.Second
+
+// flushPeriodically writes pending changes back every few seconds, so that
+// they do not wait for an fsync or the unmount.
+func (fsys *filesystem) flushPeriodically() {
+	t := time.NewTicker(flushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-fsys.done:
+			return
+		case <-t.C:
+			if err := fsys.file.Flush(); err != nil {
+				fsys.log.Printf("periodic flush: %v", err)
+			}
+		}
+	}
 }
 
 // directMountFlags turns the mount options that are per-mount flags into
@@ -107,6 +146,12 @@ func (fsys *filesystem) errno(op, p string, err error) syscall.Errno {
 		e = syscall.EINVAL
 	case errors.Is(err, xattr.ErrTooBig):
 		e = syscall.E2BIG
+	case errors.Is(err, h5.ErrReadOnly):
+		e = syscall.EROFS
+	case errors.Is(err, h5.ErrNoSpace):
+		e = syscall.ENOSPC
+	case errors.Is(err, h5.ErrNotWritable):
+		e = syscall.EPERM
 	}
 	fsys.log.Printf("%s %s: %v (%s)", op, p, err, e)
 	return e

@@ -72,7 +72,7 @@ func TestIntegersAllSizesAndOrders(t *testing.T) {
 }
 
 func TestHalfFloatDecoding(t *testing.T) {
-	half := &h5.Datatype{Class: h5.ClassFloat, Size: 2, Precision: 16, SignLoc: 15, ExpLoc: 10, ExpSize: 5, MantLoc: 0, MantSize: 10, ExpBias: 15}
+	half := &h5.Datatype{Class: h5.ClassFloat, Size: 2, Precision: 16, SignLoc: 15, ExpLoc: 10, ExpSize: 5, MantLoc: 0, MantSize: 10, ExpBias: 15, MantNorm: 2}
 	for bits, want := range map[uint16]string{0x3c00: "1.0", 0xc000: "-2.0", 0x7bff: "65500.0", 0x0001: "6e-08", 0x7c00: "inf"} {
 		var b [2]byte
 		binary.LittleEndian.PutUint16(b[:], bits)

@@ -1,0 +1,84 @@
+package fs
+
+import (
+	"context"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+var (
+	_ = (gofs.NodeWriter)((*datasetNode)(nil))
+	_ = (gofs.NodeSetattrer)((*datasetNode)(nil))
+	_ = (gofs.NodeFsyncer)((*datasetNode)(nil))
+	_ = (gofs.NodeFlusher)((*datasetNode)(nil))
+	_ = (gofs.NodeFsyncer)((*groupNode)(nil))
+)
+
+// Write writes the hyperslab the byte range maps to. A write past the end
+// of a dataset that cannot grow answers ENOSPC, like a full device.
+func (n *datasetNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	if n.fsys.opts.ReadOnly {
+		return 0, syscall.EROFS
+	}
+	ds, err := n.dataset()
+	if err != nil {
+		return 0, n.fsys.errno("write", n.path, err)
+	}
+	got, err := ds.WriteAt(data, off)
+	if err != nil {
+		return 0, n.fsys.errno("write", n.path, err)
+	}
+	return uint32(got), 0
+}
+
+// Setattr accepts what changes nothing a dataset has: its shape is fixed,
+// so a truncate to its own size is a no-op and to any other size EINVAL
+// (growing along an unlimited dimension is not supported yet).
+func (n *datasetNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if n.fsys.opts.ReadOnly {
+		return syscall.EROFS
+	}
+	if size, ok := in.GetSize(); ok {
+		ds, err := n.dataset()
+		if err != nil {
+			return n.fsys.errno("truncate", n.path, err)
+		}
+		// open(O_TRUNC) reaches us as a truncate to 0 (go-fuse does not
+		// negotiate atomic O_TRUNC), indistinguishable from truncate -s 0:
+		// both are ignored, so that cp and dd overwrite and lose nothing.
+		if size == 0 {
+			return n.Getattr(ctx, fh, out)
+		}
+		if int64(size) != ds.Size() {
+			n.fsys.log.Printf("truncate %s to %d: the dataset's shape is fixed at %d bytes (EINVAL)", n.path, size, ds.Size())
+			return syscall.EINVAL
+		}
+	}
+	// Modes, owners and times come from the HDF5 file: accepted, unchanged.
+	return n.Getattr(ctx, fh, out)
+}
+
+func (n *datasetNode) Flush(ctx context.Context, fh gofs.FileHandle) syscall.Errno {
+	if n.fsys.opts.ReadOnly {
+		return 0
+	}
+	return n.fsys.errno("flush", n.path, n.fsys.file.Flush())
+}
+
+func (n *datasetNode) Fsync(ctx context.Context, fh gofs.FileHandle, flags uint32) syscall.Errno {
+	return n.fsys.sync(n.path)
+}
+
+func (g *groupNode) Fsync(ctx context.Context, fh gofs.FileHandle, flags uint32) syscall.Errno {
+	return g.fsys.sync(g.path)
+}
+
+// sync makes every change durable in the HDF5 file.
+func (fsys *filesystem) sync(p string) syscall.Errno {
+	if fsys.opts.ReadOnly {
+		return 0
+	}
+	return fsys.errno("fsync", p, fsys.file.Sync())
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// seedOffset is the element [344,678,23,36] of the seed's 2 TiB dataset.
+const seedOffset = (((344*1024+678)*1024 + 23) * 512) + 36
+
+// h5py runs a Python script with h5py; it must print "ok".
+func h5py(t *testing.T, script string, args ...string) {
+	t.Helper()
+	out, err := exec.Command("/usr/bin/python3", append([]string{"-c", script}, args...)...).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("h5py: %v\n%s", err, out)
+	}
+}
+
+func h5dumpOK(t *testing.T, file string) {
+	t.Helper()
+	if out, err := exec.Command("h5dump", "-H", file).CombinedOutput(); err != nil {
+		t.Fatalf("h5dump -H %s: %v\n%s", file, err, out)
+	}
+}
+
+// TestSeedWriteThroughMount is the seed's write, verbatim: one float32 into
+// the 2 TiB sparse dataset with dd conv=notrunc, into a chunk that exists and
+// into one that does not. The file grows by at most one chunk plus metadata.
+func TestSeedWriteThroughMount(t *testing.T) {
+	dir := t.TempDir()
+	file := copyFixture(t, "weather.h5", dir)
+	before := fileSize(t, file)
+	one := filepath.Join(dir, "one.f32")
+	if err := os.WriteFile(one, []byte{0, 0, 0xf0, 0x40}, 0o644); err != nil { // 7.5
+		t.Fatal(err)
+	}
+	mnt := mountT(t, file)
+	big := filepath.Join(mnt, "big")
+	newChunk := (((100*1024+200)*1024 + 300) * 512) + 400
+	for _, at := range []int{seedOffset, newChunk} {
+		sh(t, "dd if="+one+" of="+big+" bs=4 seek="+strconv.Itoa(at)+" conv=notrunc status=none")
+		got := sh(t, "dd if="+big+" bs=4 skip="+strconv.Itoa(at)+" count=1 status=none | od -An -t f4")
+		if strings.TrimSpace(got) != "7.5" {
+			t.Fatalf("read back at element %d: %q", at, got)
+		}
+	}
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	if grown := fileSize(t, file) - before; grown > 128<<10+4<<10 {
+		t.Errorf("the file grew by %d bytes for two elements (one new 128 KiB chunk)", grown)
+	}
+	h5py(t, `
+import sys, h5py
+b = h5py.File(sys.argv[1], "r")["big"]
+assert b[344,678,23,36] == 7.5 and b[100,200,300,400] == 7.5
+assert b[344,678,23,35] == 0 and b[100,200,300,399] == 0
+assert b.id.get_num_chunks() == 2, b.id.get_num_chunks()
+print("ok")`, file)
+	h5dumpOK(t, file)
+}
+
+func fileSize(t *testing.T, p string) int64 {
+	t.Helper()
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// TestRandomPwritesThroughMount: random os.pwrite calls from Python into
+// every kind of dataset the writer supports, checked after unmount by h5py
+// against the same writes applied to NumPy arrays.
+func TestRandomPwritesThroughMount(t *testing.T) {
+	dir := t.TempDir()
+	file := copyFixture(t, "features.h5", dir)
+	mnt := mountT(t, file)
+	models := filepath.Join(dir, "models")
+	paths := "/data/contig,/data/chunked,/data/compact,/filters/shuffle_gzip,/filters/shuffle_gzip_fletcher32,/filters/gzip9,/filters/fletcher32,/edge/unlimited,/edge/cube,/edge/cube_gzip,/sparse/many_chunks,/sparse/few_chunks,/fill/partial,/fill/untouched,/fill/contig_untouched,/types/be_i4"
+	h5py(t, `
+import os, sys, random, numpy as np
+mnt, models, paths = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+os.makedirs(models)
+rng = random.Random(11)
+for p in paths:
+    path = mnt + p
+    size = os.path.getsize(path)
+    model = bytearray(open(path, "rb").read())
+    fd = os.open(path, os.O_WRONLY)
+    for i in range(200):
+        n = rng.randint(1, min(size, 3000))
+        off = rng.randint(0, size - n)
+        data = bytes(rng.getrandbits(8) for _ in range(n))
+        assert os.pwrite(fd, data, off) == n
+        model[off:off+n] = data
+    try:
+        os.pwrite(fd, b"x", size)
+        raise SystemExit(p + ": write past the end accepted")
+    except OSError as e:
+        assert e.errno == 28, e   # ENOSPC
+    os.fsync(fd)
+    os.close(fd)
+    assert open(path, "rb").read() == bytes(model), p + ": read back differs"
+    open(os.path.join(models, p.strip("/").replace("/", "_")), "wb").write(model)
+print("ok")`, mnt, models, paths)
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	h5py(t, `
+import os, sys, h5py
+f = h5py.File(sys.argv[1], "r")
+for p in sys.argv[3].split(","):
+    want = open(os.path.join(sys.argv[2], p.strip("/").replace("/", "_")), "rb").read()
+    got = f[p][()].tobytes()
+    assert got == want, p
+print("ok")`, file, models, paths)
+	h5dumpOK(t, file)
+}
+
+// TestWriteSemantics: cp of a same-size file overwrites (O_TRUNC is
+// ignored), truncate to another size is EINVAL, writes past the end ENOSPC,
+// variable-length datasets EPERM, and a second writer is locked out.
+func TestWriteSemantics(t *testing.T) {
+	dir := t.TempDir()
+	file := copyFixture(t, "weather.h5", dir)
+	mnt := mountT(t, file)
+	temp := filepath.Join(mnt, "15", "temperature")
+	src := filepath.Join(dir, "t.f64")
+	data := make([]byte, 8192)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sh(t, "cp "+src+" "+temp)
+	got, err := os.ReadFile(temp)
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("cp over the dataset: %v", err)
+	}
+	if err := os.Truncate(temp, 100); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("truncate to another size: %v, want EINVAL", err)
+	}
+	if err := os.Truncate(temp, 8192); err != nil {
+		t.Errorf("truncate to its own size: %v", err)
+	}
+	f, err := os.OpenFile(filepath.Join(mnt, "comp"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(make([]byte, 8), 4092); !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("write across the end: %v, want ENOSPC", err)
+	}
+	f.Close()
+	checkFailure(t, h5mountT(t, file, filepath.Join(dir, "second")), 1, "locked")
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	h5py(t, `
+import sys, h5py
+t = h5py.File(sys.argv[1], "r")["15/temperature"][()].tobytes()
+assert t == open(sys.argv[2], "rb").read()
+print("ok")`, file, src)
+
+	types := copyFixture(t, "types.h5", dir)
+	mnt = mountT(t, types)
+	if _, err := os.OpenFile(filepath.Join(mnt, "vlen_str"), os.O_WRONLY, 0); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("opening a variable-length dataset for writing: %v, want EPERM", err)
+	}
+}
