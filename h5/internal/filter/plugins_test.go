@@ -328,3 +328,110 @@ func TestSzipIsUnsupported(t *testing.T) {
 		t.Fatalf("unknown filter: %v", err)
 	}
 }
+
+// TestConcurrentDecode decodes every chunk of the test files from several
+// goroutines at once (pooled decoders and scratch must not be shared).
+func TestConcurrentDecode(t *testing.T) {
+	type job struct {
+		filters []format.Filter
+		c       storedChunk
+		size    int
+		want    string
+	}
+	var jobs []job
+	for _, ff := range loadFilterFiles(t) {
+		path, ours := ff.path()
+		if !ours {
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ff.Datasets {
+			if d.Expect != "ok" {
+				continue
+			}
+			ds, err := openDataset(data, d.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := ds.chunks()
+			if err != nil {
+				t.Fatal(err)
+			}
+			size := int(ds.params.ChunkBytes())
+			for _, c := range cs {
+				dec, err := filter.DecodePipeline(ds.filters, c.c.FilterMask, c.raw, size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				jobs = append(jobs, job{ds.filters, c, size, sha(dec)})
+			}
+		}
+	}
+	errs := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		go func(w int) {
+			for i := range jobs {
+				j := jobs[(i*7+w*13)%len(jobs)]
+				dec, err := filter.DecodePipeline(j.filters, j.c.c.FilterMask, j.c.raw, j.size)
+				if err == nil && sha(dec) != j.want {
+					err = fmt.Errorf("chunk %v decoded differently", j.c.c.Scaled)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < 8; w++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, name := range []string{"/lzf_runs_i4", "/lz4_f8_blocks", "/bs_f8_lz4", "/bs_i4", "/bs_f4_zstd", "/zstd_i4", "/so_f8_be", "/so_i4", "/nbit_i4_p12", "/nbit_compound", "/bz2_i4"} {
+		var ds *dataset
+		for _, ff := range loadFilterFiles(b) {
+			path, ours := ff.path()
+			if !ours {
+				continue
+			}
+			for _, d := range ff.Datasets {
+				if d.Name == name {
+					data, err := os.ReadFile(path)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if ds, err = openDataset(data, d.Addr); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		}
+		if ds == nil {
+			b.Fatalf("no dataset %s", name)
+		}
+		cs, err := ds.chunks()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size := int(ds.params.ChunkBytes())
+		b.Run(name[1:], func(b *testing.B) {
+			b.SetBytes(int64(size * len(cs)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				for _, c := range cs {
+					if _, err := filter.DecodePipeline(ds.filters, c.c.FilterMask, c.raw, size); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

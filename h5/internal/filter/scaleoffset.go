@@ -88,19 +88,21 @@ func (scaleOffsetCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte,
 	data := in[scaleOffsetHeader:]
 	out := make([]byte, outLen)
 	n := int(nelmts)
-	put := binary.LittleEndian.PutUint64
-	if bigEndian {
-		put = binary.BigEndian.PutUint64
-	}
 	sz := int(size)
+	// store writes element i, the low sz bytes of v, in the dataset's order.
 	store := func(i int, v uint64) {
-		var b [8]byte
+		o := out[i*sz : (i+1)*sz]
 		if bigEndian {
-			put(b[:], v<<(64-8*sz))
-		} else {
-			put(b[:], v)
+			for k := sz - 1; k >= 0; k-- {
+				o[k] = byte(v)
+				v >>= 8
+			}
+			return
 		}
-		copy(out[i*sz:], b[:sz])
+		for k := range o {
+			o[k] = byte(v)
+			v >>= 8
+		}
 	}
 
 	if minbits == size*8 {
@@ -108,9 +110,11 @@ func (scaleOffsetCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte,
 			return nil, fmt.Errorf("scaleoffset: %d bytes of data, want %d: %w", len(data), outLen, format.ErrCorrupt)
 		}
 		for i := 0; i < n; i++ {
-			var b [8]byte
-			copy(b[:], data[i*sz:(i+1)*sz])
-			store(i, binary.LittleEndian.Uint64(b[:]))
+			var v uint64
+			for k := sz - 1; k >= 0; k-- {
+				v = v<<8 | uint64(data[i*sz+k])
+			}
+			store(i, v)
 		}
 		return out, nil
 	}
