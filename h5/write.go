@@ -148,27 +148,24 @@ func (d *Dataset) writeCompact(p []byte, off uint64) error {
 }
 
 // chunkWriter is the index as a writer, or an error saying why this index
-// cannot take new chunks yet. It is checked before anything changes.
+// cannot take new chunks. It is asked before anything changes.
 func (d *Dataset) chunkWriter() (chunk.Writer, error) {
 	idx, err := d.chunkIndex()
 	if err != nil {
 		return nil, err
 	}
 	l := d.layout
-	switch {
-	case l.Version < 4 || l.IndexType == format.IndexBTree1:
-		if w, ok := idx.(chunk.Writer); ok {
-			return w, nil
-		}
-		// An empty index: the first chunk creates the B-tree.
-		return chunk.NewBTree1Writer(d.chunkParams()), nil
-	case l.IndexType == format.IndexSingle:
+	if l.Version >= 4 && l.IndexType == format.IndexSingle {
 		return singleChunkWriter{d}, nil
 	}
 	if w, ok := idx.(chunk.Writer); ok {
-		return w, nil
+		return w, nil // the index that reads also writes: one node cache
 	}
-	return nil, fmt.Errorf("h5: dataset at 0x%x: writing chunks through the %s index: %w", d.Addr, indexName(l.IndexType), ErrUnsupported)
+	w, err := chunk.OpenWriter(d.chunkParams())
+	if err != nil {
+		return nil, fmt.Errorf("h5: dataset at 0x%x: %w", d.Addr, err)
+	}
+	return w, nil
 }
 
 func indexName(t uint8) string {
@@ -267,16 +264,17 @@ func (d *Dataset) flushChunks() error {
 		return nil
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].index < keys[j].index })
-	cw, err := d.chunkWriter()
-	if err != nil {
-		return err
-	}
-	idx, err := d.chunkIndex()
-	if err != nil {
-		return err
-	}
 	g := d.geometry()
 	for _, k := range keys {
+		// Asked again for every chunk: storing one may replace the index.
+		cw, err := d.chunkWriter()
+		if err != nil {
+			return err
+		}
+		idx, err := d.chunkIndex()
+		if err != nil {
+			return err
+		}
 		dc := w.pending(k)
 		if err := d.storeChunk(cw, idx, &g, dc); err != nil {
 			return err
@@ -326,7 +324,9 @@ func (d *Dataset) storeChunk(cw chunk.Writer, idx chunk.Index, g *chunkGeometry,
 			return err
 		}
 	}
-	if _, single := cw.(singleChunkWriter); single || newRoot != before {
+	// A writer apart from the reading index (a new index, a single chunk)
+	// leaves the reader's view stale.
+	if any(cw) != any(idx) || newRoot != before {
 		d.resetIndex()
 	}
 	return nil

@@ -1,5 +1,7 @@
 package chunk
 
+import "github.com/h5mount/h5mount/h5/internal/format"
+
 // Storage is what an index needs to change the file: writing at relative
 // addresses and allocating space.
 type Storage interface {
@@ -19,3 +21,24 @@ type Writer interface {
 // NewBTree1Writer returns a v1 B-tree index for a dataset that has none yet:
 // its first Put creates the root node.
 func NewBTree1Writer(p Params) Writer { return newBTree1Index(p) }
+
+// OpenWriter returns the writer for the dataset's chunk index, whether or
+// not the index exists yet (a dataset never written has none: the first Put
+// creates it and returns its address).
+func OpenWriter(p Params) (Writer, error) {
+	l := p.Layout
+	if l.Version < 4 || l.IndexType == format.IndexBTree1 {
+		return newBTree1Index(p), nil
+	}
+	switch l.IndexType {
+	case format.IndexImplicit:
+		return openImplicitWriter(p)
+	case format.IndexFixedArray:
+		return openFixedArrayWriter(p)
+	case format.IndexExtensible:
+		return openExtensibleArrayWriter(p)
+	case format.IndexBTree2:
+		return openBTree2Writer(p)
+	}
+	return nil, format.Unsupportedf(l.Addr, "chunk index", "writing through index type %d", l.IndexType)
+}
