@@ -26,7 +26,27 @@ func openBTree2Index(p Params) (Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &btree2Index{p: p, bt: bt, rank: len(l.ChunkDims)}
+	var filtered bool
+	switch bt.Type {
+	case format.BTree2ChunkUnfiltered:
+	case format.BTree2ChunkFiltered:
+		filtered = true
+	default:
+		return nil, format.Corruptf(l.Addr, "v2 B-tree header", "record type %d in a chunk index", bt.Type)
+	}
+	x := newBTree2Index(p, filtered)
+	x.bt = bt
+	if want := x.recordSize(); int(bt.RecordSize) != want {
+		return nil, format.Corruptf(l.Addr, "v2 B-tree header", "chunk records of %d bytes, expected %d", bt.RecordSize, want)
+	}
+	return x, nil
+}
+
+// newBTree2Index sets up the record geometry of a chunk B-tree, before or
+// without reading its header.
+func newBTree2Index(p Params, filtered bool) *btree2Index {
+	l := p.Layout
+	x := &btree2Index{p: p, rank: len(l.ChunkDims), filtered: filtered}
 	// layout->size of libhdf5: the chunk dimensions times the element size.
 	elem := uint64(l.ElementSize)
 	if elem == 0 {
@@ -36,20 +56,20 @@ func openBTree2Index(p Params) (Index, error) {
 	for _, c := range l.ChunkDims {
 		x.chunkBytes *= c
 	}
-	want := p.R.Sizes.Offset + 8*x.rank
-	switch bt.Type {
-	case format.BTree2ChunkUnfiltered:
-	case format.BTree2ChunkFiltered:
-		x.filtered = true
+	if filtered {
 		x.sizeLen = chunkSizeLen(x.chunkBytes)
-		want += x.sizeLen + 4
-	default:
-		return nil, format.Corruptf(l.Addr, "v2 B-tree header", "record type %d in a chunk index", bt.Type)
 	}
-	if int(bt.RecordSize) != want {
-		return nil, format.Corruptf(l.Addr, "v2 B-tree header", "chunk records of %d bytes, expected %d", bt.RecordSize, want)
+	return x
+}
+
+// recordSize is the bytes of one chunk record (H5D__bt2_idx_create's
+// rrec_size).
+func (x *btree2Index) recordSize() int {
+	n := x.p.R.Sizes.Offset + 8*x.rank
+	if x.filtered {
+		n += x.sizeLen + 4
 	}
-	return x, nil
+	return n
 }
 
 // decode turns a record into a Chunk.
@@ -76,22 +96,10 @@ func (x *btree2Index) scaledAt(rec []byte, i int) uint64 {
 }
 
 func (x *btree2Index) Lookup(scaled []uint64) (Chunk, bool, error) {
-	if len(scaled) != x.rank {
+	if len(scaled) != x.rank || x.bt == nil {
 		return Chunk{}, false, nil
 	}
-	// H5D__bt2_compare: the scaled offsets, compared row-major.
-	rec, found, err := x.bt.Search(func(rec []byte) int {
-		for i, want := range scaled {
-			have := x.scaledAt(rec, i)
-			if want < have {
-				return -1
-			}
-			if want > have {
-				return 1
-			}
-		}
-		return 0
-	})
+	rec, found, err := x.bt.Search(x.compare(scaled))
 	if err != nil || !found {
 		return Chunk{}, false, err
 	}
@@ -105,7 +113,27 @@ func (x *btree2Index) Lookup(scaled []uint64) (Chunk, bool, error) {
 	return c, true, nil
 }
 
+// compare is H5D__bt2_compare: the wanted scaled offsets against a
+// record's, row-major.
+func (x *btree2Index) compare(scaled []uint64) func(rec []byte) int {
+	return func(rec []byte) int {
+		for i, want := range scaled {
+			have := x.scaledAt(rec, i)
+			if want < have {
+				return -1
+			}
+			if want > have {
+				return 1
+			}
+		}
+		return 0
+	}
+}
+
 func (x *btree2Index) Walk(visit func(Chunk) error) error {
+	if x.bt == nil {
+		return nil
+	}
 	return x.bt.Walk(func(rec []byte) error {
 		c, err := x.decode(rec)
 		if err != nil {

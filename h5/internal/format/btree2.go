@@ -55,8 +55,11 @@ type BTree2 struct {
 	levels     []btree2Level
 	maxRecSize int // width of the "number of records in child" field
 
+	// mu guards the node cache and, once the tree is written to (Update),
+	// the header fields and levels: readers take a snapshot of them.
 	mu    sync.Mutex
 	nodes map[uint64]*btree2Node
+	wmu   sync.Mutex // serialises writers
 }
 
 type btree2Ptr struct {
@@ -130,56 +133,69 @@ func ReadBTree2(r *Reader, addr uint64) (*BTree2, error) {
 // initLevels computes node_info[] and max_nrec_size as H5B2__hdr_init does.
 func (b *BTree2) initLevels() error {
 	const what = "v2 B-tree header"
-	if b.RecordSize == 0 {
-		return Corruptf(b.Addr, what, "record size 0")
-	}
-	if b.Depth > btree2MaxDepth {
-		return Corruptf(b.Addr, what, "depth %d", b.Depth)
-	}
-	if uint64(b.NodeSize) > uint64(b.r.FileSize()) && b.RootAddr != Undefined {
+	if b.RecordSize != 0 && b.Depth <= btree2MaxDepth && uint64(b.NodeSize) > uint64(b.r.FileSize()) && b.RootAddr != Undefined {
 		return Corruptf(b.Addr, what, "node size %d in a %d-byte file", b.NodeSize, b.r.FileSize())
 	}
+	levels, maxRecSize, err := b.levelsFor(b.Depth)
+	if err != nil {
+		return err
+	}
+	b.levels, b.maxRecSize = levels, maxRecSize
+	return nil
+}
+
+// levelsFor computes node_info[0..depth] and max_nrec_size for this tree's
+// node and record sizes (H5B2__hdr_init; H5B2__split_root adds one level).
+func (b *BTree2) levelsFor(depth uint16) ([]btree2Level, int, error) {
+	const what = "v2 B-tree header"
+	if b.RecordSize == 0 {
+		return nil, 0, Corruptf(b.Addr, what, "record size 0")
+	}
+	if depth > btree2MaxDepth {
+		return nil, 0, Corruptf(b.Addr, what, "depth %d", depth)
+	}
 	if b.NodeSize <= btree2PrefixSize {
-		return Corruptf(b.Addr, what, "node size %d", b.NodeSize)
+		return nil, 0, Corruptf(b.Addr, what, "node size %d", b.NodeSize)
 	}
 	// H5B2_NUM_LEAF_REC
 	leafMax := uint64(b.NodeSize-btree2PrefixSize) / uint64(b.RecordSize)
 	if leafMax == 0 {
-		return Corruptf(b.Addr, what, "node size %d holds no %d-byte record", b.NodeSize, b.RecordSize)
+		return nil, 0, Corruptf(b.Addr, what, "node size %d holds no %d-byte record", b.NodeSize, b.RecordSize)
 	}
-	b.levels = make([]btree2Level, int(b.Depth)+1)
-	b.levels[0] = btree2Level{maxRecords: leafMax, cumMaxRecords: leafMax, cumMaxSize: 0}
-	b.maxRecSize = limitEncSize(leafMax)
-	for u := 1; u <= int(b.Depth); u++ {
+	levels := make([]btree2Level, int(depth)+1)
+	levels[0] = btree2Level{maxRecords: leafMax, cumMaxRecords: leafMax, cumMaxSize: 0}
+	maxRecSize := limitEncSize(leafMax)
+	for u := 1; u <= int(depth); u++ {
 		// H5B2_INT_POINTER_SIZE(h, u) and H5B2_NUM_INT_REC(h, u)
-		ptr := uint64(b.r.Sizes.Offset + b.maxRecSize + b.levels[u-1].cumMaxSize)
+		ptr := uint64(b.r.Sizes.Offset + maxRecSize + levels[u-1].cumMaxSize)
 		avail := uint64(b.NodeSize)
 		if avail < btree2PrefixSize+ptr {
-			return Corruptf(b.Addr, what, "node size %d too small for depth %d", b.NodeSize, u)
+			return nil, 0, Corruptf(b.Addr, what, "node size %d too small for depth %d", b.NodeSize, u)
 		}
 		maxRec := (avail - btree2PrefixSize - ptr) / (uint64(b.RecordSize) + ptr)
 		if maxRec == 0 {
-			return Corruptf(b.Addr, what, "node size %d holds no record at depth %d", b.NodeSize, u)
+			return nil, 0, Corruptf(b.Addr, what, "node size %d holds no record at depth %d", b.NodeSize, u)
 		}
 		// cum_max_nrec = (max_nrec + 1) * cum_max_nrec[u-1] + max_nrec
-		hi, lo := bits.Mul64(maxRec+1, b.levels[u-1].cumMaxRecords)
+		hi, lo := bits.Mul64(maxRec+1, levels[u-1].cumMaxRecords)
 		cum, carry := bits.Add64(lo, maxRec, 0)
 		if hi != 0 || carry != 0 {
-			return Corruptf(b.Addr, what, "record count overflows at depth %d", u)
+			return nil, 0, Corruptf(b.Addr, what, "record count overflows at depth %d", u)
 		}
-		b.levels[u] = btree2Level{maxRecords: maxRec, cumMaxRecords: cum, cumMaxSize: limitEncSize(cum)}
+		levels[u] = btree2Level{maxRecords: maxRec, cumMaxRecords: cum, cumMaxSize: limitEncSize(cum)}
 	}
-	return nil
+	return levels, maxRecSize, nil
 }
 
 // pointerSize is the on-disk size of a child pointer in a node of the given
 // depth (H5B2_INT_POINTER_SIZE).
-func (b *BTree2) pointerSize(depth uint16) int {
-	return b.r.Sizes.Offset + b.maxRecSize + b.levels[depth-1].cumMaxSize
+func (b *BTree2) pointerSize(levels []btree2Level, depth uint16) int {
+	return b.r.Sizes.Offset + b.maxRecSize + levels[depth-1].cumMaxSize
 }
 
-// node reads (or finds in the cache) the node at ptr, of the given depth.
-func (b *BTree2) node(ptr btree2Ptr, depth uint16) (*btree2Node, error) {
+// node reads (or finds in the cache) the node at ptr, of the given depth;
+// levels is the node geometry of the header snapshot being followed.
+func (b *BTree2) node(ptr btree2Ptr, depth uint16, levels []btree2Level) (*btree2Node, error) {
 	b.mu.Lock()
 	n := b.nodes[ptr.addr]
 	b.mu.Unlock()
@@ -189,7 +205,7 @@ func (b *BTree2) node(ptr btree2Ptr, depth uint16) (*btree2Node, error) {
 		}
 		return n, nil
 	}
-	n, err := b.readNode(ptr, depth)
+	n, err := b.readNode(ptr, depth, levels)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +218,7 @@ func (b *BTree2) node(ptr btree2Ptr, depth uint16) (*btree2Node, error) {
 	return n, nil
 }
 
-func (b *BTree2) readNode(ptr btree2Ptr, depth uint16) (*btree2Node, error) {
+func (b *BTree2) readNode(ptr btree2Ptr, depth uint16, levels []btree2Level) (*btree2Node, error) {
 	what, sig := "v2 B-tree leaf node", "BTLF"
 	if depth > 0 {
 		what, sig = "v2 B-tree internal node", "BTIN"
@@ -211,15 +227,15 @@ func (b *BTree2) readNode(ptr btree2Ptr, depth uint16) (*btree2Node, error) {
 	if addr == Undefined {
 		return nil, Corruptf(addr, what, "undefined child address")
 	}
-	if ptr.records > b.levels[depth].maxRecords {
-		return nil, Corruptf(addr, what, "%d records, at most %d fit", ptr.records, b.levels[depth].maxRecords)
+	if ptr.records > levels[depth].maxRecords {
+		return nil, Corruptf(addr, what, "%d records, at most %d fit", ptr.records, levels[depth].maxRecords)
 	}
 	nrec := int(ptr.records)
 	// The exact size of the node with its checksum at the end, as
 	// H5B2__cache_{leaf,int}_verify_chksum compute it.
 	used := btree2PrefixSize + nrec*int(b.RecordSize)
 	if depth > 0 {
-		used += (nrec + 1) * b.pointerSize(depth)
+		used += (nrec + 1) * b.pointerSize(levels, depth)
 	}
 	if used > int(b.NodeSize) {
 		return nil, Corruptf(addr, what, "%d records need %d bytes, node size is %d", nrec, used, b.NodeSize)
@@ -248,11 +264,11 @@ func (b *BTree2) readNode(ptr btree2Ptr, depth uint16) (*btree2Node, error) {
 	}
 	if depth > 0 {
 		n.children = make([]btree2Ptr, nrec+1)
-		child := b.levels[depth-1]
+		child := levels[depth-1]
 		for i := range n.children {
 			c := btree2Ptr{addr: d.Offset(), records: d.Uint(b.maxRecSize)}
 			if depth > 1 {
-				c.total = d.Uint(b.levels[depth-1].cumMaxSize)
+				c.total = d.Uint(child.cumMaxSize)
 			} else {
 				c.total = c.records
 			}
@@ -268,18 +284,23 @@ func (b *BTree2) readNode(ptr btree2Ptr, depth uint16) (*btree2Node, error) {
 	return n, nil
 }
 
-func (b *BTree2) root() (btree2Ptr, bool) {
+// root is a snapshot of the header: the root pointer, the depth and the
+// node geometry, consistent with each other even while a writer updates
+// the tree.
+func (b *BTree2) root() (ptr btree2Ptr, ok bool, depth uint16, levels []btree2Level) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.RootAddr == Undefined {
-		return btree2Ptr{}, false
+		return btree2Ptr{}, false, 0, nil
 	}
-	return btree2Ptr{addr: b.RootAddr, records: uint64(b.RootRecords), total: b.TotalRecords}, true
+	return btree2Ptr{addr: b.RootAddr, records: uint64(b.RootRecords), total: b.TotalRecords}, true, b.Depth, b.levels
 }
 
 // Walk visits every record in key order. A record aliases a cached node and
 // must not be modified or kept past the call. Each node is visited at most
 // once, so a file whose nodes are shared or loop is reported, not followed.
 func (b *BTree2) Walk(visit func(record []byte) error) error {
-	root, ok := b.root()
+	root, ok, rootDepth, levels := b.root()
 	if !ok {
 		return nil
 	}
@@ -290,7 +311,7 @@ func (b *BTree2) Walk(visit func(record []byte) error) error {
 			return Corruptf(ptr.addr, "v2 B-tree node", "node reached twice")
 		}
 		seen[ptr.addr] = true
-		n, err := b.node(ptr, depth)
+		n, err := b.node(ptr, depth, levels)
 		if err != nil {
 			return err
 		}
@@ -309,7 +330,7 @@ func (b *BTree2) Walk(visit func(record []byte) error) error {
 		}
 		return nil
 	}
-	return walk(root, b.Depth)
+	return walk(root, rootDepth)
 }
 
 // Search finds a record by key, descending from the root as H5B2_find does.
@@ -317,13 +338,12 @@ func (b *BTree2) Walk(visit func(record []byte) error) error {
 // before the record, zero if the record is the one wanted, positive if after.
 // The record returned aliases a cached node and must not be modified.
 func (b *BTree2) Search(cmp func(record []byte) int) (record []byte, found bool, err error) {
-	ptr, ok := b.root()
+	ptr, ok, depth, levels := b.root()
 	if !ok {
 		return nil, false, nil
 	}
-	depth := b.Depth
 	for {
-		n, err := b.node(ptr, depth)
+		n, err := b.node(ptr, depth, levels)
 		if err != nil {
 			return nil, false, err
 		}
