@@ -53,7 +53,11 @@ type Attribute struct {
 	// Data is the stored value: NumElements elements of Type.Size bytes.
 	// Variable-length elements are references; File.ReadVLen resolves them.
 	Data []byte
-	f    *File
+	// Err says why the value cannot be read, for an attribute whose
+	// message names it but whose type, dataspace or value is corrupt or
+	// unsupported: it stays listed, and only reading it fails.
+	Err error
+	f   *File
 }
 
 // File returns the file the attribute belongs to (for ReadVLen).
@@ -91,7 +95,12 @@ func (o *Object) Attributes() ([]*Attribute, error) {
 	for _, am := range msgs {
 		a, err := o.f.attributeFrom(am)
 		if err != nil {
-			return nil, fmt.Errorf("attribute %q of object 0x%x: %w", am.Name, o.Addr, err)
+			t := am.Type
+			if t == nil {
+				t = &Datatype{Class: ClassOpaque}
+			}
+			a = &Attribute{Name: am.Name, Type: t, Space: Dataspace{Kind: SpaceNull}, f: o.f,
+				Err: fmt.Errorf("attribute %q of object 0x%x: %w", am.Name, o.Addr, err)}
 		}
 		out = append(out, a)
 	}

@@ -1,6 +1,9 @@
 package h5
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Element conversion to what h5py reads.
 //
@@ -24,6 +27,11 @@ import "math"
 //
 // Anything else (opaque, references, variable-length, 16-byte floats,
 // integers wider than 8 bytes) keeps its stored bytes.
+
+// ReadsConverted reports whether the dataset's bytes, as ReadAt gives
+// them, differ in form from the stored elements (see the conversions
+// above): writing such bytes back unchanged would not restore the file.
+func (d *Dataset) ReadsConverted() bool { return d.conv != nil }
 
 // converter converts whole elements of one datatype in place.
 type converter struct {
@@ -205,6 +213,24 @@ func (p *convPlan) apply(src, dst []byte) {
 // getBits returns n <= 64 bits of an element starting at bit pos (bit 0 is
 // the least significant bit of the value in its byte order).
 func getBits(data []byte, bigEndian bool, pos, n uint) uint64 {
+	if len(data) <= 8 {
+		var w uint64
+		for i := range data {
+			b := data[i]
+			if bigEndian {
+				b = data[len(data)-1-i]
+			}
+			w |= uint64(b) << (8 * uint(i))
+		}
+		if pos >= 64 {
+			return 0
+		}
+		w >>= pos
+		if n < 64 {
+			w &= 1<<n - 1
+		}
+		return w
+	}
 	var v uint64
 	for i := uint(0); i < n; i++ {
 		bit := pos + i
@@ -252,6 +278,31 @@ func convertInteger(t *Datatype, src, dst []byte) {
 	putUint(dst, t.BigEndian, v)
 }
 
+// DecodeFloat decodes one float element of any layout a datatype message
+// can describe (IEEE half, single and double, x87 extended precision, N-bit
+// and other odd layouts) to the nearest float64.
+func DecodeFloat(t *Datatype, data []byte) (float64, error) {
+	if t.Class != ClassFloat || uint64(len(data)) < uint64(t.Size) || t.Size > 32 {
+		return 0, fmt.Errorf("h5: %d bytes are not a %d-byte float: %w", len(data), t.Size, ErrCorrupt)
+	}
+	bits := 8 * t.Size
+	if t.ExpSize == 0 || t.ExpSize >= 32 || t.MantSize == 0 || t.MantSize > 64 ||
+		uint32(t.ExpLoc)+uint32(t.ExpSize) > bits || uint32(t.MantLoc)+uint32(t.MantSize) > bits ||
+		uint32(t.SignLoc) >= bits {
+		return 0, fmt.Errorf("h5: float layout of %d bytes (exponent %d bits at %d, mantissa %d bits at %d): %w",
+			t.Size, t.ExpSize, t.ExpLoc, t.MantSize, t.MantLoc, ErrUnsupported)
+	}
+	if ieeeLayout(t) {
+		switch t.Size {
+		case 4:
+			return float64(math.Float32frombits(uint32(getBits(data[:4], t.BigEndian, 0, 32)))), nil
+		case 8:
+			return math.Float64frombits(getBits(data[:8], t.BigEndian, 0, 64)), nil
+		}
+	}
+	return decodeFloat(t, data[:t.Size]), nil
+}
+
 // decodeFloat decodes a float of any layout a datatype message describes
 // (with an implied or explicit leading mantissa bit) to a float64.
 func decodeFloat(t *Datatype, data []byte) float64 {
@@ -265,6 +316,13 @@ func decodeFloat(t *Datatype, data []byte) float64 {
 	switch {
 	case exp == maxExp && t.MantNorm == 2:
 		if mant == 0 {
+			f = math.Inf(1)
+		} else {
+			f = math.NaN()
+		}
+	case exp == maxExp:
+		// The leading bit is stored: infinity has only it set.
+		if mant&(1<<uint(msize-1)-1) == 0 {
 			f = math.Inf(1)
 		} else {
 			f = math.NaN()

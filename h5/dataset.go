@@ -21,6 +21,8 @@ type Dataset struct {
 	fillVal []byte // one element: the fill value or zeros
 	// conv converts elements to what h5py reads (nil: stored bytes).
 	conv *converter
+	// virtual holds the resolved mappings of a virtual dataset.
+	virtual *virtualState
 
 	// mu orders writes against reads: ReadAt shares it, WriteAt and Flush
 	// hold it alone.
@@ -102,6 +104,14 @@ func openDataset(o *Object) (*Dataset, error) {
 	d.fillVal = make([]byte, d.Type.Size)
 	if d.fill != nil && d.fill.Value != nil && len(d.fill.Value) == int(d.Type.Size) {
 		copy(d.fillVal, d.fill.Value)
+	}
+	if d.layout.Class == format.LayoutVirtual {
+		// The extent depends on the sources: Space is copied first so the
+		// object's decoded dataspace stays as stored.
+		d.Space.Dims = append([]uint64(nil), d.Space.Dims...)
+		if err := d.openVirtual(); err != nil {
+			return nil, wrap(err)
+		}
 	}
 	if d.layout.Class == format.LayoutChunked {
 		if len(d.layout.ChunkDims) != len(d.Space.Dims) {

@@ -16,7 +16,8 @@ import (
 // (file, offset, size) slots outside the HDF5 file. Relative names are
 // resolved against the directory of the HDF5 file.
 
-// maxOpenExternal bounds the external files a File keeps open.
+// maxOpenExternal bounds the external files a File keeps open; reads of
+// files beyond open and close them each time.
 const maxOpenExternal = 64
 
 // externalFiles caches the open external raw data files of one File.
@@ -25,22 +26,25 @@ type externalFiles struct {
 	files map[string]*os.File
 }
 
-func (e *externalFiles) open(path string) (*os.File, error) {
+// open returns an open file and whether the caller must close it.
+func (e *externalFiles) open(path string) (*os.File, bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if fh := e.files[path]; fh != nil {
-		return fh, nil
+		return fh, false, nil
 	}
-	fh, err := os.Open(path)
+	fh, err := openRegular(path)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if e.files == nil || len(e.files) >= maxOpenExternal {
-		e.closeLocked()
+	if len(e.files) >= maxOpenExternal {
+		return fh, true, nil
+	}
+	if e.files == nil {
 		e.files = map[string]*os.File{}
 	}
 	e.files[path] = fh
-	return fh, nil
+	return fh, false, nil
 }
 
 func (e *externalFiles) closeLocked() {
@@ -54,6 +58,20 @@ func (e *externalFiles) close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.closeLocked()
+}
+
+// openRegular opens a file a dataset names (external raw data, a virtual
+// dataset's source) only if it is a regular file: a name in a hostile file
+// must not make a read block on a FIFO or a device.
+func openRegular(path string) (*os.File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("h5: %s is not a regular file: %w", path, ErrUnsupported)
+	}
+	return os.Open(path)
 }
 
 // externalSlots decodes the dataset's external data files message once.
@@ -145,9 +163,12 @@ func (d *Dataset) readExternalSlot(s format.ExternalFile, within uint64, dst []b
 	if at < s.Offset || at > 1<<62 {
 		return fmt.Errorf("h5: dataset at 0x%x: external file %q offset %d out of range: %w", d.Addr, s.Name, at, ErrCorrupt)
 	}
-	fh, err := d.f.external.open(path)
+	fh, own, err := d.f.external.open(path)
 	if err != nil {
 		return fmt.Errorf("h5: dataset at 0x%x: external raw data file: %w", d.Addr, err)
+	}
+	if own {
+		defer fh.Close()
 	}
 	n, err := fh.ReadAt(dst, int64(at))
 	if err != nil && !errors.Is(err, io.EOF) {

@@ -41,6 +41,8 @@ type File struct {
 
 	shared   sohm          // shared object header message table
 	external externalFiles // open external raw data files
+	sources  sourceFiles   // files virtual datasets draw on
+	vdsLevel int           // how many virtual datasets led to this file
 }
 
 const (
@@ -69,7 +71,37 @@ func Open(r io.ReaderAt, size int64, opt *Options) (*File, error) {
 	if sb.RootAddr == format.Undefined {
 		return nil, format.Corruptf(sb.Addr, "superblock", "no root group")
 	}
+	if err := f.checkStandalone(size); err != nil {
+		return nil, err
+	}
+	// Like libhdf5, read the root group's header now: a file whose root
+	// cannot be read does not open.
+	if _, err := f.Object(sb.RootAddr); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// checkStandalone refuses what libhdf5 refuses to open with its default
+// driver: a file shorter than the end-of-file address its superblock
+// records (a family member, a truncated copy) and the superblock file of a
+// multi or split driver set, whose objects live in other files.
+func (f *File) checkStandalone(size int64) error {
+	sb := f.sb
+	// libhdf5 compares the file's size with the stored end of file.
+	if sb.EOFAddr != format.Undefined && uint64(size) < sb.EOFAddr {
+		return format.Corruptf(sb.Addr, "superblock", "truncated file: %d bytes, the superblock says %d (a member of a family of files?)", size, sb.EOFAddr)
+	}
+	if sb.Version < 2 && sb.DriverInfoAddr != format.Undefined {
+		b, err := f.r.Read(sb.DriverInfoAddr, 16, "driver information block")
+		if err != nil {
+			return err
+		}
+		if id := string(b[8:16]); id == "NCSAmult" {
+			return format.Corruptf(sb.DriverInfoAddr, "driver information block", "the superblock of a multi/split driver file set: its data is in other files")
+		}
+	}
+	return nil
 }
 
 // OpenFile opens the named HDF5 file read-only.
@@ -108,6 +140,7 @@ func (f *File) Close() error {
 		flushErr = f.Sync()
 	}
 	f.external.close()
+	f.sources.close()
 	if f.closer != nil {
 		if err := f.closer.Close(); err != nil && flushErr == nil {
 			flushErr = err

@@ -166,7 +166,7 @@ func (d *Dataset) readRange(dst []byte, off uint64) error {
 	case format.LayoutChunked:
 		return d.readChunked(dst, off)
 	case format.LayoutVirtual:
-		return fmt.Errorf("h5: dataset at 0x%x: virtual dataset: %w", d.Addr, ErrUnsupported)
+		return d.readVirtual(dst, off)
 	}
 	return fmt.Errorf("h5: dataset at 0x%x: layout class %d: %w", d.Addr, d.layout.Class, ErrUnsupported)
 }

@@ -65,41 +65,11 @@ func formatBigInteger(t *h5.Datatype, data []byte) string {
 	return v.String()
 }
 
-// FloatValue decodes a float element of any IEEE-like layout the datatype
-// message can describe (float16, float32, float64 and odd ones) to float64.
-// bits is the number of significant bits of the original, for formatting.
+// FloatValue decodes a float element of any layout the datatype message
+// can describe (float16, float32, float64, x87 long double and odd ones)
+// to the nearest float64.
 func FloatValue(t *h5.Datatype, data []byte) (float64, error) {
-	switch {
-	case t.Size == 4 && t.ExpSize == 8 && t.MantSize == 23 && t.BitOffset == 0:
-		return float64(math.Float32frombits(uint32(rawBits(t, data)))), nil
-	case t.Size == 8 && t.ExpSize == 11 && t.MantSize == 52 && t.BitOffset == 0:
-		return math.Float64frombits(rawBits(t, data)), nil
-	}
-	if len(data) > 8 || t.MantSize > 63 || t.ExpSize > 31 || t.ExpSize == 0 {
-		return 0, fmt.Errorf("xattr: float layout of %d bytes (exponent %d bits, mantissa %d bits): %w", len(data), t.ExpSize, t.MantSize, h5.ErrUnsupported)
-	}
-	v := rawBits(t, data) >> uint(t.BitOffset)
-	mant := v >> t.MantLoc & (1<<uint(t.MantSize) - 1)
-	exp := int64(v >> t.ExpLoc & (1<<uint(t.ExpSize) - 1))
-	neg := v>>t.SignLoc&1 != 0
-	maxExp := int64(1)<<t.ExpSize - 1
-	var f float64
-	switch {
-	case exp == maxExp:
-		if mant == 0 {
-			f = math.Inf(1)
-		} else {
-			f = math.NaN()
-		}
-	case exp == 0:
-		f = math.Ldexp(float64(mant), int(1-int64(t.ExpBias)-int64(t.MantSize)))
-	default:
-		f = math.Ldexp(float64(mant|1<<uint(t.MantSize)), int(exp-int64(t.ExpBias)-int64(t.MantSize)))
-	}
-	if neg {
-		f = -f
-	}
-	return f, nil
+	return h5.DecodeFloat(t, data)
 }
 
 func formatFloat(t *h5.Datatype, data []byte) (string, error) {
@@ -107,11 +77,13 @@ func formatFloat(t *h5.Datatype, data []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// h5py reads a float as the NumPy float of its size; wider ones
+	// (long double) are shown at double precision.
 	bits := 64
-	switch {
-	case t.MantSize <= 10:
+	switch t.Size {
+	case 2:
 		bits = 16
-	case t.MantSize <= 23:
+	case 4:
 		bits = 32
 	}
 	return FormatFloat(v, bits), nil

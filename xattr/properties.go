@@ -50,6 +50,11 @@ func DType(t *h5.Datatype) (string, error) {
 	case h5.ClassString:
 		return fmt.Sprintf("|S%d", t.Size), nil
 	case h5.ClassOpaque:
+		// h5py stores NumPy datetime64/timedelta64 as opaque types tagged
+		// "NUMPY:<M8[s]" and reads them back as that NumPy type.
+		if tag, ok := strings.CutPrefix(t.Tag, "NUMPY:"); ok && numpyTimeType(tag, t.Size) {
+			return tag, nil
+		}
 		return fmt.Sprintf("|V%d", t.Size), nil
 	case h5.ClassEnum:
 		if isBool(t) {
@@ -58,6 +63,15 @@ func DType(t *h5.Datatype) (string, error) {
 		return DType(t.Base)
 	case h5.ClassVLen:
 		return "|O", nil
+	case h5.ClassComplex:
+		if t.Base == nil || t.Base.Class != h5.ClassFloat {
+			return "", fmt.Errorf("xattr: complex type without a float base: %w", h5.ErrCorrupt)
+		}
+		order := "<"
+		if t.Base.BigEndian {
+			order = ">"
+		}
+		return fmt.Sprintf("%sc%d", order, t.Size), nil
 	case h5.ClassReference:
 		if t.Size == 8 {
 			return "<u8", nil
@@ -107,6 +121,28 @@ func DType(t *h5.Datatype) (string, error) {
 	return "", fmt.Errorf("xattr: no NumPy type for %v: %w", t.Class, h5.ErrUnsupported)
 }
 
+// numpyTimeType reports whether s is a NumPy datetime64 or timedelta64
+// type string of size bytes, as "<M8[s]" or ">m8[us]".
+func numpyTimeType(s string, size uint32) bool {
+	if size != 8 || len(s) < 3 || (s[0] != '<' && s[0] != '>' && s[0] != '|') ||
+		(s[1] != 'M' && s[1] != 'm') || s[2] != '8' {
+		return false
+	}
+	rest := s[3:]
+	if rest == "" {
+		return true
+	}
+	if len(rest) < 3 || rest[0] != '[' || rest[len(rest)-1] != ']' {
+		return false
+	}
+	for _, c := range rest[1 : len(rest)-1] {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // complexDType recognises h5py's complex numbers: a compound of two equal
 // floats named r and i, packed.
 func complexDType(t *h5.Datatype) (string, bool) {
@@ -143,36 +179,44 @@ func joinDims(dims []uint64) string {
 	return strings.Join(parts, ",")
 }
 
-// Compression describes the filter pipeline as h5py names it, in the order
-// the filters were applied: "gzip:4", "shuffle,gzip:4", "zstd:3", "lzf".
+// Compression describes the filter pipeline in the order the filters were
+// applied, as h5py names the filters: "gzip:LEVEL" for deflate,
+// "zstd:LEVEL", "shuffle", "fletcher32", "szip", "nbit", "scaleoffset",
+// "lzf", "lz4", "bitshuffle", "blosc", "zfp", "sz", and "filterID" for any
+// other filter (bzip2 is "filter307"): "shuffle,gzip:4", "lzf".
 func Compression(filters []h5.Filter) string {
 	parts := make([]string, 0, len(filters))
 	for i := range filters {
 		f := &filters[i]
-		name := h5.FilterName(f)
-		switch name {
-		case "deflate":
+		var name string
+		switch f.ID {
+		case 1:
 			level := uint32(6)
 			if len(f.Params) > 0 {
 				level = f.Params[0]
 			}
 			name = fmt.Sprintf("gzip:%d", level)
-		case "zstd":
+		case 32015:
+			name = "zstd"
 			if len(f.Params) > 0 {
 				name = fmt.Sprintf("zstd:%d", int32(f.Params[0]))
 			}
-		case "bitshuffle":
-			if len(f.Params) > 4 && f.Params[4] == 2 {
-				name = "bitshuffle:lz4"
-			}
-		case "scaleoffset":
-			if len(f.Params) > 1 {
-				name = fmt.Sprintf("scaleoffset:%d", f.Params[1])
+		default:
+			if n, ok := filterNames[f.ID]; ok {
+				name = n
+			} else {
+				name = fmt.Sprintf("filter%d", f.ID)
 			}
 		}
 		parts = append(parts, name)
 	}
 	return strings.Join(parts, ",")
+}
+
+// filterNames are the names h5py knows filters by.
+var filterNames = map[uint16]string{
+	2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset",
+	32000: "lzf", 32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32013: "zfp", 32017: "sz",
 }
 
 // DatasetProperty computes one user.h5.* property; ok is false for names

@@ -31,6 +31,9 @@ type VLenReader interface {
 
 // Attribute renders an attribute's value as text.
 func Attribute(a *h5.Attribute) (string, error) {
+	if a.Err != nil {
+		return "", a.Err
+	}
 	return Value(a.Type, a.Space, a.Data, a.File())
 }
 
@@ -142,6 +145,21 @@ func (f *formatter) element(t *h5.Datatype, data []byte, top bool) error {
 		}
 		return f.array(t.Base, dims, data)
 	case h5.ClassCompound:
+		if _, ok := complexDType(t); ok {
+			// h5py's complex numbers (a compound of floats "r" and "i")
+			// read as a JSON pair, like HDF5 2.0 complex values.
+			ft := t.Members[0].Type
+			f.b.WriteByte('[')
+			if err := f.element(ft, data[:ft.Size], false); err != nil {
+				return err
+			}
+			f.b.WriteString(", ")
+			if err := f.element(ft, data[ft.Size:2*ft.Size], false); err != nil {
+				return err
+			}
+			f.b.WriteByte(']')
+			return nil
+		}
 		f.b.WriteByte('{')
 		for i, m := range t.Members {
 			if i > 0 {
@@ -159,11 +177,24 @@ func (f *formatter) element(t *h5.Datatype, data []byte, top bool) error {
 		}
 		f.b.WriteByte('}')
 	case h5.ClassReference:
-		if p, ok := f.referencePath(t, data); ok {
-			f.text(p, top)
-			return nil
+		f.text(f.reference(t, data), top)
+	case h5.ClassComplex:
+		// HDF5 2.0 complex numbers: the real and imaginary parts, each of
+		// the base float type, as a JSON pair (as h5py's JSON form of a
+		// NumPy complex).
+		b := t.Base
+		if b == nil || b.Class != h5.ClassFloat || 2*uint64(b.Size) > uint64(len(data)) {
+			return fmt.Errorf("xattr: complex type without a float base: %w", h5.ErrCorrupt)
 		}
-		f.text(fmt.Sprintf("%x", data), top)
+		f.b.WriteByte('[')
+		if err := f.element(b, data[:b.Size], false); err != nil {
+			return err
+		}
+		f.b.WriteString(", ")
+		if err := f.element(b, data[b.Size:2*b.Size], false); err != nil {
+			return err
+		}
+		f.b.WriteByte(']')
 	case h5.ClassOpaque:
 		f.text(fmt.Sprintf("%x", data), top)
 	default:
@@ -172,24 +203,49 @@ func (f *formatter) element(t *h5.Datatype, data []byte, top bool) error {
 	return nil
 }
 
-// pathResolver is what a file offers to show object references as paths.
-type pathResolver interface {
+// refResolver is what a file offers to show references by path.
+type refResolver interface {
+	Reference(t *h5.Datatype, elem []byte) (h5.Reference, error)
 	PathOf(addr uint64) (string, bool)
-	OffsetSize() int
 }
 
-// referencePath shows an old-style object reference as the path of the
-// object it points to, as h5py does.
-func (f *formatter) referencePath(t *h5.Datatype, data []byte) (string, bool) {
-	r, ok := f.vl.(pathResolver)
-	if !ok || t.RefType != 0 || int(t.Size) != r.OffsetSize() {
-		return "", false
+// reference renders a reference element: an object reference as the path
+// of the object it points to (as h5py dereferences it), a region reference
+// as that path and the selected region as h5dump writes it
+// ("/data {(0,1)-(2,3)}"), an attribute reference as the path, "@" and the
+// attribute's name, a null reference as the empty string. A reference to
+// another file shows that file's name and "::" before the object's address;
+// one that leads nowhere shows its stored bytes in hex.
+func (f *formatter) reference(t *h5.Datatype, data []byte) string {
+	hex := fmt.Sprintf("%x", data)
+	r, ok := f.vl.(refResolver)
+	if !ok {
+		return hex
 	}
-	var addr uint64
-	for i := len(data) - 1; i >= 0; i-- {
-		addr = addr<<8 | uint64(data[i])
+	ref, err := r.Reference(t, data)
+	if err != nil {
+		return hex
 	}
-	return r.PathOf(addr)
+	if ref.Null {
+		return ""
+	}
+	var p string
+	if ref.File != "" {
+		p = fmt.Sprintf("%s::0x%x", ref.File, ref.Addr)
+	} else if p, ok = r.PathOf(ref.Addr); !ok {
+		return hex
+	}
+	switch ref.Kind {
+	case h5.RefToRegion:
+		if ref.Region != nil {
+			if sel := ref.Region.String(); sel != "" {
+				p += " " + sel
+			}
+		}
+	case h5.RefToAttribute:
+		p += "@" + ref.Attribute
+	}
+	return p
 }
 
 func (f *formatter) text(s string, top bool) {
@@ -240,7 +296,9 @@ func trimFixedString(b []byte, pad uint8) string {
 	case h5.PadNullPad:
 		return strings.TrimRight(string(b), "\x00")
 	case h5.PadSpacePad:
-		return strings.TrimRight(string(b), " ")
+		// libhdf5 drops the spaces when h5py reads the string; h5py then
+		// strips trailing NULs.
+		return strings.TrimRight(strings.TrimRight(string(b), " "), "\x00")
 	}
 	return string(b)
 }
