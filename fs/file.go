@@ -90,8 +90,10 @@ func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	if err != nil {
 		return nil, 0, n.fsys.errno("open", n.path, err)
 	}
-	if writing && xattr.NeedsText(ds.Type) {
-		return nil, 0, syscall.EPERM // elements of no fixed size are read-only
+	if writing && (xattr.NeedsText(ds.Type) || ds.ReadsConverted() || ds.Layout() == h5.LayoutVirtual) {
+		// Elements of no fixed size, bytes shown converted and virtual
+		// datasets are read-only.
+		return nil, 0, syscall.EPERM
 	}
 	// O_TRUNC is ignored: a dataset's shape is fixed, so "cp same-size.bin"
 	// and a dd without conv=notrunc overwrite it and lose nothing.

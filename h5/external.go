@@ -103,13 +103,16 @@ func (d *Dataset) ExternalFiles() ([]format.ExternalFile, error) {
 	return d.externalSlots()
 }
 
-// externalPath resolves a slot's file name.
+// externalPath resolves a slot's file name against the HDF5 file's
+// directory. A name that leaves that directory (absolute, or climbing with
+// "..") is refused: a file someone else wrote must not make the mount read
+// arbitrary files of the user who mounted it.
 func (d *Dataset) externalPath(name string) (string, error) {
-	if filepath.IsAbs(name) {
-		return name, nil
-	}
 	if d.f.path == "" {
 		return "", fmt.Errorf("h5: dataset at 0x%x: external raw data file %q relative to a file opened without a name: %w", d.Addr, name, ErrUnsupported)
+	}
+	if filepath.IsAbs(name) || !filepath.IsLocal(name) {
+		return "", fmt.Errorf("h5: dataset at 0x%x: external raw data file %q lies outside the HDF5 file's directory: %w", d.Addr, name, ErrUnsupported)
 	}
 	return filepath.Join(filepath.Dir(d.f.path), name), nil
 }

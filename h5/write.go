@@ -24,6 +24,11 @@ func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
 	if d.Type.HasVariableSize() || d.Type.Class == ClassReference {
 		return 0, fmt.Errorf("h5: dataset at 0x%x has elements of no fixed size: %w", d.Addr, ErrNotWritable)
 	}
+	if d.ReadsConverted() || d.layout.Class == format.LayoutVirtual {
+		// Reads show these bytes converted (h5py's form) or assembled from
+		// other datasets: writing them back as stored bytes would be wrong.
+		return 0, fmt.Errorf("h5: dataset at 0x%x reads in a converted form: %w", d.Addr, ErrNotWritable)
+	}
 	if off < 0 || off > d.Size() || int64(len(p)) > d.Size()-off {
 		return 0, fmt.Errorf("h5: write of %d bytes at %d in a %d-byte dataset: %w", len(p), off, d.Size(), ErrNoSpace)
 	}
