@@ -33,9 +33,9 @@ func (n *datasetNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte
 	return uint32(got), 0
 }
 
-// Setattr accepts what changes nothing a dataset has: its shape is fixed,
-// so a truncate to its own size is a no-op and to any other size EINVAL
-// (growing along an unlimited dimension is not supported yet).
+// Setattr resizes a dataset along a growable first dimension; any other
+// dataset's shape is fixed, so a truncate to its own size is a no-op and to
+// any other size EINVAL.
 func (n *datasetNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if n.fsys.opts.ReadOnly {
 		return syscall.EROFS
@@ -45,9 +45,23 @@ func (n *datasetNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.
 		if err != nil {
 			return n.fsys.errno("truncate", n.path, err)
 		}
+		if ds.Growable() {
+			// A dataset with a growable first dimension resizes along it,
+			// in whole rows.
+			row := uint64(ds.RowBytes())
+			if row == 0 || size%row != 0 {
+				n.fsys.log.Printf("truncate %s to %d: not a multiple of the %d-byte row (EINVAL)", n.path, size, row)
+				return syscall.EINVAL
+			}
+			if err := ds.Resize(size / row); err != nil {
+				return n.fsys.errno("truncate", n.path, err)
+			}
+			return n.Getattr(ctx, fh, out)
+		}
 		// open(O_TRUNC) reaches us as a truncate to 0 (go-fuse does not
 		// negotiate atomic O_TRUNC), indistinguishable from truncate -s 0:
-		// both are ignored, so that cp and dd overwrite and lose nothing.
+		// both are ignored on a fixed shape, so that cp and dd overwrite
+		// and lose nothing.
 		if size == 0 {
 			return n.Getattr(ctx, fh, out)
 		}

@@ -13,7 +13,8 @@ import (
 type Dataset struct {
 	*Object
 	Type   *Datatype
-	Space  Dataspace
+	space  Dataspace // as stored; the extent is in extent
+	extent atomic.Pointer[[]uint64]
 	layout *format.Layout
 	// Filters is the filter pipeline, in the order it was applied on write.
 	Filters []Filter
@@ -75,7 +76,7 @@ func openDataset(o *Object) (*Dataset, error) {
 	if err != nil {
 		return nil, wrap(err)
 	}
-	d.Space = dataspaceFrom(space)
+	d.space = dataspaceFrom(space)
 	if d.layout, err = format.DecodeLayout(lm.Data, lm.Addr, o.f.r.Sizes); err != nil {
 		return nil, wrap(err)
 	}
@@ -108,14 +109,14 @@ func openDataset(o *Object) (*Dataset, error) {
 	if d.layout.Class == format.LayoutVirtual {
 		// The extent depends on the sources: Space is copied first so the
 		// object's decoded dataspace stays as stored.
-		d.Space.Dims = append([]uint64(nil), d.Space.Dims...)
+		d.space.Dims = append([]uint64(nil), d.space.Dims...)
 		if err := d.openVirtual(); err != nil {
 			return nil, wrap(err)
 		}
 	}
 	if d.layout.Class == format.LayoutChunked {
-		if len(d.layout.ChunkDims) != len(d.Space.Dims) {
-			return nil, wrap(format.Corruptf(lm.Addr, "data layout message", "chunk rank %d for dataspace rank %d", len(d.layout.ChunkDims), len(d.Space.Dims)))
+		if len(d.layout.ChunkDims) != len(d.space.Dims) {
+			return nil, wrap(format.Corruptf(lm.Addr, "data layout message", "chunk rank %d for dataspace rank %d", len(d.layout.ChunkDims), len(d.space.Dims)))
 		}
 		for _, c := range d.layout.ChunkDims {
 			if c == 0 {
@@ -123,17 +124,31 @@ func openDataset(o *Object) (*Dataset, error) {
 			}
 		}
 	}
+	dims := d.space.Dims
+	d.extent.Store(&dims)
 	return d, nil
 }
 
 // Shape is the current extent (empty for scalar and null datasets).
-func (d *Dataset) Shape() []uint64 { return d.Space.Dims }
+func (d *Dataset) Shape() []uint64 { return d.dims() }
+
+// dims is the current extent. It changes only when the dataset grows or
+// shrinks along its first dimension, by swapping in a new slice, so a reader
+// holding the old one still sees a consistent extent.
+func (d *Dataset) dims() []uint64 { return *d.extent.Load() }
+
+// Dataspace is the dataset's dataspace with its current extent.
+func (d *Dataset) Dataspace() Dataspace {
+	s := d.space
+	s.Dims = d.dims()
+	return s
+}
 
 // MaxShape is the maximum extent; Unlimited marks unbounded dimensions.
-func (d *Dataset) MaxShape() []uint64 { return d.Space.MaxDims }
+func (d *Dataset) MaxShape() []uint64 { return d.space.MaxDims }
 
 // NumElements is the number of elements.
-func (d *Dataset) NumElements() uint64 { return d.Space.NumElements() }
+func (d *Dataset) NumElements() uint64 { return d.Dataspace().NumElements() }
 
 // Size is the number of bytes ReadAt can return: elements × element size.
 // Datasets too large to address in an int64 are reported as ErrUnsupported
@@ -169,7 +184,7 @@ func FilterName(f *Filter) string { return filterName(f) }
 
 func (d *Dataset) chunkParams() chunk.Params {
 	return chunk.Params{
-		R: d.f.r, Layout: d.layout, Dims: d.Space.Dims, MaxDims: d.Space.MaxDims,
+		R: d.f.r, Layout: d.layout, Dims: d.dims(), MaxDims: d.space.MaxDims,
 		ElementSize: d.Type.Size, Filtered: len(d.Filters) > 0, BTreeK: d.f.sb.IndexedStorageK,
 	}
 }

@@ -43,7 +43,7 @@ func (d *Dataset) ReadAt(p []byte, off int64) (int, error) {
 // ReadHyperslab reads the block of elements starting at start with count
 // elements along each dimension into dst, row-major.
 func (d *Dataset) ReadHyperslab(start, count []uint64, dst []byte) error {
-	dims := d.Space.Dims
+	dims := d.dims()
 	if len(start) != len(dims) || len(count) != len(dims) {
 		return fmt.Errorf("h5: hyperslab rank %d for a rank-%d dataset: %w", len(start), len(dims), ErrOutOfRange)
 	}
@@ -242,7 +242,7 @@ type chunkGeometry struct {
 }
 
 func (d *Dataset) geometry() chunkGeometry {
-	g := chunkGeometry{dims: d.Space.Dims, chunk: d.layout.ChunkDims, esize: uint64(d.Type.Size)}
+	g := chunkGeometry{dims: d.dims(), chunk: d.layout.ChunkDims, esize: uint64(d.Type.Size)}
 	g.grid = make([]uint64, len(g.dims))
 	g.chunkBytes = g.esize
 	for i := range g.dims {

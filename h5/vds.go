@@ -264,10 +264,10 @@ func (d *Dataset) openVirtual() error {
 	if err != nil {
 		return err
 	}
-	if d.Space.Kind != SpaceSimple {
-		return fmt.Errorf("h5: virtual dataset with a %v dataspace: %w", d.Space.Kind, ErrUnsupported)
+	if d.space.Kind != SpaceSimple {
+		return fmt.Errorf("h5: virtual dataset with a %v dataspace: %w", d.space.Kind, ErrUnsupported)
 	}
-	rank := len(d.Space.Dims)
+	rank := len(d.space.Dims)
 	vs := &virtualState{}
 	newDims := make([]uint64, rank)
 	defined := make([]bool, rank)
@@ -300,8 +300,8 @@ func (d *Dataset) openVirtual() error {
 		case sdim >= 0:
 			// The source grows along sdim: the virtual side follows.
 			p.src = d.sourceDataset(m.File, m.Dataset)
-			if p.src != nil && sdim < len(p.src.Space.Dims) {
-				p.clip = clipExtentMatch(m.Virtual, m.Source, vdim, sdim, p.src.Space.Dims[sdim])
+			if p.src != nil && sdim < len(p.src.dims()) {
+				p.clip = clipExtentMatch(m.Virtual, m.Source, vdim, sdim, p.src.dims()[sdim])
 			}
 		default:
 			// printf mapping: block j of the virtual selection comes from
@@ -347,7 +347,7 @@ func (d *Dataset) openVirtual() error {
 	}
 	vs.dims = make([]uint64, rank)
 	for k := range vs.dims {
-		vs.dims[k] = d.Space.Dims[k]
+		vs.dims[k] = d.space.Dims[k]
 		if defined[k] {
 			vs.dims[k] = max(newDims[k], minDims[k])
 		}
@@ -392,9 +392,9 @@ func (d *Dataset) openVirtual() error {
 		}
 	}
 	d.virtual = vs
-	d.Space.Dims = vs.dims
-	if d.Space.MaxDims == nil {
-		d.Space.MaxDims = vs.dims
+	d.space.Dims = vs.dims
+	if d.space.MaxDims == nil {
+		d.space.MaxDims = vs.dims
 	}
 	return nil
 }
@@ -406,8 +406,8 @@ func (d *Dataset) newPart(virt, src *format.Selection, dims []uint64, clip uint6
 	if err != nil {
 		return vdsPart{}, err
 	}
-	srcDims := srcDset.Space.Dims
-	if srcDset.Space.Kind == SpaceScalar {
+	srcDims := srcDset.dims()
+	if srcDset.space.Kind == SpaceScalar {
 		srcDims = []uint64{1}
 	}
 	sclip := ^uint64(0)

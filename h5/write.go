@@ -29,14 +29,27 @@ func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
 		// other datasets: writing them back as stored bytes would be wrong.
 		return 0, fmt.Errorf("h5: dataset at 0x%x reads in a converted form: %w", d.Addr, ErrNotWritable)
 	}
-	if off < 0 || off > d.Size() || int64(len(p)) > d.Size()-off {
-		return 0, fmt.Errorf("h5: write of %d bytes at %d in a %d-byte dataset: %w", len(p), off, d.Size(), ErrNoSpace)
+	if off < 0 {
+		return 0, fmt.Errorf("h5: write at %d: %w", off, ErrOutOfRange)
 	}
 	if len(p) == 0 {
 		return 0, nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	end := uint64(off) + uint64(len(p))
+	if size := uint64(d.Size()); end > size {
+		// A dataset whose first dimension can grow grows to hold the
+		// write (a partial last row reads as the fill value); any other
+		// answers like a full device.
+		row := uint64(d.RowBytes())
+		if !d.Growable() || row == 0 {
+			return 0, fmt.Errorf("h5: write of %d bytes at %d in a %d-byte dataset: %w", len(p), off, size, ErrNoSpace)
+		}
+		if err := d.resizeLocked((end + row - 1) / row); err != nil {
+			return 0, err
+		}
+	}
 	var err error
 	switch d.layout.Class {
 	case format.LayoutContiguous:
@@ -57,7 +70,7 @@ func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
 // WriteHyperslab writes the block of elements starting at start with count
 // elements along each dimension from src, row-major.
 func (d *Dataset) WriteHyperslab(start, count []uint64, src []byte) error {
-	dims := d.Space.Dims
+	dims := d.dims()
 	if len(start) != len(dims) || len(count) != len(dims) {
 		return fmt.Errorf("h5: hyperslab rank %d for a rank-%d dataset: %w", len(start), len(dims), ErrOutOfRange)
 	}
@@ -220,27 +233,9 @@ func (d *Dataset) writeChunked(p []byte, off uint64) error {
 	w := d.f.wr
 	for pos := off; pos < end; {
 		r := g.nextRun(pos, end-pos, coords, scaled)
-		key := chunkKey{dataset: d.Addr, index: r.chunkIdx}
-		dc := w.pending(key)
-		if dc == nil {
-			buf := make([]byte, g.chunkBytes)
-			wholeChunk := r.srcOff == 0 && r.n == g.chunkBytes
-			if !wholeChunk {
-				cur, err := d.chunkData(idx, &g, r.scaled, key)
-				if err != nil {
-					return err
-				}
-				if cur != nil {
-					copy(buf, cur)
-				} else {
-					fillPattern(buf, 0, d.fillVal)
-				}
-			}
-			dc = &dirtyChunk{d: d, scaled: append([]uint64(nil), r.scaled...), data: buf}
-			w.mu.Lock()
-			w.dirty[key] = dc
-			w.dirtyBytes += int64(len(buf))
-			w.mu.Unlock()
+		dc, err := d.dirtyChunkFor(idx, &g, r.scaled, r.srcOff == 0 && r.n == g.chunkBytes)
+		if err != nil {
+			return err
 		}
 		copy(dc.data[r.srcOff:], p[pos-off:pos-off+r.n])
 		pos += r.n
@@ -252,6 +247,39 @@ func (d *Dataset) writeChunked(p []byte, off uint64) error {
 		return d.flushChunks()
 	}
 	return nil
+}
+
+// dirtyChunkFor returns the in-memory, modifiable version of a chunk,
+// making it from the stored chunk (or the fill value) unless whole says the
+// caller replaces all of it. The caller holds d.mu.
+func (d *Dataset) dirtyChunkFor(idx chunk.Index, g *chunkGeometry, scaled []uint64, whole bool) (*dirtyChunk, error) {
+	var lin uint64
+	for i := range scaled {
+		lin = lin*g.grid[i] + scaled[i]
+	}
+	key := chunkKey{dataset: d.Addr, index: lin}
+	w := d.f.wr
+	if dc := w.pending(key); dc != nil {
+		return dc, nil
+	}
+	buf := make([]byte, g.chunkBytes)
+	if !whole {
+		cur, err := d.chunkData(idx, g, scaled, key)
+		if err != nil {
+			return nil, err
+		}
+		if cur != nil {
+			copy(buf, cur)
+		} else {
+			fillPattern(buf, 0, d.fillVal)
+		}
+	}
+	dc := &dirtyChunk{d: d, scaled: append([]uint64(nil), scaled...), data: buf}
+	w.mu.Lock()
+	w.dirty[key] = dc
+	w.dirtyBytes += int64(len(buf))
+	w.mu.Unlock()
+	return dc, nil
 }
 
 // flushChunks writes this dataset's dirty chunks. The caller holds d.mu.

@@ -138,8 +138,15 @@ func TestRandomWritesMatchModel(t *testing.T) {
 		if _, err := d.ReadAt(got, 0); err != nil || string(got) != string(model) {
 			t.Fatalf("%s: read back differs (%v)", p, err)
 		}
-		if _, err := d.WriteAt([]byte{1}, d.Size()); err == nil {
+		if _, err := d.WriteAt([]byte{1}, d.Size()); !d.Growable() && err == nil {
 			t.Errorf("%s: write past the end accepted", p)
+		} else if d.Growable() {
+			if err != nil {
+				t.Errorf("%s: write past the end of a growable dataset: %v", p, err)
+			}
+			if err := d.Resize(uint64(len(model)) / uint64(d.RowBytes())); err != nil {
+				t.Fatal(err)
+			}
 		}
 		models[p] = model
 	}
@@ -166,4 +173,55 @@ for spec in sys.argv[2:]:
         bad = [i for i in range(len(got)) if got[i] != want[i]]
         raise AssertionError((p, len(bad), bad[:5], bad[-5:]))
 print("ok")`, names...)
+}
+
+// TestGrowAlongUnlimited: writes past the end of a dataset whose first
+// dimension is unlimited grow it (a partial last row reads as the fill
+// value); Resize shrinks and grows it again with fill in the rows that come
+// back into view.
+func TestGrowAlongUnlimited(t *testing.T) {
+	file := copyFile(t, "../testdata/features.h5")
+	f, err := h5.OpenFileRW(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := openDatasetRW(t, f, "/edge/unlimited") // (37, 8) int, maxshape (None, 8), chunks (10, 3)
+	row := d.RowBytes()
+	old := d.Size()
+	if !d.Growable() || row != 8*int64(d.Type.Size) {
+		t.Fatalf("growable %v, row %d", d.Growable(), row)
+	}
+	buf := make([]byte, int(d.Type.Size))
+	for i := range buf {
+		buf[i] = 0x5a
+	}
+	// One element into row 50, column 3: the dataset grows to 51 rows.
+	if _, err := d.WriteAt(buf, 50*row+3*int64(d.Type.Size)); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Shape()[0]; got != 51 {
+		t.Fatalf("rows after the write: %d, want 51", got)
+	}
+	if err := d.Resize(20); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Resize(45); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h5pyCheck(t, file, `
+import sys, h5py, numpy as np
+orig = h5py.File(sys.argv[2], "r")["/edge/unlimited"][()]
+d = h5py.File(sys.argv[1], "r")["/edge/unlimited"]
+assert d.shape == (45, 8), d.shape
+v = d[()]
+fill = d.fillvalue
+assert (v[:20] == orig[:20]).all()
+assert (v[20:] == fill).all(), v[20:]
+print("ok")`, "../testdata/features.h5")
+	if old != 37*row {
+		t.Errorf("size before the write %d, want %d", old, 37*row)
+	}
 }

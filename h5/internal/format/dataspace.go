@@ -94,3 +94,19 @@ func (s *Dataspace) MaxShape() []uint64 {
 	}
 	return s.MaxDims
 }
+
+// EncodeDims returns the message with new current dimensions patched into
+// the bytes it was decoded from (the rank cannot change in place).
+func (s *Dataspace) EncodeDims(dims []uint64, sizes Sizes) []byte {
+	raw := append([]byte(nil), s.Raw...)
+	pos := 4
+	if s.Version == 1 {
+		pos = 8
+	}
+	e := &Encoder{Sizes: sizes}
+	for _, d := range dims {
+		e.Length(d)
+	}
+	copy(raw[pos:], e.Buf)
+	return raw
+}
