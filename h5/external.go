@@ -197,5 +197,6 @@ func (d *Dataset) externalBytes() (int64, error) {
 			return 0, fmt.Errorf("h5: dataset at 0x%x: external files claim more than 2^62 bytes: %w", d.Addr, ErrCorrupt)
 		}
 	}
-	return int64(total), nil
+	// libhdf5 counts what the dataset uses of its slots, not slack after it.
+	return min(int64(total), d.Size()), nil
 }

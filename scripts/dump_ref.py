@@ -260,7 +260,11 @@ def _textable(v, dt, enum_names):
             return _textable(v[()], dt, enum_names)
         return [_textable(x, dt, enum_names) for x in v]
     if isinstance(v, np.void) and v.dtype.names:
-        return {n: _textable(v[n], v.dtype.fields[n][0], None) for n in v.dtype.names}
+        return {n: _textable(v[n], v.dtype.fields[n][0], _dtype_enum_names(v.dtype.fields[n][0]))
+                for n in v.dtype.names}
+    if isinstance(v, np.bool_) and enum_names is None:
+        # an h5py bool is the HDF5 enum FALSE/TRUE: by member name, as at top level
+        return "TRUE" if v else "FALSE"
     if enum_names is not None and isinstance(v, (np.integer, np.bool_, int, bool)):
         return enum_names.get(int(v), int(v))
     if isinstance(v, (np.floating, float)):
@@ -316,6 +320,12 @@ def _string_info(tid):
         "cset": "utf8" if tid.get_cset() == h5py.h5t.CSET_UTF8 else "ascii",
         "pad": pads.get(tid.get_strpad(), str(tid.get_strpad())),
     }
+
+
+def _dtype_enum_names(dt):
+    """{value: name} from the enum metadata h5py attaches to a dtype, else None."""
+    m = h5py.check_enum_dtype(dt) if dt is not None else None
+    return {int(v): k for k, v in m.items()} if m else None
 
 
 def _enum_names(tid):
@@ -590,6 +600,10 @@ def _all_bytes(ds):
         return b""
     # no dtype= here: for an array datatype h5py returns the base type with the
     # array dimensions appended, whose bytes are already the stored elements
+    if ds.shape == () and ds.dtype.kind in "biuf" and not ds.dtype.subdtype:
+        # h5py hands a scalar back in native byte order; the stored one may
+        # be big-endian
+        v = np.asarray(v, dtype=ds.dtype)
     return np.ascontiguousarray(v).tobytes()
 
 

@@ -86,11 +86,15 @@ func ReadGlobalHeapCollection(r *Reader, addr uint64) (*GlobalHeapCollection, er
 	}
 	c := &GlobalHeapCollection{Addr: addr, Size: size, Objects: map[uint32][]byte{}}
 	d = NewDecoder(buf, addr, "global heap collection", r.Sizes)
-	d.Skip(8 + r.Sizes.Length)
-	for d.Remaining() >= 8+r.Sizes.Length && d.Err() == nil {
+	// The collection header and each object header are padded to a
+	// multiple of 8 bytes (it shows when lengths are 4 bytes).
+	hdr := (8 + r.Sizes.Length + 7) &^ 7
+	d.Skip(hdr)
+	for d.Remaining() >= hdr && d.Err() == nil {
 		idx := d.U16()
 		d.Skip(2 + 4) // reference count, reserved
 		n := d.Length()
+		d.Skip(hdr - 8 - r.Sizes.Length)
 		if idx == 0 {
 			break // free space: the rest of the collection
 		}
