@@ -76,12 +76,15 @@ func (c *chunkCache) get(k chunkKey, load func() ([]byte, error)) ([]byte, error
 	return w.data, w.err
 }
 
-// contains reports whether a chunk is cached, without touching its rank.
+// contains reports whether a chunk is cached or being decoded, without
+// touching its rank: read-ahead must not spend a worker waiting on a decode
+// already under way.
 func (c *chunkCache) contains(k chunkKey) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := c.entries[k]
-	return ok
+	_, cached := c.entries[k]
+	_, loading := c.inflight[k]
+	return cached || loading
 }
 
 // put stores data as the chunk's decoded content, replacing what was there.

@@ -328,7 +328,12 @@ func (d *Dataset) readChunked(dst []byte, off uint64) error {
 		}
 		pos += r.n
 	}
-	if d.lastEnd.Swap(end) == off {
+	// The kernel's own read-ahead sends several requests at once, slightly
+	// out of order: a read starting near where the last one ended counts as
+	// sequential.
+	last := d.lastEnd.Swap(end)
+	near := max(2*g.chunkBytes, 4<<20)
+	if off+near >= last && off <= last+near {
 		d.readAhead(idx, &g, end)
 	}
 	return nil
@@ -343,7 +348,9 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 	if len(d.Filters) == 0 || end >= size {
 		return // unfiltered chunks cost a read, not a decode: the kernel reads ahead
 	}
-	want := runtime.GOMAXPROCS(0)
+	// The chunk being read plus two per core ahead of it: every core stays
+	// busy while the reader copies.
+	want := 2*runtime.GOMAXPROCS(0) + 1
 	if limit := int(d.f.chunks.budget / 4 / int64(g.chunkBytes)); limit < want {
 		want = limit
 	}
