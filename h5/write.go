@@ -337,8 +337,23 @@ func (d *Dataset) storeChunk(cw chunk.Writer, idx chunk.Index, g *chunkGeometry,
 	if err != nil {
 		return err
 	}
+	// An index that places chunks itself (implicit) says where this one
+	// goes, allocating all its storage on first use.
+	var place chunk.Placement
+	if pl, ok := cw.(chunk.Placer); ok {
+		if place, err = pl.Place(storage{d.f}, dc.scaled); err != nil {
+			return err
+		}
+		if place.FreshSize > 0 && !isZero(d.fillVal) {
+			if err := d.fillStorage(place.FreshAddr, place.FreshSize); err != nil {
+				return err
+			}
+		}
+	}
 	addr := old.Addr
-	if !exists || addr == format.Undefined || uint64(len(stored)) > old.Size {
+	if place.Fixed {
+		addr = place.Addr
+	} else if !exists || addr == format.Undefined || uint64(len(stored)) > old.Size {
 		if addr, err = d.f.alloc(uint64(len(stored))); err != nil {
 			return err
 		}
