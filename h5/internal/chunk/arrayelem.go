@@ -3,6 +3,7 @@ package chunk
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"sync"
 
@@ -318,4 +319,81 @@ func bitSet(bm []byte, i uint64) bool {
 		return false
 	}
 	return bm[i/8]&(0x80>>(i%8)) != 0
+}
+
+// newWriteCodec is the element codec and client ID of an array index
+// created for the dataset (H5D__farray_idx_create, H5D__earray_idx_create):
+// filtered elements when the dataset has a filter pipeline.
+func newWriteCodec(p *Params, addr uint64, what string) (elemCodec, uint8, error) {
+	client := uint8(clientChunk)
+	es := p.R.Sizes.Offset
+	if p.Filtered {
+		client = clientFilteredChunk
+		es += chunkSizeLen(layoutChunkBytes(p)) + 4
+	}
+	if es > 255 {
+		return elemCodec{}, 0, format.Corruptf(addr, what, "element size %d", es)
+	}
+	c, err := newElemCodec(p, addr, what, client, uint8(es))
+	return c, client, err
+}
+
+// encode writes the element recording c at the start of b. A filtered
+// element's size must fit its size field (and libhdf5's 32-bit nbytes).
+func (c *elemCodec) encode(b []byte, ch Chunk) error {
+	if c.addrLen < 8 && ch.Addr != format.Undefined && ch.Addr>>(8*uint(c.addrLen)) != 0 {
+		return fmt.Errorf("chunk %v at 0x%x: address does not fit %d bytes: %w", ch.Scaled, ch.Addr, c.addrLen, format.ErrUnsupported)
+	}
+	putUint(b[:c.addrLen], ch.Addr)
+	if c.sizeLen == 0 {
+		return nil
+	}
+	if ch.Size > math.MaxUint32 || c.sizeLen < 8 && ch.Size>>(8*uint(c.sizeLen)) != 0 {
+		return fmt.Errorf("chunk %v: %d filtered bytes do not fit the index's %d-byte size field: %w",
+			ch.Scaled, ch.Size, c.sizeLen, format.ErrUnsupported)
+	}
+	putUint(b[c.addrLen:c.addrLen+c.sizeLen], ch.Size)
+	binary.LittleEndian.PutUint32(b[c.addrLen+c.sizeLen:], ch.FilterMask)
+	return nil
+}
+
+// fill sets every element of b to the class's fill value: an undefined
+// address (all ones), and for filtered elements size 0 and mask 0
+// (H5D_FARRAY_FILT_FILL, H5D_EARRAY_FILT_FILL).
+func (c *elemCodec) fill(b []byte) {
+	for off := 0; off+c.elemSize <= len(b); off += c.elemSize {
+		e := b[off : off+c.elemSize]
+		for i := range e {
+			e[i] = 0
+		}
+		for i := 0; i < c.addrLen; i++ {
+			e[i] = 0xff
+		}
+	}
+}
+
+// filled returns n elements of fill value.
+func (c *elemCodec) filled(n uint64) []byte {
+	b := make([]byte, n*uint64(c.elemSize))
+	c.fill(b)
+	return b
+}
+
+// putUint writes the low len(b) bytes of v, little-endian.
+func putUint(b []byte, v uint64) {
+	for i := range b {
+		b[i] = byte(v >> (8 * uint(i)))
+	}
+}
+
+// withChecksum returns block followed by its lookup3 checksum.
+func withChecksum(block []byte) []byte {
+	out := make([]byte, len(block), len(block)+4)
+	copy(out, block)
+	return binary.LittleEndian.AppendUint32(out, format.Lookup3(block, 0))
+}
+
+// setBit sets bit i of a libhdf5 bitmap (H5VM_bit_set).
+func setBit(bm []byte, i uint64) {
+	bm[i/8] |= 0x80 >> (i % 8)
 }

@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"math/bits"
+	"sync"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
 )
@@ -40,24 +41,52 @@ type extensibleArray struct {
 
 	hdrAddr      uint64
 	client       uint8
+	maxBits      uint8
+	sblkMinPtrs  uint64
+	pageBits     uint8
 	idxBlkElmts  uint64
 	dblkMinElmts uint64
 	pageNelmts   uint64
-	maxIdxSet    uint64
 	arrOffSize   uint64
 	sblks        []eaSblkInfo
 	iblkNsblks   int // super blocks whose data blocks the index block addresses
 
-	// the index block, read at Open (nil when never created)
+	// What writes change: guarded by mu, and replaced (never changed in
+	// place) by writes, so that a reader's copy stays consistent.
+	mu sync.Mutex
+	// header statistics: super blocks and their bytes, data blocks and
+	// their bytes, max index set + 1, elements realized (H5EA_stat_t)
+	nsuperBlks, superBlkSize, ndataBlks, dataBlkSize, maxIdxSet, nelmts uint64
+	// the index block (hasIndexBk false when never created)
+	iblkAddr   uint64
+	iblkRaw    []byte // without its checksum
 	iblkElems  []byte
 	iblkDblks  []uint64
 	iblkSblks  []uint64
 	hasIndexBk bool
 
+	hdrUnwritten bool // writing: the header was allocated, not yet written
+
 	sblocks blockCache[*eaSuperBlock]
-	dblocks blockCache[[]byte] // elements of unpaged data blocks
+	dblocks blockCache[[]byte] // unpaged data blocks, without their checksum
 	prefix  blockCache[bool]   // verified prefixes of paged data blocks
 	pages   blockCache[[]byte]
+}
+
+// eaState is a consistent copy of what writes change.
+type eaState struct {
+	maxIdxSet  uint64
+	iblkElems  []byte
+	iblkDblks  []uint64
+	iblkSblks  []uint64
+	hasIndexBk bool
+}
+
+func (ea *extensibleArray) state() eaState {
+	ea.mu.Lock()
+	defer ea.mu.Unlock()
+	return eaState{maxIdxSet: ea.maxIdxSet, iblkElems: ea.iblkElems, iblkDblks: ea.iblkDblks,
+		iblkSblks: ea.iblkSblks, hasIndexBk: ea.hasIndexBk}
 }
 
 type eaSblkInfo struct {
@@ -71,6 +100,7 @@ type eaSuperBlock struct {
 	dblks    []uint64
 	pageInit []byte
 	npages   uint64 // pages per data block, 0 when not paged
+	raw      []byte // the block without its checksum
 }
 
 const (
@@ -107,13 +137,31 @@ func log2Exact(v uint64) (int, bool) {
 }
 
 func openExtensibleArray(p Params) (Index, error) {
+	ea, err := readExtensibleArrayHeader(p)
+	if err != nil {
+		return nil, err
+	}
+	if !ea.hasIndexBk {
+		return emptyIndex{}, nil // no chunk written yet
+	}
+	return ea, nil
+}
+
+// eaHeaderSize is the size of an extensible array header, checksum included.
+func eaHeaderSize(s format.Sizes) uint64 {
+	return 4 + 1 + 1 + 6 + 6*uint64(s.Length) + uint64(s.Offset) + 4
+}
+
+// readExtensibleArrayHeader reads the header and the index block, when
+// there is one.
+func readExtensibleArrayHeader(p Params) (*extensibleArray, error) {
 	r := p.R
 	addr := p.Layout.Addr
 	osz, lsz := uint64(r.Sizes.Offset), uint64(r.Sizes.Length)
 	if lsz < 1 || lsz > 8 || osz < 1 || osz > 8 {
 		return nil, format.Corruptf(addr, eaHeaderWhat, "sizes of offsets %d and lengths %d", osz, lsz)
 	}
-	buf, err := readBlock(r, addr, 4+1+1+6+6*lsz+osz+4, eaHeaderWhat)
+	buf, err := readBlock(r, addr, eaHeaderSize(r.Sizes), eaHeaderWhat)
 	if err != nil {
 		return nil, err
 	}
@@ -123,16 +171,17 @@ func openExtensibleArray(p Params) (Index, error) {
 	ea := &extensibleArray{p: p, hdrAddr: addr}
 	ea.client = d.U8()
 	elemSize := d.U8()
-	maxBits := d.U8()
+	ea.maxBits = d.U8()
 	ea.idxBlkElmts = uint64(d.U8())
 	ea.dblkMinElmts = uint64(d.U8())
-	sblkMinPtrs := uint64(d.U8())
-	pageBits := d.U8()
-	for i := 0; i < 4; i++ {
-		d.Length() // super and data block counts and sizes: statistics only
-	}
+	ea.sblkMinPtrs = uint64(d.U8())
+	ea.pageBits = d.U8()
+	ea.nsuperBlks = d.Length()
+	ea.superBlkSize = d.Length()
+	ea.ndataBlks = d.Length()
+	ea.dataBlkSize = d.Length()
 	ea.maxIdxSet = d.Length()
-	d.Length() // elements realized
+	ea.nelmts = d.Length()
 	iblkAddr := d.Offset()
 	if err := d.Err(); err != nil {
 		return nil, err
@@ -143,6 +192,23 @@ func openExtensibleArray(p Params) (Index, error) {
 	if ea.codec, err = newElemCodec(&p, addr, eaHeaderWhat, ea.client, elemSize); err != nil {
 		return nil, err
 	}
+	if err := ea.init(addr); err != nil {
+		return nil, err
+	}
+	ea.iblkAddr = iblkAddr
+	if iblkAddr == format.Undefined {
+		return ea, nil
+	}
+	if err := ea.readIndexBlock(iblkAddr); err != nil {
+		return nil, err
+	}
+	return ea, nil
+}
+
+// init checks the creation parameters against the dataset and computes
+// the super block table, as H5EA__hdr_init does.
+func (ea *extensibleArray) init(addr uint64) error {
+	p := &ea.p
 	unlim := -1
 	maxd := p.MaxDims
 	if maxd == nil {
@@ -151,30 +217,32 @@ func openExtensibleArray(p Params) (Index, error) {
 	for i, m := range maxd {
 		if m == format.Unlimited {
 			if unlim >= 0 {
-				return nil, format.Corruptf(addr, eaHeaderWhat, "extensible array index for a dataset with several unlimited dimensions")
+				return format.Corruptf(addr, eaHeaderWhat, "extensible array index for a dataset with several unlimited dimensions")
 			}
 			unlim = i
 		}
 	}
 	if unlim < 0 {
-		return nil, format.Corruptf(addr, eaHeaderWhat, "extensible array index for a dataset without an unlimited dimension")
+		return format.Corruptf(addr, eaHeaderWhat, "extensible array index for a dataset without an unlimited dimension")
 	}
-	if ea.lin, err = newLinearizer(&p, unlim, eaHeaderWhat); err != nil {
-		return nil, err
+	var err error
+	if ea.lin, err = newLinearizer(p, unlim, eaHeaderWhat); err != nil {
+		return err
 	}
 
 	// Creation parameters, as H5EA__hdr_init and H5EA__hdr_create use them.
+	maxBits, pageBits := ea.maxBits, ea.pageBits
 	minBits, ok1 := log2Exact(ea.dblkMinElmts)
-	ptrBits, ok2 := log2Exact(sblkMinPtrs)
-	if !ok1 || !ok2 || sblkMinPtrs < 2 || maxBits == 0 || maxBits > 64 || int(maxBits) < minBits || pageBits >= 64 {
-		return nil, format.Corruptf(addr, eaHeaderWhat,
+	ptrBits, ok2 := log2Exact(ea.sblkMinPtrs)
+	if !ok1 || !ok2 || ea.sblkMinPtrs < 2 || maxBits == 0 || maxBits > 64 || int(maxBits) < minBits || pageBits >= 64 {
+		return format.Corruptf(addr, eaHeaderWhat,
 			"parameters: max elements bits %d, data block min elements %d, super block min pointers %d, page bits %d",
-			maxBits, ea.dblkMinElmts, sblkMinPtrs, pageBits)
+			maxBits, ea.dblkMinElmts, ea.sblkMinPtrs, pageBits)
 	}
 	nsblks := 1 + int(maxBits) - minBits
 	ea.iblkNsblks = 2 * ptrBits
 	if ea.iblkNsblks > nsblks {
-		return nil, format.Corruptf(addr, eaHeaderWhat, "index block covers %d super blocks of %d", ea.iblkNsblks, nsblks)
+		return format.Corruptf(addr, eaHeaderWhat, "index block covers %d super blocks of %d", ea.iblkNsblks, nsblks)
 	}
 	ea.pageNelmts = uint64(1) << pageBits
 	ea.arrOffSize = (uint64(maxBits) + 7) / 8
@@ -190,15 +258,18 @@ func openExtensibleArray(p Params) (Index, error) {
 	}
 	if ea.iblkNsblks > 0 && ea.sblks[ea.iblkNsblks-1].dblkNelmts > ea.pageNelmts {
 		// libhdf5 reads the index block's data blocks unpaged.
-		return nil, format.Corruptf(addr, eaHeaderWhat, "data blocks of the index block would be paged")
+		return format.Corruptf(addr, eaHeaderWhat, "data blocks of the index block would be paged")
 	}
-	if iblkAddr == format.Undefined {
-		return emptyIndex{}, nil // no chunk written yet
-	}
-	if err := ea.readIndexBlock(iblkAddr, nsblks, sblkMinPtrs); err != nil {
-		return nil, err
-	}
-	return ea, nil
+	return nil
+}
+
+// iblockSize is the size of the index block, checksum included
+// (H5EA_IBLOCK_SIZE).
+func (ea *extensibleArray) iblockSize() uint64 {
+	osz := uint64(ea.p.R.Sizes.Offset)
+	ndblk := 2 * (ea.sblkMinPtrs - 1)
+	nsblk := uint64(len(ea.sblks) - ea.iblkNsblks)
+	return 4 + 1 + 1 + osz + ea.idxBlkElmts*uint64(ea.codec.elemSize) + (ndblk+nsblk)*osz + 4
 }
 
 // checkPrefix decodes the common start of an index, super or data block:
@@ -223,13 +294,9 @@ func (ea *extensibleArray) checkPrefix(d *format.Decoder, sig string, addr uint6
 	return nil
 }
 
-func (ea *extensibleArray) readIndexBlock(addr uint64, nsblks int, sblkMinPtrs uint64) error {
+func (ea *extensibleArray) readIndexBlock(addr uint64) error {
 	r := ea.p.R
-	osz := uint64(r.Sizes.Offset)
-	ndblk := 2 * (sblkMinPtrs - 1)
-	nsblk := uint64(nsblks - ea.iblkNsblks)
-	size := 4 + 1 + 1 + osz + ea.idxBlkElmts*uint64(ea.codec.elemSize) + (ndblk+nsblk)*osz + 4
-	buf, err := readBlock(r, addr, size, eaIblockWhat)
+	buf, err := readBlock(r, addr, ea.iblockSize(), eaIblockWhat)
 	if err != nil {
 		return err
 	}
@@ -237,6 +304,22 @@ func (ea *extensibleArray) readIndexBlock(addr uint64, nsblks int, sblkMinPtrs u
 	if err := ea.checkPrefix(d, "EAIB", addr, eaIblockWhat); err != nil {
 		return err
 	}
+	if err := ea.decodeIndexBlock(d, buf[:len(buf)-4]); err != nil {
+		return err
+	}
+	if last := ea.sblks[ea.iblkNsblks-1]; ea.iblkNsblks < 1 || uint64(len(ea.iblkDblks)) < last.startDblk+last.ndblks {
+		return format.Corruptf(addr, eaIblockWhat, "%d data block addresses for %d super blocks", len(ea.iblkDblks), ea.iblkNsblks)
+	}
+	ea.hasIndexBk = true
+	return nil
+}
+
+// decodeIndexBlock sets the index block's fields from raw (the block
+// without its checksum), d positioned past its prefix.
+func (ea *extensibleArray) decodeIndexBlock(d *format.Decoder, raw []byte) error {
+	ndblk := 2 * (ea.sblkMinPtrs - 1)
+	nsblk := uint64(len(ea.sblks) - ea.iblkNsblks)
+	ea.iblkRaw = raw
 	ea.iblkElems = d.Bytes(int(ea.idxBlkElmts) * ea.codec.elemSize)
 	ea.iblkDblks = make([]uint64, ndblk)
 	for i := range ea.iblkDblks {
@@ -246,14 +329,7 @@ func (ea *extensibleArray) readIndexBlock(addr uint64, nsblks int, sblkMinPtrs u
 	for i := range ea.iblkSblks {
 		ea.iblkSblks[i] = d.Offset()
 	}
-	if err := d.Err(); err != nil {
-		return err
-	}
-	if last := ea.sblks[ea.iblkNsblks-1]; ea.iblkNsblks < 1 || uint64(len(ea.iblkDblks)) < last.startDblk+last.ndblks {
-		return format.Corruptf(addr, eaIblockWhat, "%d data block addresses for %d super blocks", len(ea.iblkDblks), ea.iblkNsblks)
-	}
-	ea.hasIndexBk = true
-	return nil
+	return d.Err()
 }
 
 // superBlock reads super block s (s >= iblkNsblks) at addr.
@@ -296,14 +372,25 @@ func (ea *extensibleArray) superBlock(addr uint64, s int) (*eaSuperBlock, error)
 	if err := d.Err(); err != nil {
 		return nil, err
 	}
+	sb.raw = buf[:len(buf)-4]
 	ea.sblocks.put(addr, sb, len(buf))
 	return sb, nil
 }
 
 // dataBlock returns the elements of an unpaged data block of n elements.
 func (ea *extensibleArray) dataBlock(addr, n uint64) ([]byte, error) {
+	raw, err := ea.dataBlockRaw(addr, n)
+	if err != nil {
+		return nil, err
+	}
+	return raw[ea.dblockPrefixSize()-4:], nil
+}
+
+// dataBlockRaw returns an unpaged data block of n elements without its
+// checksum.
+func (ea *extensibleArray) dataBlockRaw(addr, n uint64) ([]byte, error) {
 	if b, ok := ea.dblocks.get(addr); ok {
-		if uint64(len(b)) != n*uint64(ea.codec.elemSize) {
+		if uint64(len(b)) != ea.dblockPrefixSize()-4+n*uint64(ea.codec.elemSize) {
 			return nil, format.Corruptf(addr, eaDblockWhat, "data block used with two sizes")
 		}
 		return b, nil
@@ -323,12 +410,13 @@ func (ea *extensibleArray) dataBlock(addr, n uint64) ([]byte, error) {
 		return nil, err
 	}
 	d.Skip(int(ea.arrOffSize)) // block offset: informational
-	elems := d.Bytes(int(n * es))
+	d.Bytes(int(n * es))
 	if err := d.Err(); err != nil {
 		return nil, err
 	}
-	ea.dblocks.put(addr, elems, len(elems))
-	return elems, nil
+	raw := buf[:len(buf)-4]
+	ea.dblocks.put(addr, raw, len(raw))
+	return raw, nil
 }
 
 // dblockPrefixSize is the size of a data block without its elements: what
@@ -384,12 +472,13 @@ func (ea *extensibleArray) Lookup(scaled []uint64) (Chunk, bool, error) {
 		return Chunk{}, false, err
 	}
 	idx, ok := ea.lin.index(scaled)
-	if !ok || idx >= ea.maxIdxSet || !ea.hasIndexBk {
+	st := ea.state()
+	if !ok || idx >= st.maxIdxSet || !st.hasIndexBk {
 		return Chunk{}, false, nil
 	}
 	copyScaled := func() []uint64 { return append([]uint64(nil), scaled...) }
 	if idx < ea.idxBlkElmts {
-		c, ok := ea.codec.chunk(ea.iblkElems, idx, copyScaled)
+		c, ok := ea.codec.chunk(st.iblkElems, idx, copyScaled)
 		return c, ok, nil
 	}
 	s, off, ok := ea.sblkOf(idx)
@@ -400,7 +489,7 @@ func (ea *extensibleArray) Lookup(scaled []uint64) (Chunk, bool, error) {
 	k := off / info.dblkNelmts // data block within the super block
 	off %= info.dblkNelmts
 	if s < ea.iblkNsblks {
-		addr := ea.iblkDblks[info.startDblk+k]
+		addr := st.iblkDblks[info.startDblk+k]
 		if addr == format.Undefined {
 			return Chunk{}, false, nil
 		}
@@ -411,7 +500,7 @@ func (ea *extensibleArray) Lookup(scaled []uint64) (Chunk, bool, error) {
 		c, ok := ea.codec.chunk(elems, off, copyScaled)
 		return c, ok, nil
 	}
-	sbAddr := ea.iblkSblks[s-ea.iblkNsblks]
+	sbAddr := st.iblkSblks[s-ea.iblkNsblks]
 	if sbAddr == format.Undefined {
 		return Chunk{}, false, nil
 	}
@@ -445,10 +534,11 @@ func (ea *extensibleArray) Lookup(scaled []uint64) (Chunk, bool, error) {
 }
 
 func (ea *extensibleArray) Walk(visit func(Chunk) error) error {
-	if !ea.hasIndexBk {
+	st := ea.state()
+	if !st.hasIndexBk {
 		return nil
 	}
-	if err := ea.walkElems(ea.iblkElems, 0, visit); err != nil {
+	if err := ea.walkElems(st.iblkElems, 0, st.maxIdxSet, visit); err != nil {
 		return err
 	}
 	// A block reached twice would be walked twice (or, in a damaged file,
@@ -464,12 +554,12 @@ func (ea *extensibleArray) Walk(visit func(Chunk) error) error {
 	for s := range ea.sblks {
 		info := ea.sblks[s]
 		first := satAdd(ea.idxBlkElmts, info.startIdx)
-		if first >= ea.maxIdxSet {
+		if first >= st.maxIdxSet {
 			break
 		}
 		var sb *eaSuperBlock
 		if s >= ea.iblkNsblks {
-			addr := ea.iblkSblks[s-ea.iblkNsblks]
+			addr := st.iblkSblks[s-ea.iblkNsblks]
 			if addr == format.Undefined {
 				continue
 			}
@@ -483,12 +573,12 @@ func (ea *extensibleArray) Walk(visit func(Chunk) error) error {
 		}
 		for k := uint64(0); k < info.ndblks; k++ {
 			dfirst, ok := mulAdd(k, info.dblkNelmts, first)
-			if !ok || dfirst >= ea.maxIdxSet {
+			if !ok || dfirst >= st.maxIdxSet {
 				break
 			}
 			var dblk uint64
 			if sb == nil {
-				dblk = ea.iblkDblks[info.startDblk+k]
+				dblk = st.iblkDblks[info.startDblk+k]
 			} else {
 				dblk = sb.dblks[k]
 			}
@@ -503,14 +593,14 @@ func (ea *extensibleArray) Walk(visit func(Chunk) error) error {
 				if err != nil {
 					return err
 				}
-				if err := ea.walkElems(elems, dfirst, visit); err != nil {
+				if err := ea.walkElems(elems, dfirst, st.maxIdxSet, visit); err != nil {
 					return err
 				}
 				continue
 			}
 			for pg := uint64(0); pg < sb.npages; pg++ {
 				pfirst := dfirst + pg*ea.pageNelmts
-				if pfirst >= ea.maxIdxSet {
+				if pfirst >= st.maxIdxSet {
 					break
 				}
 				if !bitSet(sb.pageInit, k*sb.npages+pg) {
@@ -520,7 +610,7 @@ func (ea *extensibleArray) Walk(visit func(Chunk) error) error {
 				if err != nil {
 					return err
 				}
-				if err := ea.walkElems(elems, pfirst, visit); err != nil {
+				if err := ea.walkElems(elems, pfirst, st.maxIdxSet, visit); err != nil {
 					return err
 				}
 			}
@@ -531,11 +621,11 @@ func (ea *extensibleArray) Walk(visit func(Chunk) error) error {
 
 // walkElems visits the written elements of a block whose first element has
 // array index first, up to the highest index set.
-func (ea *extensibleArray) walkElems(elems []byte, first uint64, visit func(Chunk) error) error {
+func (ea *extensibleArray) walkElems(elems []byte, first, maxIdxSet uint64, visit func(Chunk) error) error {
 	n := uint64(len(elems)) / uint64(ea.codec.elemSize)
 	for i := uint64(0); i < n; i++ {
 		idx := first + i
-		if idx >= ea.maxIdxSet || idx < first {
+		if idx >= maxIdxSet || idx < first {
 			break
 		}
 		c, ok := ea.codec.chunk(elems, i, func() []uint64 { return ea.lin.coords(idx) })

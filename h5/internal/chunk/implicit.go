@@ -1,6 +1,10 @@
 package chunk
 
-import "github.com/h5mount/h5mount/h5/internal/format"
+import (
+	"sync"
+
+	"github.com/h5mount/h5mount/h5/internal/format"
+)
 
 // implicitIndex serves datasets whose chunks were all allocated at creation,
 // one after another in row-major chunk order over the maximum extent: a
@@ -9,6 +13,10 @@ type implicitIndex struct {
 	p    Params
 	grid []uint64
 	size uint64
+
+	// writing: the storage's address (Undefined until allocated)
+	mu   sync.Mutex
+	base uint64
 }
 
 func newImplicitIndex(p Params) *implicitIndex {
@@ -22,7 +30,7 @@ func newImplicitIndex(p Params) *implicitIndex {
 			grid[i] = gridDims(p.Dims, p.Layout.ChunkDims)[i]
 		}
 	}
-	return &implicitIndex{p: p, grid: grid, size: p.ChunkBytes()}
+	return &implicitIndex{p: p, grid: grid, size: p.ChunkBytes(), base: p.Layout.Addr}
 }
 
 func (x *implicitIndex) Lookup(scaled []uint64) (Chunk, bool, error) {

@@ -42,3 +42,30 @@ func OpenWriter(p Params) (Writer, error) {
 	}
 	return nil, format.Unsupportedf(l.Addr, "chunk index", "writing through index type %d", l.IndexType)
 }
+
+// Placer is a chunk index that decides where chunks are stored: the
+// implicit index, whose chunks lie one after another, in row-major order of
+// the maximum chunk grid, in storage allocated for all of them at once.
+// The engine asks Place before it allocates space for a chunk; when the
+// placement is Fixed, the chunk must be written at Addr (its space is
+// already the index's, whatever the chunk's stored size), and Put then
+// refuses any other address.
+//
+// An index whose storage does not exist yet (a dataset never written)
+// allocates all of it in Place, as libhdf5 does at creation (early
+// allocation); FreshAddr and FreshSize then give that storage. Every chunk
+// in it reads as stored, so the caller fills it with the fill value before
+// writing the chunk; the Put that follows returns FreshAddr as the index's
+// new address, for the layout message.
+type Placer interface {
+	Place(s Storage, scaled []uint64) (Placement, error)
+}
+
+// Placement is where Place says a chunk goes.
+type Placement struct {
+	Addr  uint64 // the chunk's address, when Fixed
+	Fixed bool   // the chunk must be stored at Addr; false: the caller allocates
+	// Storage this call allocated (FreshSize 0 when none), to be filled
+	// with the fill value.
+	FreshAddr, FreshSize uint64
+}
