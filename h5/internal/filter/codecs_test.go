@@ -13,100 +13,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// ---- encoders for round trips (simple, greedy; only the tests use them) ----
-
-// lz4Encode writes one LZ4 block of src.
-func lz4Encode(src []byte) []byte {
-	var out []byte
-	table := map[uint32]int{}
-	lit := 0 // start of pending literals
-	emit := func(litEnd, dist, mlen int) {
-		n := litEnd - lit
-		tok := byte(min(n, 15)) << 4
-		if mlen > 0 {
-			tok |= byte(min(mlen-4, 15))
-		}
-		out = append(out, tok)
-		if n >= 15 {
-			out = appendLen(out, n-15)
-		}
-		out = append(out, src[lit:litEnd]...)
-		if mlen > 0 {
-			out = append(out, byte(dist), byte(dist>>8))
-			if mlen-4 >= 15 {
-				out = appendLen(out, mlen-4-15)
-			}
-		}
-	}
-	i := 0
-	for i+12 <= len(src) { // the last match starts 12 bytes before the end
-		k := binary.LittleEndian.Uint32(src[i:])
-		c, ok := table[k]
-		table[k] = i
-		if !ok || i-c > 65535 {
-			i++
-			continue
-		}
-		m := 4
-		for i+m < len(src)-5 && src[c+m] == src[i+m] {
-			m++
-		}
-		emit(i, i-c, m)
-		i += m
-		lit = i
-	}
-	emit(len(src), 0, 0)
-	return out
-}
-
-func appendLen(out []byte, n int) []byte {
-	for n >= 255 {
-		out = append(out, 255)
-		n -= 255
-	}
-	return append(out, byte(n))
-}
-
-// lzfEncode writes an LZF stream of src.
-func lzfEncode(src []byte) []byte {
-	var out []byte
-	table := map[uint32]int{}
-	lit := 0
-	flush := func(end int) {
-		for lit < end {
-			n := min(end-lit, 32)
-			out = append(out, byte(n-1))
-			out = append(out, src[lit:lit+n]...)
-			lit += n
-		}
-	}
-	i := 0
-	for i+3 <= len(src) {
-		k := uint32(src[i]) | uint32(src[i+1])<<8 | uint32(src[i+2])<<16
-		c, ok := table[k]
-		table[k] = i
-		if !ok || i-c > 8192 {
-			i++
-			continue
-		}
-		m := 3
-		for i+m < len(src) && m < 264 && src[c+m] == src[i+m] {
-			m++
-		}
-		flush(i)
-		d := i - c - 1
-		if m-2 < 7 {
-			out = append(out, byte((m-2)<<5|d>>8), byte(d))
-		} else {
-			out = append(out, byte(7<<5|d>>8), byte(m-2-7), byte(d))
-		}
-		i += m
-		lit = i
-	}
-	flush(len(src))
-	return out
-}
-
 // bitShuffleRef is the bit transpose done one bit at a time.
 func bitShuffleRef(src []byte, elem int) []byte {
 	n := len(src) / elem
@@ -122,37 +28,6 @@ func bitShuffleRef(src []byte, elem int) []byte {
 		}
 	}
 	return out
-}
-
-// bitshuffleEncode is the whole bitshuffle chunk layout, blocks compressed
-// with compress (nil: no compression, no header).
-func bitshuffleEncode(src []byte, elem, block int, compress func([]byte) []byte) []byte {
-	n := len(src) / elem
-	if block == 0 {
-		block = bshufDefaultBlock(elem)
-	}
-	var out []byte
-	if compress != nil {
-		out = binary.BigEndian.AppendUint64(out, uint64(len(src)))
-		out = binary.BigEndian.AppendUint32(out, uint32(block*elem))
-	}
-	i := 0
-	put := func(m int) {
-		s := bitShuffleRef(src[i*elem:(i+m)*elem], elem)
-		if compress != nil {
-			s = compress(s)
-			out = binary.BigEndian.AppendUint32(out, uint32(len(s)))
-		}
-		out = append(out, s...)
-		i += m
-	}
-	for n-i >= block {
-		put(block)
-	}
-	if m := (n - i) / 8 * 8; m > 0 {
-		put(m)
-	}
-	return append(out, src[i*elem:]...)
 }
 
 func randomish(r *rand.Rand, n int) []byte {
@@ -250,21 +125,6 @@ func TestLZ4Block(t *testing.T) {
 	}
 }
 
-func lz4Chunk(src []byte, block int) []byte {
-	out := binary.BigEndian.AppendUint64(nil, uint64(len(src)))
-	out = binary.BigEndian.AppendUint32(out, uint32(block))
-	for i := 0; i < len(src); i += block {
-		b := src[i:min(i+block, len(src))]
-		z := lz4Encode(b)
-		if len(z) >= len(b) {
-			z = b
-		}
-		out = binary.BigEndian.AppendUint32(out, uint32(len(z)))
-		out = append(out, z...)
-	}
-	return out
-}
-
 func TestLZ4Chunks(t *testing.T) {
 	r := rand.New(rand.NewSource(4))
 	src := randomish(r, 10000)
@@ -274,7 +134,10 @@ func TestLZ4Chunks(t *testing.T) {
 	}
 	c, _ := Lookup(LZ4)
 	for _, block := range []int{100, 1000, 4096, 1 << 30} {
-		z := lz4Chunk(src, min(block, len(src)))
+		z, err := lz4Encoder{}.Encode(&format.Filter{ID: LZ4, Params: []uint32{uint32(block)}}, src)
+		if err != nil {
+			t.Fatalf("block %d: encode: %v", block, err)
+		}
 		got, err := c.Decode(&format.Filter{ID: LZ4}, z, len(src)+64)
 		if err != nil || !bytes.Equal(got, src) {
 			t.Fatalf("block %d: %v", block, err)
@@ -383,19 +246,16 @@ func TestZstd(t *testing.T) {
 func TestBitshuffleRoundTrips(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
 	c, _ := Lookup(Bitshuffle)
-	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
-	comps := map[uint32]func([]byte) []byte{
-		0:         nil,
-		bshufLZ4:  lz4Encode,
-		bshufZstd: func(b []byte) []byte { return enc.EncodeAll(b, nil) },
-	}
-	for comp, fn := range comps {
+	for _, comp := range []uint32{0, bshufLZ4, bshufZstd} {
 		for _, elem := range []int{1, 2, 4, 8, 12, 16} {
 			for _, n := range []int{3, 8, 100, 1000, 3001} {
 				for _, block := range []int{0, 8, 64} {
 					src := randomish(r, n*elem)
-					z := bitshuffleEncode(src, elem, block, fn)
 					f := &format.Filter{ID: Bitshuffle, Params: []uint32{0, 3, uint32(elem), uint32(block), comp, 1}}
+					z, err := bitshuffleEncoder{}.Encode(f, src)
+					if err != nil {
+						t.Fatalf("comp %d elem %d n %d block %d: encode: %v", comp, elem, n, block, err)
+					}
 					got, err := c.Decode(f, z, len(src)+64)
 					if err != nil || !bytes.Equal(got, src) {
 						t.Fatalf("comp %d elem %d n %d block %d: %v", comp, elem, n, block, err)
