@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/h5mount/h5mount/h5"
+	"github.com/h5mount/h5mount/h5/internal/format"
 	"github.com/h5mount/h5mount/xattr"
 )
 
@@ -337,7 +338,7 @@ func clearedFlagsDump(t *testing.T, file string) (string, bool) {
 			return "", false
 		}
 		data[pos+11] = 0
-		sum := lookup3(data[pos:end])
+		sum := format.Lookup3(data[pos:end], 0)
 		data[end], data[end+1], data[end+2], data[end+3] = byte(sum), byte(sum>>8), byte(sum>>16), byte(sum>>24)
 		cp := filepath.Join(t.TempDir(), filepath.Base(file))
 		if err := os.WriteFile(cp, data, 0o644); err != nil {
@@ -350,68 +351,6 @@ func clearedFlagsDump(t *testing.T, file string) (string, bool) {
 		return dump, true
 	}
 	return "", false
-}
-
-// lookup3 is Bob Jenkins' hashlittle with initval 0, libhdf5's metadata
-// checksum.
-func lookup3(k []byte) uint32 {
-	rot := func(x uint32, n uint) uint32 { return x<<n | x>>(32-n) }
-	a := 0xdeadbeef + uint32(len(k))
-	b, c := a, a
-	le := func(p []byte) uint32 {
-		var v uint32
-		for i := len(p) - 1; i >= 0; i-- {
-			v = v<<8 | uint32(p[i])
-		}
-		return v
-	}
-	for len(k) > 12 {
-		a += le(k[0:4])
-		b += le(k[4:8])
-		c += le(k[8:12])
-		a -= c
-		a ^= rot(c, 4)
-		c += b
-		b -= a
-		b ^= rot(a, 6)
-		a += c
-		c -= b
-		c ^= rot(b, 8)
-		b += a
-		a -= c
-		a ^= rot(c, 16)
-		c += b
-		b -= a
-		b ^= rot(a, 19)
-		a += c
-		c -= b
-		c ^= rot(b, 4)
-		b += a
-		k = k[12:]
-	}
-	if len(k) == 0 {
-		return c
-	}
-	var tail [12]byte
-	copy(tail[:], k)
-	a += le(tail[0:4])
-	b += le(tail[4:8])
-	c += le(tail[8:12])
-	c ^= b
-	c -= rot(b, 14)
-	a ^= c
-	a -= rot(c, 11)
-	b ^= a
-	b -= rot(a, 25)
-	c ^= b
-	c -= rot(b, 16)
-	a ^= c
-	a -= rot(c, 4)
-	b ^= a
-	b -= rot(a, 14)
-	c ^= b
-	c -= rot(b, 24)
-	return c
 }
 
 // exerciseTree reads everything below o, ignoring errors: only a panic or

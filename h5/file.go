@@ -106,25 +106,32 @@ func (f *File) checkStandalone(size int64) error {
 
 // OpenFile opens the named HDF5 file read-only.
 func OpenFile(name string, opt *Options) (*File, error) {
-	fh, err := os.Open(name)
+	f, _, _, err := openNamed(name, os.O_RDONLY, opt)
+	return f, err
+}
+
+// openNamed opens a file by name with the given flags and reads its
+// superblock; the File owns the descriptor.
+func openNamed(name string, flag int, opt *Options) (*File, *os.File, os.FileInfo, error) {
+	fh, err := os.OpenFile(name, flag, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	st, err := fh.Stat()
 	if err != nil {
 		fh.Close()
-		return nil, err
+		return nil, nil, nil, err
 	}
 	f, err := Open(fh, st.Size(), opt)
 	if err != nil {
 		fh.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	f.closer = fh
 	if abs, err := filepath.Abs(name); err == nil {
 		f.path = abs
 	}
-	return f, nil
+	return f, fh, st, nil
 }
 
 // OSFile is the open file underneath, when the file was opened by name.

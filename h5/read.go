@@ -44,21 +44,9 @@ func (d *Dataset) ReadAt(p []byte, off int64) (int, error) {
 // elements along each dimension into dst, row-major.
 func (d *Dataset) ReadHyperslab(start, count []uint64, dst []byte) error {
 	dims := d.dims()
-	if len(start) != len(dims) || len(count) != len(dims) {
-		return fmt.Errorf("h5: hyperslab rank %d for a rank-%d dataset: %w", len(start), len(dims), ErrOutOfRange)
-	}
-	total := uint64(d.Type.Size)
-	for i := range dims {
-		if start[i] > dims[i] || count[i] > dims[i]-start[i] {
-			return fmt.Errorf("h5: hyperslab [%d,+%d) outside dimension %d of %d: %w", start[i], count[i], i, dims[i], ErrOutOfRange)
-		}
-		total *= count[i]
-	}
-	if uint64(len(dst)) < total {
-		return fmt.Errorf("h5: hyperslab needs %d bytes, buffer has %d: %w", total, len(dst), ErrOutOfRange)
-	}
-	if total == 0 {
-		return nil
+	total, err := checkSlab(dims, start, count, uint64(d.Type.Size), len(dst), ErrOutOfRange)
+	if err != nil || total == 0 {
+		return err
 	}
 	if len(dims) == 0 {
 		_, err := d.ReadAt(dst[:d.Type.Size], 0)
@@ -101,6 +89,26 @@ func (d *Dataset) readConverted(dst []byte, off uint64) error {
 		off += whole
 	}
 	return nil
+}
+
+// checkSlab validates a hyperslab against an extent and a buffer, and
+// returns its size in bytes. outside is the error for a slab past the
+// extent (a read is out of range, a write finds no space).
+func checkSlab(dims, start, count []uint64, esize uint64, buf int, outside error) (uint64, error) {
+	if len(start) != len(dims) || len(count) != len(dims) {
+		return 0, fmt.Errorf("h5: hyperslab rank %d for a rank-%d dataset: %w", len(start), len(dims), ErrOutOfRange)
+	}
+	total := esize
+	for i := range dims {
+		if start[i] > dims[i] || count[i] > dims[i]-start[i] {
+			return 0, fmt.Errorf("h5: hyperslab [%d,+%d) outside dimension %d of %d: %w", start[i], count[i], i, dims[i], outside)
+		}
+		total *= count[i]
+	}
+	if uint64(buf) < total {
+		return 0, fmt.Errorf("h5: hyperslab needs %d bytes, buffer has %d: %w", total, buf, ErrOutOfRange)
+	}
+	return total, nil
 }
 
 // forEachRow calls fn for each run of the hyperslab that is contiguous in

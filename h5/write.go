@@ -71,21 +71,9 @@ func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
 // elements along each dimension from src, row-major.
 func (d *Dataset) WriteHyperslab(start, count []uint64, src []byte) error {
 	dims := d.dims()
-	if len(start) != len(dims) || len(count) != len(dims) {
-		return fmt.Errorf("h5: hyperslab rank %d for a rank-%d dataset: %w", len(start), len(dims), ErrOutOfRange)
-	}
-	total := uint64(d.Type.Size)
-	for i := range dims {
-		if start[i] > dims[i] || count[i] > dims[i]-start[i] {
-			return fmt.Errorf("h5: hyperslab [%d,+%d) outside dimension %d of %d: %w", start[i], count[i], i, dims[i], ErrNoSpace)
-		}
-		total *= count[i]
-	}
-	if uint64(len(src)) < total {
-		return fmt.Errorf("h5: hyperslab needs %d bytes, buffer has %d: %w", total, len(src), ErrOutOfRange)
-	}
-	if total == 0 {
-		return nil
+	total, err := checkSlab(dims, start, count, uint64(d.Type.Size), len(src), ErrNoSpace)
+	if err != nil || total == 0 {
+		return err
 	}
 	if len(dims) == 0 {
 		_, err := d.WriteAt(src[:d.Type.Size], 0)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 
@@ -46,23 +45,9 @@ type dirtyChunk struct {
 // OpenFileRW opens the named HDF5 file for reading and writing. Changes are
 // written by Flush, Sync and Close.
 func OpenFileRW(name string, opt *Options) (*File, error) {
-	fh, err := os.OpenFile(name, os.O_RDWR, 0)
+	f, fh, st, err := openNamed(name, os.O_RDWR, opt)
 	if err != nil {
 		return nil, err
-	}
-	st, err := fh.Stat()
-	if err != nil {
-		fh.Close()
-		return nil, err
-	}
-	f, err := Open(fh, st.Size(), opt)
-	if err != nil {
-		fh.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	f.closer = fh
-	if abs, err := filepath.Abs(name); err == nil {
-		f.path = abs
 	}
 	eoa := f.sb.EOFAddr
 	if end := uint64(st.Size()) - f.sb.BaseAddr; uint64(st.Size()) > f.sb.BaseAddr && end > eoa {
