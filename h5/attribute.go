@@ -27,22 +27,10 @@ func dataspaceFrom(s *format.Dataspace) Dataspace {
 	return Dataspace{Kind: SpaceKind(s.Kind), Dims: s.Dims, MaxDims: s.MaxShape()}
 }
 
-// NumElements is the number of elements (1 for scalar, 0 for null).
+// NumElements is the number of elements (1 for scalar, 0 for null),
+// saturating at the maximum uint64.
 func (s Dataspace) NumElements() uint64 {
-	switch s.Kind {
-	case SpaceNull:
-		return 0
-	case SpaceScalar:
-		return 1
-	}
-	n := uint64(1)
-	for _, d := range s.Dims {
-		if d != 0 && n > ^uint64(0)/d {
-			return ^uint64(0)
-		}
-		n *= d
-	}
-	return n
+	return (&format.Dataspace{Kind: uint8(s.Kind), Dims: s.Dims}).NumElements()
 }
 
 // Attribute is one attribute with its stored value.

@@ -47,19 +47,6 @@ func dumpOf(t *testing.T, file string) string {
 	return p
 }
 
-func openDataset(t *testing.T, f *h5.File, p string) *h5.Dataset {
-	t.Helper()
-	o, err := f.OpenPath(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := o.AsDataset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 func TestExternalStorageMatchesH5py(t *testing.T) {
 	dir := generate(t, `
 with open("raw0.bin", "wb") as fh:
@@ -90,7 +77,7 @@ with h5py.File("ext.h5", "w") as f:
 		t.Fatal(err)
 	}
 	defer f.Close()
-	d := openDataset(t, f, "/x")
+	d := openDatasetRW(t, f, "/x")
 	buf := make([]byte, d.Size())
 	if _, err := d.ReadAt(buf, 0); err != nil {
 		t.Fatal(err)
@@ -106,7 +93,7 @@ with h5py.File("ext.h5", "w") as f:
 	if got, err := d.AllocatedBytes(); err != nil || got != 48 {
 		t.Errorf("allocated %d (%v), want 48", got, err)
 	}
-	if _, err := openDataset(t, f, "/missing").ReadAt(make([]byte, 8), 0); err == nil || !errors.Is(err, os.ErrNotExist) {
+	if _, err := openDatasetRW(t, f, "/missing").ReadAt(make([]byte, 8), 0); err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("reading a missing external file: %v", err)
 	}
 
@@ -119,7 +106,7 @@ with h5py.File("ext.h5", "w") as f:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := openDataset(t, rf, "/x").ReadAt(buf, 0); !errors.Is(err, h5.ErrUnsupported) {
+	if _, err := openDatasetRW(t, rf, "/x").ReadAt(buf, 0); !errors.Is(err, h5.ErrUnsupported) {
 		t.Errorf("external data through a reader: %v, want ErrUnsupported", err)
 	}
 }
@@ -182,18 +169,18 @@ with h5py.File("vds.h5", "w") as f:
 		t.Fatal(err)
 	}
 	defer f.Close()
-	d := openDataset(t, f, "/unlim")
+	d := openDatasetRW(t, f, "/unlim")
 	if got := d.Shape(); len(got) != 2 || got[0] != 5 || got[1] != 4 {
 		t.Errorf("unlimited mapping: shape %v, want [5 4]", got)
 	}
-	if got := openDataset(t, f, "/printf").Shape(); len(got) != 3 || got[0] != 1 {
+	if got := openDatasetRW(t, f, "/printf").Shape(); len(got) != 3 || got[0] != 1 {
 		t.Errorf("printf mapping with sources 0 and 2: shape %v, want [1 3 4]", got)
 	}
 	if v, _, err := xattr.DatasetProperty(d, "user.h5.layout"); err != nil || v != "virtual" {
 		t.Errorf("layout %q (%v)", v, err)
 	}
 	// Reads at odd offsets and lengths see the same bytes.
-	m := openDataset(t, f, "/mixed")
+	m := openDatasetRW(t, f, "/mixed")
 	all := make([]byte, m.Size())
 	if _, err := m.ReadAt(all, 0); err != nil {
 		t.Fatal(err)

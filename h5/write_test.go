@@ -35,6 +35,7 @@ func copyFile(t *testing.T, src string) string {
 	return dst
 }
 
+// openDatasetRW opens the dataset at path p of f (read-only or writable).
 func openDatasetRW(t *testing.T, f *h5.File, p string) *h5.Dataset {
 	t.Helper()
 	o, err := f.OpenPath(p)
