@@ -26,14 +26,16 @@ type externalFiles struct {
 	files map[string]*os.File
 }
 
-// open returns an open file and whether the caller must close it.
-func (e *externalFiles) open(path string) (*os.File, bool, error) {
+// open returns an open file and whether the caller must close it. A
+// writable HDF5 file opens its external files for writing too (creating a
+// missing one, as libhdf5 does on write).
+func (e *externalFiles) open(path string, writable bool) (*os.File, bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if fh := e.files[path]; fh != nil {
 		return fh, false, nil
 	}
-	fh, err := openRegular(path)
+	fh, err := openRegular(path, writable)
 	if err != nil {
 		return nil, false, err
 	}
@@ -63,13 +65,16 @@ func (e *externalFiles) close() {
 // openRegular opens a file a dataset names (external raw data, a virtual
 // dataset's source) only if it is a regular file: a name in a hostile file
 // must not make a read block on a FIFO or a device.
-func openRegular(path string) (*os.File, error) {
+func openRegular(path string, writable bool) (*os.File, error) {
 	st, err := os.Stat(path)
-	if err != nil {
+	if err != nil && !(writable && errors.Is(err, os.ErrNotExist)) {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
+	if err == nil && !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("h5: %s is not a regular file: %w", path, ErrUnsupported)
+	}
+	if writable {
+		return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	}
 	return os.Open(path)
 }
@@ -166,7 +171,7 @@ func (d *Dataset) readExternalSlot(s format.ExternalFile, within uint64, dst []b
 	if at < s.Offset || at > 1<<62 {
 		return fmt.Errorf("h5: dataset at 0x%x: external file %q offset %d out of range: %w", d.Addr, s.Name, at, ErrCorrupt)
 	}
-	fh, own, err := d.f.external.open(path)
+	fh, own, err := d.f.external.open(path, d.f.wr != nil)
 	if err != nil {
 		return fmt.Errorf("h5: dataset at 0x%x: external raw data file: %w", d.Addr, err)
 	}
@@ -178,6 +183,63 @@ func (d *Dataset) readExternalSlot(s format.ExternalFile, within uint64, dst []b
 		return fmt.Errorf("h5: dataset at 0x%x: external raw data file %q: %w", d.Addr, s.Name, err)
 	}
 	clear(dst[n:])
+	return nil
+}
+
+// writeExternal writes src at dataset byte offset off into the external
+// files' slots, the mirror of readExternal.
+func (d *Dataset) writeExternal(src []byte, off uint64) error {
+	slots, err := d.externalSlots()
+	if err != nil {
+		return err
+	}
+	var start uint64
+	for _, s := range slots {
+		if len(src) == 0 {
+			return nil
+		}
+		end := start + s.Size
+		if s.Size == format.Unlimited || end < start {
+			end = ^uint64(0)
+		}
+		if off < end {
+			n := min(uint64(len(src)), end-off)
+			if err := d.writeExternalSlot(s, off-start, src[:n]); err != nil {
+				return err
+			}
+			src = src[n:]
+			off += n
+		}
+		start = end
+		if end == ^uint64(0) {
+			break
+		}
+	}
+	if len(src) > 0 {
+		return fmt.Errorf("h5: dataset at 0x%x: external raw data files hold %d bytes: %w", d.Addr, start, ErrNoSpace)
+	}
+	return nil
+}
+
+func (d *Dataset) writeExternalSlot(s format.ExternalFile, within uint64, src []byte) error {
+	path, err := d.externalPath(s.Name)
+	if err != nil {
+		return err
+	}
+	at := s.Offset + within
+	if at < s.Offset || at > 1<<62 {
+		return fmt.Errorf("h5: dataset at 0x%x: external file %q offset %d out of range: %w", d.Addr, s.Name, at, ErrCorrupt)
+	}
+	fh, own, err := d.f.external.open(path, true)
+	if err != nil {
+		return fmt.Errorf("h5: dataset at 0x%x: external raw data file: %w", d.Addr, err)
+	}
+	if own {
+		defer fh.Close()
+	}
+	if _, err := fh.WriteAt(src, int64(at)); err != nil {
+		return fmt.Errorf("h5: dataset at 0x%x: external raw data file %q: %w", d.Addr, s.Name, err)
+	}
 	return nil
 }
 

@@ -103,7 +103,7 @@ func (d *Dataset) rewriteLayout() error {
 
 func (d *Dataset) writeContiguous(p []byte, off uint64) error {
 	if d.hasExternal() {
-		return fmt.Errorf("h5: dataset at 0x%x: writing external raw data: %w", d.Addr, ErrUnsupported)
+		return d.writeExternal(p, off)
 	}
 	if d.layout.Addr == format.Undefined {
 		// Storage allocated on first write, as libhdf5's late allocation.

@@ -161,6 +161,8 @@ def same(got, want):
 files = {}
 for line in open(sys.argv[1]).read().split("\n"):
     file, p, model = line.split("|")
+    # libhdf5 1.10 finds external raw data files from the current directory
+    os.chdir(os.path.dirname(file))
     f = files.get(file) or files.setdefault(file, h5py.File(file, "r"))
     ds = f[p]
     raw = open(model, "rb").read()
