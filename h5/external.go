@@ -126,38 +126,44 @@ func (d *Dataset) externalPath(name string) (string, error) {
 // Bytes a slot claims but its file does not hold read as zeros, as libhdf5
 // reads them.
 func (d *Dataset) readExternal(dst []byte, off uint64) error {
+	return d.externalSpans(off, uint64(len(dst)), ErrCorrupt, func(s format.ExternalFile, within, from, to uint64) error {
+		return d.readExternalSlot(s, within, dst[from:to])
+	})
+}
+
+// externalSpans splits the dataset bytes [off, off+n) across the external
+// files' slots, calling fn with each slot, the offset inside it and the
+// part [from, to) of the request it holds. Bytes past the last slot are an
+// error wrapping beyond.
+func (d *Dataset) externalSpans(off, n uint64, beyond error, fn func(s format.ExternalFile, within, from, to uint64) error) error {
 	slots, err := d.externalSlots()
 	if err != nil {
 		return err
 	}
+	done := uint64(0)
 	var start uint64 // stream offset of the current slot
 	for _, s := range slots {
-		if len(dst) == 0 {
+		if done == n {
 			return nil
 		}
 		end := start + s.Size
 		if s.Size == format.Unlimited || end < start {
 			end = ^uint64(0)
 		}
-		if off < end {
-			within := off - start
-			n := uint64(len(dst))
-			if n > end-off {
-				n = end - off
-			}
-			if err := d.readExternalSlot(s, within, dst[:n]); err != nil {
+		if pos := off + done; pos < end {
+			k := min(n-done, end-pos)
+			if err := fn(s, pos-start, done, done+k); err != nil {
 				return err
 			}
-			dst = dst[n:]
-			off += n
+			done += k
 		}
 		start = end
 		if end == ^uint64(0) {
 			break
 		}
 	}
-	if len(dst) > 0 {
-		return fmt.Errorf("h5: dataset at 0x%x: external raw data files hold %d bytes, read needs %d: %w", d.Addr, start, off+uint64(len(dst)), ErrCorrupt)
+	if done < n {
+		return fmt.Errorf("h5: dataset at 0x%x: external raw data files hold %d bytes, the access needs %d: %w", d.Addr, start, off+n, beyond)
 	}
 	return nil
 }
@@ -189,36 +195,9 @@ func (d *Dataset) readExternalSlot(s format.ExternalFile, within uint64, dst []b
 // writeExternal writes src at dataset byte offset off into the external
 // files' slots, the mirror of readExternal.
 func (d *Dataset) writeExternal(src []byte, off uint64) error {
-	slots, err := d.externalSlots()
-	if err != nil {
-		return err
-	}
-	var start uint64
-	for _, s := range slots {
-		if len(src) == 0 {
-			return nil
-		}
-		end := start + s.Size
-		if s.Size == format.Unlimited || end < start {
-			end = ^uint64(0)
-		}
-		if off < end {
-			n := min(uint64(len(src)), end-off)
-			if err := d.writeExternalSlot(s, off-start, src[:n]); err != nil {
-				return err
-			}
-			src = src[n:]
-			off += n
-		}
-		start = end
-		if end == ^uint64(0) {
-			break
-		}
-	}
-	if len(src) > 0 {
-		return fmt.Errorf("h5: dataset at 0x%x: external raw data files hold %d bytes: %w", d.Addr, start, ErrNoSpace)
-	}
-	return nil
+	return d.externalSpans(off, uint64(len(src)), ErrNoSpace, func(s format.ExternalFile, within, from, to uint64) error {
+		return d.writeExternalSlot(s, within, src[from:to])
+	})
 }
 
 func (d *Dataset) writeExternalSlot(s format.ExternalFile, within uint64, src []byte) error {

@@ -93,19 +93,8 @@ func log2Floor(n uint64) int {
 func ReadBTree2(r *Reader, addr uint64) (*BTree2, error) {
 	const what = "v2 B-tree header"
 	size := 4 + 1 + 1 + 4 + 2 + 2 + 1 + 1 + r.Sizes.Offset + 2 + r.Sizes.Length + 4
-	buf, err := r.Read(addr, size, what)
+	d, err := r.ReadBlock(addr, size, "BTHD", what)
 	if err != nil {
-		return nil, err
-	}
-	d := NewDecoder(buf, addr, what, r.Sizes)
-	d.Signature("BTHD")
-	if err := d.Err(); err != nil {
-		return nil, err
-	}
-	if v := d.U8(); v != 0 {
-		return nil, Unsupportedf(addr, what, "version %d", v)
-	}
-	if err := VerifyChecksum(buf, addr, what); err != nil {
 		return nil, err
 	}
 	b := &BTree2{r: r, Addr: addr, nodes: map[uint64]*btree2Node{}}
@@ -240,19 +229,8 @@ func (b *BTree2) readNode(ptr btree2Ptr, depth uint16, levels []btree2Level) (*b
 	if used > int(b.NodeSize) {
 		return nil, Corruptf(addr, what, "%d records need %d bytes, node size is %d", nrec, used, b.NodeSize)
 	}
-	buf, err := b.r.Read(addr, used, what)
+	d, err := b.r.ReadBlock(addr, used, sig, what)
 	if err != nil {
-		return nil, err
-	}
-	d := NewDecoder(buf, addr, what, b.r.Sizes)
-	d.Signature(sig)
-	if err := d.Err(); err != nil {
-		return nil, err
-	}
-	if v := d.U8(); v != 0 {
-		return nil, Unsupportedf(addr, what, "version %d", v)
-	}
-	if err := VerifyChecksum(buf, addr, what); err != nil {
 		return nil, err
 	}
 	if t := d.U8(); t != b.Type {

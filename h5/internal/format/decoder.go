@@ -245,3 +245,25 @@ func (r *Reader) Clamp(addr uint64, n int) int {
 	}
 	return n
 }
+
+// ReadBlock reads a version-0, checksummed structure of n bytes at addr:
+// it checks the signature, the version byte and the lookup3 checksum in
+// the last four bytes, and returns a decoder positioned after the version.
+func (r *Reader) ReadBlock(addr uint64, n int, sig, what string) (*Decoder, error) {
+	buf, err := r.Read(addr, n, what)
+	if err != nil {
+		return nil, err
+	}
+	d := NewDecoder(buf, addr, what, r.Sizes)
+	d.Signature(sig)
+	if err := d.Err(); err != nil {
+		return nil, err
+	}
+	if v := d.U8(); v != 0 {
+		return nil, Unsupportedf(addr, what, "version %d", v)
+	}
+	if err := VerifyChecksum(buf, addr, what); err != nil {
+		return nil, err
+	}
+	return d, nil
+}

@@ -429,19 +429,8 @@ func (h *FractalHeap) indirect(addr uint64, nrows int, blockOff uint64) (*heapIn
 	}
 	// H5HF_MAN_INDIRECT_SIZE; rows <= 64 and width <= 65535 keep it in range.
 	size := 4 + 1 + so + h.heapOffSize + dirRows*width*dirEnt + (nrows-dirRows)*width*so + 4
-	buf, err := h.r.Read(addr, size, what)
+	d, err := h.r.ReadBlock(addr, size, "FHIB", what)
 	if err != nil {
-		return nil, err
-	}
-	d := NewDecoder(buf, addr, what, h.r.Sizes)
-	d.Signature("FHIB")
-	if err := d.Err(); err != nil {
-		return nil, err
-	}
-	if v := d.U8(); v != 0 {
-		return nil, Unsupportedf(addr, what, "version %d", v)
-	}
-	if err := VerifyChecksum(buf, addr, what); err != nil {
 		return nil, err
 	}
 	if ha := d.Offset(); ha != h.Addr {
