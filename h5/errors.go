@@ -23,7 +23,9 @@ var (
 	// ErrNotHDF5: no HDF5 superblock signature.
 	ErrNotHDF5 = format.ErrNotHDF5
 	// ErrNotFound: no link of that name.
-	ErrNotFound = errors.New("h5: no such link")
+	ErrNotFound = format.ErrNotFound
+	// ErrExists: a link or attribute of that name is already there.
+	ErrExists = format.ErrExists
 	// ErrOutOfRange: an access outside the dataset's extent.
 	ErrOutOfRange = errors.New("h5: out of range")
 )

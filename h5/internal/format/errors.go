@@ -17,6 +17,10 @@ var (
 	ErrUnsupported = errors.New("unsupported HDF5 feature")
 	// ErrNotHDF5 means no HDF5 signature was found where one may stand.
 	ErrNotHDF5 = errors.New("not an HDF5 file")
+	// ErrNotFound means an editor was asked for a name a structure does not hold.
+	ErrNotFound = errors.New("h5: no such link")
+	// ErrExists means an editor was asked to add a name a structure already holds.
+	ErrExists = errors.New("h5: name exists")
 )
 
 // FormatError says what was wrong and at which file address, like
