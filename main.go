@@ -171,6 +171,15 @@ func newApp(args []string, stderr io.Writer) *cli.App {
 				},
 			},
 			{
+				Name:      "recover",
+				Usage:     "replay the journal a crashed read-write mount left beside FILE.h5 (a read-write mount does this itself)",
+				ArgsUsage: "FILE.h5",
+				Action:    recoverAction,
+				OnUsageError: func(c *cli.Context, err error, _ bool) error {
+					return usagef("%v (see h5mount recover --help)", err)
+				},
+			},
+			{
 				Name:  "version",
 				Usage: "print the version",
 				Action: func(c *cli.Context) error {
@@ -710,6 +719,31 @@ func errText(err error) string {
 
 // unmountAction unmounts and waits for the mount process to finish: it has
 // then flushed and closed the file and removed a mount point it created.
+func recoverAction(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usagef("usage: h5mount recover FILE.h5")
+	}
+	name := c.Args().First()
+	lock, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		return fileError(name, err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return failf("%s is locked by another h5mount or writer", name)
+	}
+	replayed, err := h5.Recover(name)
+	if err != nil {
+		return failf("%s: %v", name, err)
+	}
+	if replayed {
+		fmt.Printf("%s: replayed the journal of an interrupted commit\n", name)
+	} else {
+		fmt.Printf("%s: nothing to recover\n", name)
+	}
+	return nil
+}
+
 func unmountAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usagef("usage: h5mount unmount MOUNTPOINT")

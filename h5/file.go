@@ -122,7 +122,16 @@ func openNamed(name string, flag int, opt *Options) (*File, *os.File, os.FileInf
 		fh.Close()
 		return nil, nil, nil, err
 	}
-	f, err := Open(fh, st.Size(), opt)
+	var r io.ReaderAt = fh
+	if flag == os.O_RDONLY {
+		// A read-only open must not change the file: a journal a crashed
+		// writer left is laid over it in memory instead of replayed.
+		if r, err = journaledView(name, fh); err != nil {
+			fh.Close()
+			return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	f, err := Open(r, st.Size(), opt)
 	if err != nil {
 		fh.Close()
 		return nil, nil, nil, fmt.Errorf("%s: %w", name, err)

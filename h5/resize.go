@@ -57,7 +57,10 @@ func (d *Dataset) resizeLocked(rows uint64) error {
 	if n := (&Dataspace{Kind: SpaceSimple, Dims: dims}).NumElements(); n > uint64(1<<63-1)/uint64(d.Type.Size) {
 		return fmt.Errorf("h5: dataset at 0x%x: %d rows overflow: %w", d.Addr, rows, ErrNoSpace)
 	}
-	if err := d.f.rewriteMessage(d.Object, m, stored.EncodeDims(dims, d.f.r.Sizes)); err != nil {
+	d.f.wr.meta.Lock()
+	err = d.f.rewriteMessage(d.Object, m, stored.EncodeDims(dims, d.f.r.Sizes))
+	d.f.wr.meta.Unlock()
+	if err != nil {
 		return err
 	}
 	d.extent.Store(&dims)

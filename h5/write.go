@@ -117,9 +117,11 @@ func (d *Dataset) writeContiguous(p []byte, off uint64) error {
 				return err
 			}
 		}
-		if err := d.f.writeAt(p, addr+off); err != nil {
+		if err := d.f.writeData(p, addr+off); err != nil {
 			return err
 		}
+		d.f.wr.meta.Lock()
+		defer d.f.wr.meta.Unlock()
 		d.layout.Addr, d.layout.Size = addr, size
 		d.invalidateAllocated()
 		return d.rewriteLayout()
@@ -127,7 +129,7 @@ func (d *Dataset) writeContiguous(p []byte, off uint64) error {
 	if off+uint64(len(p)) > d.layout.Size {
 		return fmt.Errorf("h5: dataset at 0x%x: contiguous storage of %d bytes: %w", d.Addr, d.layout.Size, ErrCorrupt)
 	}
-	return d.f.writeAt(p, d.layout.Addr+off)
+	return d.f.writeData(p, d.layout.Addr+off)
 }
 
 // fillStorage writes the fill value over newly allocated storage.
@@ -137,7 +139,7 @@ func (d *Dataset) fillStorage(addr, size uint64) error {
 	for done := uint64(0); done < size; done += uint64(len(buf)) {
 		n := min(uint64(len(buf)), size-done)
 		fillPattern(buf[:n], done, d.fillVal)
-		if err := d.f.writeAt(buf[:n], addr+done); err != nil {
+		if err := d.f.writeData(buf[:n], addr+done); err != nil {
 			return err
 		}
 	}
@@ -149,6 +151,8 @@ func (d *Dataset) writeCompact(p []byte, off uint64) error {
 	if off+uint64(len(p)) > uint64(len(data)) {
 		return fmt.Errorf("h5: dataset at 0x%x: compact data holds %d bytes: %w", d.Addr, len(data), ErrCorrupt)
 	}
+	d.f.wr.meta.Lock()
+	defer d.f.wr.meta.Unlock()
 	copy(data[off:], p)
 	return d.rewriteLayout()
 }
@@ -325,6 +329,8 @@ func (d *Dataset) storeChunk(cw chunk.Writer, idx chunk.Index, g *chunkGeometry,
 	if err != nil {
 		return err
 	}
+	d.f.wr.meta.Lock()
+	defer d.f.wr.meta.Unlock()
 	// An index that places chunks itself (implicit) says where this one
 	// goes, allocating all its storage on first use.
 	var place chunk.Placement
@@ -338,15 +344,22 @@ func (d *Dataset) storeChunk(cw chunk.Writer, idx chunk.Index, g *chunkGeometry,
 			}
 		}
 	}
+	// A chunk a commit has recorded is never overwritten: the new version
+	// goes to new space and the old is freed, so that a crash leaves the
+	// committed version whole. Only an implicit index fixes the place.
 	addr := old.Addr
+	stale := uint64(0)
 	if place.Fixed {
 		addr = place.Addr
-	} else if !exists || addr == format.Undefined || uint64(len(stored)) > old.Size {
+	} else if !exists || addr == format.Undefined || uint64(len(stored)) > old.Size || !d.f.fresh(old.Addr, old.Size) {
 		if addr, err = d.f.alloc(uint64(len(stored))); err != nil {
 			return err
 		}
+		if exists && old.Addr != format.Undefined {
+			stale = old.Size
+		}
 	}
-	if err := d.f.writeAt(stored, addr); err != nil {
+	if err := d.f.writeData(stored, addr); err != nil {
 		return err
 	}
 	before := d.layout.Addr
@@ -354,6 +367,7 @@ func (d *Dataset) storeChunk(cw chunk.Writer, idx chunk.Index, g *chunkGeometry,
 	if err != nil {
 		return err
 	}
+	d.f.free(old.Addr, stale)
 	if newRoot != before {
 		d.layout.Addr = newRoot
 		if err := d.rewriteLayout(); err != nil {

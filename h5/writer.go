@@ -3,7 +3,6 @@ package h5
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"sync"
@@ -21,18 +20,37 @@ var (
 	ErrNotWritable = errors.New("h5: object is not writable")
 )
 
-// writer is the writable side of a File: space allocation at the end of
-// the file, dirty chunks waiting to be encoded, and the superblock's
-// end-of-file address.
+// writer is the writable side of a File.
+//
+// Crash safety rests on three rules. New data and new structures go to
+// space no committed structure references (fresh space: past the end the
+// superblock records, or space freed by an earlier commit), and are written
+// straight into the file. Changes to structures the file already references
+// wait in the overlay, where readers see them, until a commit writes them
+// through the journal (journal.go). Space a committed structure references
+// is freed only for reuse after the commit that drops the reference. So at
+// every moment the file on disk is the last commit plus bytes nothing
+// references, and a crash loses only what no commit (fsync) acknowledged.
+// Contiguous datasets are the exception the format imposes: their elements
+// are rewritten in place, as a block device's are.
 type writer struct {
-	w    io.WriterAt
-	file *os.File
+	file        *os.File
+	journalPath string
+	ov          *overlay
 
-	mu         sync.Mutex
-	eoa        uint64 // end of allocated space, relative to the base address
-	diskEOA    uint64 // what the superblock on disk says
+	// commitMu makes commits one at a time.
+	commitMu sync.Mutex
+	// meta is held across every change of metadata, so that a commit never
+	// takes in half of one (a B-tree split, say).
+	meta sync.Mutex
+
+	mu         sync.Mutex // guards what follows
+	sp         space
+	diskEOF    uint64 // the end of file the superblock on disk records
 	dirty      map[chunkKey]*dirtyChunk
 	dirtyBytes int64
+
+	crashAt string // tests: where a commit pretends the process died
 }
 
 // dirtyChunk is a chunk changed in memory and not yet written.
@@ -42,9 +60,13 @@ type dirtyChunk struct {
 	data   []byte // decoded, full chunk size
 }
 
-// OpenFileRW opens the named HDF5 file for reading and writing. Changes are
-// written by Flush, Sync and Close.
+// OpenFileRW opens the named HDF5 file for reading and writing. A journal
+// left by a crashed writer is replayed first. Changes reach the file at
+// Flush, Sync and Close.
 func OpenFileRW(name string, opt *Options) (*File, error) {
+	if _, err := Recover(name); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	f, fh, st, err := openNamed(name, os.O_RDWR, opt)
 	if err != nil {
 		return nil, err
@@ -53,54 +75,100 @@ func OpenFileRW(name string, opt *Options) (*File, error) {
 	if end := uint64(st.Size()) - f.sb.BaseAddr; uint64(st.Size()) > f.sb.BaseAddr && end > eoa {
 		eoa = end // never allocate over bytes that are there
 	}
-	f.wr = &writer{w: fh, file: fh, eoa: eoa, diskEOA: f.sb.EOFAddr, dirty: map[chunkKey]*dirtyChunk{}}
+	ov := newOverlay()
+	f.r.R = overlayReader{r: fh, ov: ov, end: f.r.FileSize}
+	f.wr = &writer{file: fh, journalPath: name + JournalSuffix, ov: ov,
+		sp: space{eoa: eoa, committedEOA: eoa}, diskEOF: f.sb.EOFAddr, dirty: map[chunkKey]*dirtyChunk{}}
 	return f, nil
 }
 
 // Writable reports whether the file was opened for writing.
 func (f *File) Writable() bool { return f.wr != nil }
 
-// alloc reserves n bytes at the end of the file.
+// alloc reserves n bytes.
 func (f *File) alloc(n uint64) (uint64, error) {
 	if f.wr == nil {
 		return 0, ErrReadOnly
 	}
-	f.wr.mu.Lock()
-	defer f.wr.mu.Unlock()
-	addr := f.wr.eoa
-	if addr+n < addr {
+	w := f.wr
+	w.mu.Lock()
+	addr, ok := w.sp.alloc(n)
+	eoa := w.sp.eoa
+	w.mu.Unlock()
+	if !ok {
 		return 0, fmt.Errorf("h5: allocating %d bytes: %w", n, ErrNoSpace)
 	}
-	f.wr.eoa += n
-	f.r.Grow(int64(f.sb.BaseAddr + f.wr.eoa))
+	f.r.Grow(int64(f.sb.BaseAddr + eoa))
 	return addr, nil
 }
 
-// writeAt writes p at relative address addr.
-func (f *File) writeAt(p []byte, addr uint64) error {
+// free releases n bytes at addr that nothing references any more.
+func (f *File) free(addr, n uint64) {
+	if f.wr == nil || addr == format.Undefined || n == 0 {
+		return
+	}
+	w := f.wr
+	w.mu.Lock()
+	now := w.sp.release(addr, n)
+	w.mu.Unlock()
+	if now {
+		// Nothing on disk references it: pending bytes for it must not
+		// reach the file over whatever reuses the space.
+		w.ov.forget(int64(f.sb.BaseAddr+addr), n)
+	}
+}
+
+// fresh reports whether [addr, addr+n) is referenced by nothing committed,
+// so that it may be overwritten in place.
+func (f *File) fresh(addr, n uint64) bool {
+	w := f.wr
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sp.fresh(addr, n)
+}
+
+// writeData writes dataset elements at relative address addr: fresh space,
+// or contiguous storage (rewritten in place, as a device's blocks are).
+func (f *File) writeData(p []byte, addr uint64) error {
 	if f.wr == nil {
 		return ErrReadOnly
 	}
-	if _, err := f.wr.w.WriteAt(p, int64(f.sb.BaseAddr+addr)); err != nil {
+	abs := int64(f.sb.BaseAddr + addr)
+	if _, err := f.wr.file.WriteAt(p, abs); err != nil {
 		return fmt.Errorf("h5: writing %d bytes at 0x%x: %w", len(p), addr, err)
 	}
+	f.wr.ov.forget(abs, uint64(len(p)))
 	return nil
 }
 
-// storage adapts the file for the chunk indexes.
+// writeMeta changes metadata at relative address addr; the change reaches
+// the file at the next commit. The caller holds f.wr.meta.
+func (f *File) writeMeta(p []byte, addr uint64) error {
+	if f.wr == nil {
+		return ErrReadOnly
+	}
+	f.wr.ov.write(p, int64(f.sb.BaseAddr+addr))
+	return nil
+}
+
+// storage adapts the file for the chunk indexes and structure editors.
 type storage struct{ f *File }
 
-func (s storage) WriteAt(p []byte, addr uint64) error { return s.f.writeAt(p, addr) }
+func (s storage) WriteAt(p []byte, addr uint64) error { return s.f.writeMeta(p, addr) }
 func (s storage) Alloc(n uint64) (uint64, error)      { return s.f.alloc(n) }
+func (s storage) Free(addr, n uint64)                 { s.f.free(addr, n) }
+
+var _ format.Space = storage{}
 
 // rewriteMessage writes a header message's new body (of the same size) in
-// place, and the checksum of its header chunk in version 2 headers.
+// place, and the checksum of its header chunk in version 2 headers. The
+// caller holds f.wr.meta.
 func (f *File) rewriteMessage(o *Object, m *format.Message, body []byte) error {
 	if len(body) > len(m.Data) {
 		return fmt.Errorf("h5: message of %d bytes cannot become %d in place: %w", len(m.Data), len(body), ErrUnsupported)
 	}
 	// A message may be padded past its encoding; the padding stays.
-	if err := f.writeAt(body, m.Addr); err != nil {
+	if err := f.writeMeta(body, m.Addr); err != nil {
 		return err
 	}
 	copy(m.Data, body)
@@ -114,24 +182,27 @@ func (f *File) rewriteMessage(o *Object, m *format.Message, body []byte) error {
 		}
 		e := &format.Encoder{}
 		e.U32(format.Lookup3(block, 0))
-		return f.writeAt(e.Buf, c.MsgEnd)
+		return f.writeMeta(e.Buf, c.MsgEnd)
 	}
 	return nil
 }
 
 // Flush writes every dirty chunk through its filter pipeline and index,
-// then the superblock's end-of-file address: data before the structures
-// that point to it.
+// then commits: when it returns, the file on disk holds every change made
+// before the call, durably.
 func (f *File) Flush() error {
 	if f.wr == nil {
 		return nil
 	}
-	f.wr.mu.Lock()
+	w := f.wr
+	w.commitMu.Lock()
+	defer w.commitMu.Unlock()
+	w.mu.Lock()
 	byDataset := map[*Dataset]bool{}
-	for _, dc := range f.wr.dirty {
+	for _, dc := range w.dirty {
 		byDataset[dc.d] = true
 	}
-	f.wr.mu.Unlock()
+	w.mu.Unlock()
 	datasets := make([]*Dataset, 0, len(byDataset))
 	for d := range byDataset {
 		datasets = append(datasets, d)
@@ -145,27 +216,79 @@ func (f *File) Flush() error {
 			return err
 		}
 	}
-	return f.writeSuperblock()
+	w.meta.Lock()
+	defer w.meta.Unlock()
+	return f.commit()
 }
 
-// writeSuperblock records the end of allocated space, extending the file
-// so that libhdf5 never finds it shorter than the superblock says.
-func (f *File) writeSuperblock() error {
-	f.wr.mu.Lock()
-	defer f.wr.mu.Unlock()
-	if f.wr.eoa == f.wr.diskEOA {
+// commit makes the overlay and the end of allocated space durable in the
+// file: data first, then the journal, then the changes in place, then the
+// journal's removal. The caller holds f.wr.meta.
+func (f *File) commit() error {
+	w := f.wr
+	w.mu.Lock()
+	eoa, before := w.sp.eoa, w.diskEOF
+	w.mu.Unlock()
+	if eoa == before && w.ov.empty() {
 		return nil
 	}
-	end := int64(f.sb.BaseAddr + f.wr.eoa)
-	if st, err := f.wr.file.Stat(); err == nil && st.Size() < end {
-		if err := f.wr.file.Truncate(end); err != nil {
+	// libhdf5 refuses a file shorter than its superblock's end of file.
+	end := int64(f.sb.BaseAddr + eoa)
+	st, err := w.file.Stat()
+	if err != nil {
+		return fmt.Errorf("h5: commit: %w", err)
+	}
+	if st.Size() < end {
+		if err := w.file.Truncate(end); err != nil {
 			return fmt.Errorf("h5: extending the file to %d bytes: %w", end, err)
 		}
 	}
-	if _, err := f.wr.w.WriteAt(f.sb.EncodeWithEOF(f.wr.eoa), int64(f.sb.Addr)); err != nil {
-		return fmt.Errorf("h5: writing the superblock: %w", err)
+	// What the new metadata will point at must be on disk before it.
+	if err := w.file.Sync(); err != nil {
+		return fmt.Errorf("h5: commit: %w", err)
 	}
-	f.wr.diskEOA = f.wr.eoa
+	sbOff := int64(f.sb.Addr)
+	if eoa != before {
+		w.ov.write(f.sb.EncodeWithEOF(eoa), sbOff)
+	}
+	j := &journal{sbOff: sbOff, sbImage: f.sb.EncodeWithEOF(before), records: w.ov.records()}
+	// A change of the superblock alone is one sector's write, which the
+	// disk makes whole or not at all: no journal needed.
+	alone := len(j.records) == 1 && j.records[0].off == sbOff && sbOff%512 == 0 && len(j.records[0].data) <= 512
+	if !alone {
+		if w.crashAt == "torn" {
+			return w.crashTorn(j)
+		}
+		if err := writeJournal(w.journalPath, j); err != nil {
+			return err
+		}
+	}
+	switch w.crashAt {
+	case "journal":
+		return errCrash
+	case "apply":
+		j.records = j.records[:len(j.records)/2]
+		if err := j.apply(w.file); err != nil {
+			return err
+		}
+		return errCrash
+	}
+	if err := j.apply(w.file); err != nil {
+		return err
+	}
+	if err := w.file.Sync(); err != nil {
+		return fmt.Errorf("h5: commit: %w", err)
+	}
+	if !alone {
+		if err := removeJournal(w.journalPath); err != nil {
+			return err
+		}
+	}
+	w.ov.reset()
+	w.mu.Lock()
+	w.diskEOF = eoa
+	w.sp.committed()
+	w.mu.Unlock()
 	return nil
 }
 
@@ -174,10 +297,7 @@ func (f *File) Sync() error {
 	if f.wr == nil {
 		return nil
 	}
-	if err := f.Flush(); err != nil {
-		return err
-	}
-	return f.wr.file.Sync()
+	return f.Flush()
 }
 
 // dirtyChunk returns the pending version of a chunk, if any.
