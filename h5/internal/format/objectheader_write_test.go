@@ -1,0 +1,124 @@
+package format
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"testing"
+)
+
+// TestHeaderEditsMatchModel creates headers of both versions, then adds,
+// removes and replaces messages at random (forcing continuation chunks and
+// moved messages), and checks after every commit that a fresh read of the
+// header lists exactly the model's messages.
+func TestHeaderEditsMatchModel(t *testing.T) {
+	for _, hc := range []HeaderCreate{{Version: 1}, {Version: 2}, {Version: 2, Flags: 0x04 | 0x20, ModTime: 7}} {
+		t.Run(fmt.Sprintf("v%d-flags%x", hc.Version, hc.Flags), func(t *testing.T) {
+			mem, r := newMemSpace(64)
+			rng := rand.New(rand.NewSource(int64(hc.Version)*10 + int64(hc.Flags)))
+			body := func(tag byte) []byte {
+				b := make([]byte, 1+rng.Intn(120))
+				for i := range b {
+					b[i] = tag
+				}
+				return b
+			}
+			var model [][]byte
+			var msgs []NewMessage
+			for i := 0; i < 3; i++ {
+				b := body(byte(i + 1))
+				model = append(model, b)
+				msgs = append(msgs, NewMessage{Type: MsgAttribute, Data: b})
+			}
+			addr, err := CreateObjectHeader(r, mem, hc, msgs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tag := byte(10)
+			for step := 0; step < 300; step++ {
+				h, err := ReadObjectHeader(r, addr)
+				if err != nil {
+					t.Fatalf("step %d: %v", step, err)
+				}
+				checkHeaderModel(t, h, model, step)
+				e, err := EditObjectHeader(r, h)
+				if err != nil {
+					t.Fatalf("step %d: %v", step, err)
+				}
+				switch op := rng.Intn(4); {
+				case op <= 1 || len(model) == 0:
+					tag++
+					b := body(tag)
+					model = append(model, b)
+					err = e.Add(mem, NewMessage{Type: MsgAttribute, Data: b})
+				case op == 2:
+					i := rng.Intn(len(model))
+					victim := model[i]
+					model = append(model[:i], model[i+1:]...)
+					if n := e.Remove(func(typ uint16, data []byte) bool { return typ == MsgAttribute && data[0] == victim[0] }); n != 1 {
+						t.Fatalf("step %d: removed %d messages, want 1", step, n)
+					}
+				default:
+					i := rng.Intn(len(model))
+					old := model[i][0]
+					tag++
+					b := body(tag)
+					model[i] = b
+					var ok bool
+					ok, err = e.Replace(mem, MsgAttribute, func(data []byte) bool { return data[0] == old }, NewMessage{Type: MsgAttribute, Data: b})
+					if !ok && err == nil {
+						t.Fatalf("step %d: nothing replaced", step)
+					}
+				}
+				if err == nil {
+					err = e.Commit(mem)
+				}
+				if err != nil {
+					t.Fatalf("step %d: %v", step, err)
+				}
+			}
+			h, err := ReadObjectHeader(r, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(h.Chunks) < 2 {
+				t.Fatalf("%d chunks: the test never needed a continuation", len(h.Chunks))
+			}
+			e, _ := EditObjectHeader(r, h)
+			if err := e.SetRefCount(mem, 3); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Commit(mem); err != nil {
+				t.Fatal(err)
+			}
+			if h, err = ReadObjectHeader(r, addr); err != nil || h.RefCount != 3 {
+				t.Fatalf("reference count %d, %v; want 3", h.RefCount, err)
+			}
+			checkHeaderModel(t, h, model, -1)
+		})
+	}
+}
+
+// checkHeaderModel compares the attribute messages of h (the bodies may be
+// padded) with the model, as multisets keyed by their tag byte.
+func checkHeaderModel(t *testing.T, h *ObjectHeader, model [][]byte, step int) {
+	t.Helper()
+	want := map[byte][]byte{}
+	for _, b := range model {
+		want[b[0]] = b
+	}
+	got := 0
+	for _, m := range h.Messages {
+		if m.Type != MsgAttribute {
+			continue
+		}
+		got++
+		w, ok := want[m.Data[0]]
+		if !ok || !bytes.Equal(m.Data[:len(w)], w) || len(bytes.Trim(m.Data[len(w):], "\x00")) != 0 {
+			t.Fatalf("step %d: unexpected message %x", step, m.Data[:min(8, len(m.Data))])
+		}
+	}
+	if got != len(model) {
+		t.Fatalf("step %d: %d messages, want %d", step, got, len(model))
+	}
+}
