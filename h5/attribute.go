@@ -55,7 +55,7 @@ func (a *Attribute) File() *File { return a.f }
 // them (creation order for compact storage).
 func (o *Object) Attributes() ([]*Attribute, error) {
 	var msgs []*format.AttributeMessage
-	for _, m := range o.hdr.FindAll(format.MsgAttribute) {
+	for _, m := range o.header().FindAll(format.MsgAttribute) {
 		body, addr, err := o.messageBody(m)
 		if err != nil {
 			return nil, err
@@ -66,7 +66,7 @@ func (o *Object) Attributes() ([]*Attribute, error) {
 		}
 		msgs = append(msgs, am)
 	}
-	if m := o.hdr.Find(format.MsgAttributeInfo); m != nil {
+	if m := o.header().Find(format.MsgAttributeInfo); m != nil {
 		ai, err := format.DecodeAttributeInfo(m.Data, m.Addr, o.f.r.Sizes)
 		if err != nil {
 			return nil, err

@@ -50,7 +50,7 @@ type Dataset struct {
 func openDataset(o *Object) (*Dataset, error) {
 	d := &Dataset{Object: o}
 	wrap := func(err error) error { return fmt.Errorf("dataset at 0x%x: %w", o.Addr, err) }
-	h := o.hdr
+	h := o.header()
 	tm := h.Find(format.MsgDatatype)
 	sm := h.Find(format.MsgDataspace)
 	lm := h.Find(format.MsgLayout)

@@ -82,7 +82,7 @@ func openRegular(path string, writable bool) (*os.File, error) {
 // externalSlots decodes the dataset's external data files message once.
 func (d *Dataset) externalSlots() ([]format.ExternalFile, error) {
 	d.eflOnce.Do(func() {
-		m := d.hdr.Find(format.MsgExternalFiles)
+		m := d.header().Find(format.MsgExternalFiles)
 		if m == nil {
 			return
 		}
@@ -96,7 +96,7 @@ func (d *Dataset) externalSlots() ([]format.ExternalFile, error) {
 
 // hasExternal reports whether the dataset's bytes live in external files.
 func (d *Dataset) hasExternal() bool {
-	return d.layout.Class == format.LayoutContiguous && d.hdr.Find(format.MsgExternalFiles) != nil
+	return d.layout.Class == format.LayoutContiguous && d.header().Find(format.MsgExternalFiles) != nil
 }
 
 // ExternalFiles lists the external raw data files of a contiguous dataset

@@ -177,8 +177,8 @@ func (f *File) Root() (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.sb.Version < 2 && f.sb.RootEntry.CacheType == 1 && o.hdr.Find(format.MsgSymbolTable) == nil &&
-		o.hdr.Find(format.MsgLinkInfo) == nil {
+	if f.sb.Version < 2 && f.sb.RootEntry.CacheType == 1 && o.header().Find(format.MsgSymbolTable) == nil &&
+		o.header().Find(format.MsgLinkInfo) == nil {
 		// Very old files may keep the root's symbol table only in the
 		// superblock's scratch pad.
 		o.scratch = &format.SymbolTableMessage{BTreeAddr: f.sb.RootEntry.BTreeAddr, HeapAddr: f.sb.RootEntry.HeapAddr}
@@ -198,7 +198,8 @@ func (f *File) Object(addr uint64) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	o = &Object{f: f, Addr: addr, hdr: hdr}
+	o = &Object{f: f, Addr: addr}
+	o.hdr.Store(hdr)
 	f.mu.Lock()
 	if len(f.objects) >= maxCachedObjects && f.wr == nil {
 		// A writable file keeps every object: each holds the one Dataset

@@ -52,14 +52,14 @@ func linkFromFormat(l *format.Link) Link {
 
 // symbolTable returns the old-style storage of the group, if it has one.
 func (g *Group) symbolTable() (*format.SymbolTableMessage, error) {
-	if m := g.hdr.Find(format.MsgSymbolTable); m != nil {
+	if m := g.header().Find(format.MsgSymbolTable); m != nil {
 		return format.DecodeSymbolTableMessage(m.Data, m.Addr, g.f.r.Sizes)
 	}
 	return g.scratch, nil
 }
 
 func (g *Group) linkInfo() (*format.LinkInfo, error) {
-	m := g.hdr.Find(format.MsgLinkInfo)
+	m := g.header().Find(format.MsgLinkInfo)
 	if m == nil {
 		return nil, nil
 	}
@@ -108,7 +108,7 @@ func (g *Group) Links() ([]Link, error) {
 		}
 		return links, nil
 	}
-	for _, m := range g.hdr.FindAll(format.MsgLink) {
+	for _, m := range g.header().FindAll(format.MsgLink) {
 		l, err := format.DecodeLink(m.Data, m.Addr, g.f.r.Sizes)
 		if err != nil {
 			return nil, err

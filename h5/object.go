@@ -3,6 +3,7 @@ package h5
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
@@ -26,9 +27,10 @@ func (k Kind) String() string {
 // Object is anything with an object header: a group, a dataset or a named
 // datatype.
 type Object struct {
-	f       *File
-	Addr    uint64 // object header address: stable, unique per object
-	hdr     *format.ObjectHeader
+	f    *File
+	Addr uint64 // object header address: stable, unique per object
+	// hdr is the decoded header; an edit swaps in a fresh decoding.
+	hdr     atomic.Pointer[format.ObjectHeader]
 	scratch *format.SymbolTableMessage
 
 	dsOnce sync.Once
@@ -36,12 +38,24 @@ type Object struct {
 	dsErr  error
 }
 
+func (o *Object) header() *format.ObjectHeader { return o.hdr.Load() }
+
+// reload decodes the header again after an edit.
+func (o *Object) reload() error {
+	h, err := format.ReadObjectHeader(o.f.r, o.Addr)
+	if err != nil {
+		return err
+	}
+	o.hdr.Store(h)
+	return nil
+}
+
 // File returns the file the object belongs to.
 func (o *Object) File() *File { return o.f }
 
 // Kind classifies the object by the messages its header holds.
 func (o *Object) Kind() Kind {
-	h := o.hdr
+	h := o.header()
 	switch {
 	case h.Find(format.MsgLayout) != nil:
 		return KindDataset
@@ -63,15 +77,15 @@ func (o *Object) Kind() Kind {
 }
 
 // RefCount is the number of hard links to the object.
-func (o *Object) RefCount() uint32 { return o.hdr.RefCount }
+func (o *Object) RefCount() uint32 { return o.header().RefCount }
 
 // ModTime is the modification time the object header stores, if any.
 func (o *Object) ModTime() (time.Time, bool) {
-	if o.hdr.Version == 2 && o.hdr.Flags&0x20 != 0 && o.hdr.ModTime != 0 {
-		return time.Unix(int64(o.hdr.ModTime), 0), true
+	if o.header().Version == 2 && o.header().Flags&0x20 != 0 && o.header().ModTime != 0 {
+		return time.Unix(int64(o.header().ModTime), 0), true
 	}
 	for _, t := range []uint16{format.MsgModTime, format.MsgModTimeOld} {
-		if m := o.hdr.Find(t); m != nil {
+		if m := o.header().Find(t); m != nil {
 			if ts, ok := format.DecodeModTime(m); ok {
 				return ts, true
 			}
@@ -117,7 +131,7 @@ func (f *File) sharedBody(s *format.SharedMessage, typ uint16, at uint64) ([]byt
 	if err != nil {
 		return nil, 0, err
 	}
-	tm := target.hdr.Find(typ)
+	tm := target.header().Find(typ)
 	if tm == nil || tm.Shared() {
 		return nil, 0, format.Corruptf(s.Addr, "object header", "shared message of type %d not found", typ)
 	}

@@ -44,7 +44,7 @@ func (d *Dataset) resizeLocked(rows uint64) error {
 	if rows == old[0] {
 		return nil
 	}
-	m := d.hdr.Find(format.MsgDataspace)
+	m := d.header().Find(format.MsgDataspace)
 	if m == nil || m.Shared() {
 		return fmt.Errorf("h5: dataset at 0x%x: shared dataspace cannot change: %w", d.Addr, ErrUnsupported)
 	}

@@ -452,7 +452,7 @@ func (d *Dataset) sourceDataset(file, dset string) *Dataset {
 	}
 	if sf == d.f {
 		// A virtual source in the same file could lead back here.
-		lm := o.hdr.Find(format.MsgLayout)
+		lm := o.header().Find(format.MsgLayout)
 		if lm == nil {
 			return nil
 		}

@@ -86,7 +86,7 @@ func (d *Dataset) WriteHyperslab(start, count []uint64, src []byte) error {
 }
 
 func (d *Dataset) layoutMessage() (*format.Message, error) {
-	m := d.hdr.Find(format.MsgLayout)
+	m := d.header().Find(format.MsgLayout)
 	if m == nil {
 		return nil, format.Corruptf(d.Addr, "object header", "dataset lost its layout message")
 	}

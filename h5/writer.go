@@ -171,8 +171,7 @@ func (f *File) rewriteMessage(o *Object, m *format.Message, body []byte) error {
 	if err := f.writeMeta(body, m.Addr); err != nil {
 		return err
 	}
-	copy(m.Data, body)
-	for _, c := range o.hdr.Chunks {
+	for _, c := range o.header().Chunks {
 		if !c.Checksummed || m.Addr < c.MsgStart || m.Addr >= c.MsgEnd {
 			continue
 		}
@@ -182,9 +181,12 @@ func (f *File) rewriteMessage(o *Object, m *format.Message, body []byte) error {
 		}
 		e := &format.Encoder{}
 		e.U32(format.Lookup3(block, 0))
-		return f.writeMeta(e.Buf, c.MsgEnd)
+		if err := f.writeMeta(e.Buf, c.MsgEnd); err != nil {
+			return err
+		}
+		break
 	}
-	return nil
+	return o.reload()
 }
 
 // Flush writes every dirty chunk through its filter pipeline and index,
