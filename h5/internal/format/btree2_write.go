@@ -6,8 +6,8 @@ import "fmt"
 // the tree as libhdf5 1.10 leaves it (H5B2.c H5B2_update, H5B2int.c
 // H5B2__insert / __split1 / __split_root / __redistribute2 / __redistribute3,
 // H5B2internal.c H5B2__insert_internal / __update_internal, H5B2leaf.c
-// H5B2__insert_leaf / __update_leaf), without SWMR shadowing. Removal and
-// merging are not implemented.
+// H5B2__insert_leaf / __update_leaf), without SWMR shadowing. Removal is in
+// btree2_remove.go.
 
 // BTree2Storage is where a v2 B-tree writes: relative addresses.
 type BTree2Storage interface {
@@ -165,6 +165,8 @@ type btree2Tx struct {
 	nodes    map[uint64]*btree2Node
 	dirty    map[uint64]bool
 	order    []uint64 // dirty nodes, in the order they were first changed
+	freed    map[uint64]bool
+	fs       Space // where freed nodes go: removals only
 }
 
 func (t *btree2Tx) markDirty(addr uint64) {
@@ -612,15 +614,21 @@ func insertAt[T any](s []T, i int, v T) []T {
 // what readers see.
 func (t *btree2Tx) commit() error {
 	b := t.b
-	images := make([][]byte, len(t.order))
-	for i, addr := range t.order {
+	var order []uint64
+	for _, addr := range t.order {
+		if !t.freed[addr] {
+			order = append(order, addr)
+		}
+	}
+	images := make([][]byte, len(order))
+	for i, addr := range order {
 		img, err := b.encodeNode(addr, t.nodes[addr], t.levels)
 		if err != nil {
 			return err
 		}
 		images[i] = img
 	}
-	for i, addr := range t.order {
+	for i, addr := range order {
 		if err := t.s.WriteAt(images[i], addr); err != nil {
 			return err
 		}
@@ -634,15 +642,23 @@ func (t *btree2Tx) commit() error {
 		}
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.nodes)+len(t.order) > btree2CacheNodes {
+	if len(b.nodes)+len(order) > btree2CacheNodes {
 		b.nodes = map[uint64]*btree2Node{}
 	}
-	for _, addr := range t.order {
+	for _, addr := range order {
 		b.nodes[addr] = t.nodes[addr]
+	}
+	for addr := range t.freed {
+		delete(b.nodes, addr)
 	}
 	b.RootAddr, b.RootRecords, b.TotalRecords = t.root.addr, uint16(t.root.records), t.root.total
 	b.Depth, b.levels = t.depth, t.levels
+	b.mu.Unlock()
+	for _, addr := range t.order {
+		if t.freed[addr] {
+			t.fs.Free(addr, uint64(b.NodeSize))
+		}
+	}
 	return nil
 }
 

@@ -97,6 +97,11 @@ type FractalHeap struct {
 	mu     sync.Mutex
 	blocks map[uint64]any // *heapIndirect or []byte (a direct block, unfiltered)
 	huge   *BTree2
+
+	// Editing (fractalheap_write.go): wmu serialises edits, w is the
+	// editor's state, made on the first edit.
+	wmu sync.Mutex
+	w   *heapWriter
 }
 
 // heapIndirect is a decoded indirect block.
