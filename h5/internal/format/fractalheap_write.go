@@ -106,6 +106,9 @@ func CreateFractalHeap(r *Reader, s Space, p FractalHeapCreate) (uint64, error) 
 	if err := h.init(); err != nil {
 		return 0, err
 	}
+	if p.StartBlockSize <= uint64(h.directOverhead()) {
+		return 0, bad("start block size %d holds no more than a block header", p.StartBlockSize)
+	}
 	if p.MaxDirectSize-uint64(h.directOverhead()) < uint64(p.MaxManagedSize) {
 		return 0, bad("max direct block size %d cannot hold a %d-byte object", p.MaxDirectSize, p.MaxManagedSize)
 	}
@@ -282,6 +285,13 @@ func (h *FractalHeap) writer() (*heapWriter, error) {
 	}
 	if h.FilterLen > 0 {
 		return nil, Unsupportedf(h.Addr, "fractal heap", "editing a heap with I/O filters")
+	}
+	// Bounds a hostile header puts on what editing would allocate.
+	if h.StartBlockSize <= uint64(h.directOverhead()) {
+		return nil, Corruptf(h.Addr, "fractal heap header", "start block size %d holds no more than a block header", h.StartBlockSize)
+	}
+	if h.indirectSize(h.maxRootRows) > heapMaxBlock {
+		return nil, Unsupportedf(h.Addr, "fractal heap header", "root indirect blocks of up to %d bytes", h.indirectSize(h.maxRootRows))
 	}
 	w := &heapWriter{releaseFS: h.FreeSpaceManagerAddr != Undefined, iblocks: map[uint64]*heapIBlock{}}
 	// H5HF_hdr_finish_init_phase2 and H5HF_hdr_compute_free_space.
