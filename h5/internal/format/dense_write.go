@@ -14,11 +14,14 @@ import (
 // one into the creation order index.
 //
 // OpenDenseLinks and OpenDenseAttributes walk the name index once to learn
-// the heap's free space (FractalHeap.FindFreeSpace); keep the handle for a
-// run of edits. The one-shot functions open a handle per call. None of them
-// changes the link info or attribute info message, except the Create
-// functions, which fill in its addresses: the caller rewrites the message
-// then, and keeps its maximum creation index itself.
+// the heap's free space (FractalHeap.FindFreeSpace), which the handle then
+// keeps in memory: keep it for a run of edits, and let it be the only
+// editor of that storage while it lives (drop it after an error, or when
+// the edits it made are discarded). The one-shot functions open a handle
+// per call, a walk of the name index each. None of them changes the link
+// info or attribute info message, except the Create functions, which fill
+// in its addresses: the caller rewrites the message then, and keeps its
+// maximum creation index (the next order to hand out) itself.
 
 // H5G_NAME_BT2_*, H5G_CORDER_BT2_*, H5A_NAME_BT2_* and H5A_CORDER_BT2_*
 // are all the same.

@@ -695,9 +695,14 @@ func (h *FractalHeap) Write(s Space, id, obj []byte) error {
 		if n != uint64(len(obj)) {
 			return fmt.Errorf("fractal heap at 0x%x: %d bytes over a %d-byte huge object: %w", h.Addr, len(obj), n, ErrUnsupported)
 		}
+		if end := addr + n + h.r.Base; end < addr || end > uint64(h.r.FileSize()) {
+			return Corruptf(addr, "fractal heap huge object", "%d bytes past the end of the file", n)
+		}
 		return s.WriteAt(obj, addr)
+	case heapIDTiny:
+		return Unsupportedf(h.Addr, "fractal heap ID", "rewriting a tiny object")
 	}
-	return Unsupportedf(h.Addr, "fractal heap ID", "rewriting a tiny object")
+	return Corruptf(h.Addr, "fractal heap ID", "reserved heap ID type 0x%02x", id[0])
 }
 
 // writeHeader writes the header back; the first time, it also lets go of
