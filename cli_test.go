@@ -411,7 +411,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad cache size", []string{"--cache-size", "lots", weather, mnt}, "--cache-size"},
 		{"bad cache size unit", []string{"--cache-size", "12XB", weather, mnt}, "--cache-size"},
 		{"bad cache_size option", []string{"-o", "cache_size=x", weather, mnt}, "cache_size"},
-		{"create", []string{"--create", filepath.Join(t.TempDir(), "new.h5"), mnt}, "--create is not supported"},
+		{"bad compression option", []string{"-o", "compression=zip", weather, mnt}, "compression"},
+		{"bad libver option", []string{"-o", "libver=1.2", weather, mnt}, "libver"},
 		{"unmount without mount point", []string{"unmount"}, "usage: h5mount unmount MOUNTPOINT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/h5mount/h5mount/fs"
 	"github.com/h5mount/h5mount/h5"
 	"github.com/h5mount/h5mount/internal/daemon"
+	"github.com/h5mount/h5mount/xattr"
 	"github.com/urfave/cli/v2"
 )
 
@@ -96,9 +97,11 @@ Without -f, h5mount returns once the mount is ready and serves it in the
 background; it exits non-zero, with one line naming the cause, when it
 cannot mount. A missing MOUNTPOINT is created, and removed at unmount.
 The mount is read-write when the HDF5 file is writable by you, else
-read-only: writes to datasets change the file (sync, fsync and unmount make
-them durable). Writing structure (mkdir, rm, setfattr) and growing datasets
-are not supported yet and answer an error.
+read-only. On a read-write mount every change is a change of the HDF5 file:
+writes to datasets, mkdir/rmdir (groups), touch/cp (new datasets), rm, mv,
+ln, ln -s (links), setfattr/setfattr -x (attributes; user.h5.dtype, shape,
+chunks, compression, ... define a new dataset). sync, fsync and unmount
+make changes durable; a crash loses nothing an fsync acknowledged.
 
 Mount options (-o, comma-separated, may be repeated):
    ro                   read-only: the file is never changed (shared lock)
@@ -110,6 +113,9 @@ Mount options (-o, comma-separated, may be repeated):
    debug                log every FUSE request (like --debug)
    cache_size=SIZE      chunk cache size (like --cache-size)
    fsname=NAME          name shown as the mount's source
+   compression=SPEC     filters of datasets made by touch/cp: gzip, gzip:4,
+                        shuffle,gzip:4, zstd:3, lzf, lz4 (default: none)
+   libver=latest        --create makes the newer file form (superblock 2)
    nosuid, nodev, noexec, noatime, atime, sync, dirsync   passed to the kernel
    defaults, auto, noauto, user, users, nofail, _netdev, dev, suid, exec,
    x-systemd.*, ...     fstab options, ignored
@@ -126,6 +132,7 @@ Examples:
    h5mount -f --debug weather.h5 /mnt/w    stay in the foreground, log requests
    h5mount --cache-size 256MiB --log-file /var/log/h5mount.log weather.h5 /mnt/w
    h5mount /data/weather.h5 /mnt/w -o ro,allow_other
+   h5mount --create -o compression=gzip:4 new.h5 /mnt/n    a new, empty file
    /etc/fstab:  /data/weather.h5  /mnt/w  fuse.h5mount  ro,allow_other  0 0`
 
 // newApp builds the command line. args are the normalized arguments, which
@@ -137,6 +144,7 @@ func newApp(args []string, stderr io.Writer) *cli.App {
 		UsageText: "h5mount [options] FILE.h5 MOUNTPOINT      mount; returns once the mount is ready\n" +
 			"h5mount -f [options] FILE.h5 MOUNTPOINT   stay in the foreground; Ctrl-C or SIGTERM unmounts\n" +
 			"h5mount unmount MOUNTPOINT                flush and unmount\n" +
+			"h5mount recover FILE.h5                   replay the journal a crash left\n" +
 			"h5mount version                           print the version",
 		Description:               description,
 		Version:                   versionString(),
@@ -150,7 +158,7 @@ func newApp(args []string, stderr io.Writer) *cli.App {
 			&cli.BoolFlag{Name: "read-only", Aliases: []string{"r"},
 				Usage: "mount read-only, like -o ro"},
 			&cli.BoolFlag{Name: "create",
-				Usage: "create FILE.h5 when missing (not supported yet: this version only reads)"},
+				Usage: "create FILE.h5, empty, when it does not exist (in the most widely readable form; -o libver=latest for the newer one)"},
 			&cli.BoolFlag{Name: "debug", Aliases: []string{"d"},
 				Usage: "log every FUSE request (to stderr with -f, else to --log-file)"},
 			&cli.StringFlag{Name: "log-file",
@@ -281,6 +289,9 @@ type mountConfig struct {
 	kernelOptions      []string // -o options passed on to the kernel
 	readOnly           bool     // -o ro or --read-only
 	readWrite          bool     // -o rw: fail rather than fall back to read-only
+	create             bool     // --create: make FILE.h5 when missing
+	latest             bool     // -o libver=latest: new files in the newer form
+	compression        []h5.Filter
 }
 
 // Mount options passed on to the kernel as given: those fusermount3 knows.
@@ -311,9 +322,7 @@ func parseMountConfig(c *cli.Context) (cfg mountConfig, warnings []string, err e
 	if cfg.file == "" || cfg.mountpoint == "" {
 		return cfg, nil, usagef("empty FILE.h5 or MOUNTPOINT argument")
 	}
-	if c.Bool("create") {
-		return cfg, nil, usagef("--create is not supported by this version of h5mount: it mounts existing HDF5 files")
-	}
+	cfg.create = c.Bool("create")
 	cfg.foreground = c.Bool("foreground")
 	cfg.debug = c.Bool("debug")
 	cfg.logFile = c.String("log-file")
@@ -343,6 +352,19 @@ func parseMountConfig(c *cli.Context) (cfg mountConfig, warnings []string, err e
 				}
 			case key == "fsname" && hasVal:
 				cfg.fsname = val
+			case key == "compression" && hasVal:
+				if cfg.compression, err = xattr.ParseCompression(val); err != nil {
+					return cfg, nil, usagef("-o compression=%s: %v (examples: gzip:4, shuffle,gzip:4, zstd:3, lzf, lz4)", val, err)
+				}
+			case key == "libver" && hasVal:
+				switch val {
+				case "latest":
+					cfg.latest = true
+				case "earliest", "default":
+					cfg.latest = false
+				default:
+					return cfg, nil, usagef("-o libver=%s: use earliest or latest", val)
+				}
 			case kernelOptions[o]:
 				cfg.kernelOptions = append(cfg.kernelOptions, o)
 			case fstabOptions[o], strings.HasPrefix(o, "x-"), key == "comment":
@@ -493,6 +515,8 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 		FileTime:           st.ModTime(),
 		Logger:             logger,
 		Options:            cfg.kernelOptions,
+		Compression:        cfg.compression,
+		Mountpoint:         mnt,
 	}
 	if cfg.fsname != "" {
 		opts.FSName = cfg.fsname
@@ -557,6 +581,16 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, err error) {
 	name := cfg.file
 	st, err = os.Stat(name)
+	if errors.Is(err, os.ErrNotExist) && cfg.create && !cfg.readOnly {
+		created, cerr := h5.Create(name, &h5.CreateOptions{Latest: cfg.latest})
+		if cerr != nil {
+			return nil, nil, nil, fileError(name, cerr)
+		}
+		if cerr = created.Close(); cerr != nil {
+			return nil, nil, nil, fileError(name, cerr)
+		}
+		st, err = os.Stat(name)
+	}
 	if err != nil {
 		return nil, nil, nil, fileError(name, err)
 	}

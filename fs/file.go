@@ -18,10 +18,6 @@ type datasetNode struct {
 	obj  *h5.Object
 	path string
 
-	once sync.Once
-	ds   *h5.Dataset
-	err  error
-
 	// Datasets whose elements have no fixed size read as text, rendered
 	// once on first use.
 	textOnce sync.Once
@@ -47,10 +43,9 @@ var (
 	_ = (gofs.NodeReader)((*datasetNode)(nil))
 )
 
-func (n *datasetNode) dataset() (*h5.Dataset, error) {
-	n.once.Do(func() { n.ds, n.err = n.obj.AsDataset() })
-	return n.ds, n.err
-}
+// dataset is the object as a dataset, asked each time: a change of its
+// definition (user.h5.*) replaces it.
+func (n *datasetNode) dataset() (*h5.Dataset, error) { return n.obj.AsDataset() }
 
 func (n *datasetNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = syscall.S_IFREG | n.fsys.perm(false)

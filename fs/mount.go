@@ -23,6 +23,11 @@ type Options struct {
 	FileTime           time.Time // times for objects that store none (the HDF5 file's mtime)
 	Logger             *log.Logger
 	Options            []string // extra -o options passed to the kernel
+	// Compression is the filter pipeline of datasets made by open(O_CREAT).
+	Compression []h5.Filter
+	// Mountpoint is where the mount is, to recognise symlink targets that
+	// name paths inside it.
+	Mountpoint string
 }
 
 // Mount serves f at mountpoint and returns once the kernel has the mount.

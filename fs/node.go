@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"path"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,6 +28,9 @@ type filesystem struct {
 	opts Options
 	log  *log.Logger
 	done chan struct{} // closed once the server has stopped
+	// generation counts changes of links, so that cached listings know
+	// they are stale.
+	generation atomic.Uint64
 }
 
 func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
@@ -152,6 +156,14 @@ func (fsys *filesystem) errno(op, p string, err error) syscall.Errno {
 		e = syscall.ENOSPC
 	case errors.Is(err, h5.ErrNotWritable):
 		e = syscall.EPERM
+	case errors.Is(err, h5.ErrExists):
+		e = syscall.EEXIST
+	case errors.Is(err, h5.ErrNotEmpty):
+		e = syscall.ENOTEMPTY
+	case errors.Is(err, h5.ErrInvalidName):
+		e = syscall.EINVAL
+	case errors.Is(err, h5.ErrInvalid), errors.Is(err, xattr.ErrInvalid):
+		e = syscall.EINVAL
 	}
 	fsys.log.Printf("%s %s: %v (%s)", op, p, err, e)
 	return e

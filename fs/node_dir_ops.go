@@ -21,8 +21,9 @@ type groupNode struct {
 	// it on its path: a link back to one of them is a cycle.
 	ancestors []uint64
 
-	mu    sync.Mutex
-	links []h5.Link // loaded on first use
+	mu      sync.Mutex
+	links   []h5.Link // loaded on first use
+	linksAt uint64    // the filesystem's generation they were loaded in
 }
 
 var (
@@ -33,11 +34,24 @@ var (
 
 func (g *groupNode) group() (*h5.Group, error) { return g.obj.AsGroup() }
 
+// livePath is the group's path as the tree now has it: a rename moves a
+// directory without telling the node.
+func (g *groupNode) livePath() string {
+	if g.path == "/" {
+		return g.path
+	}
+	if p := g.Path(nil); p != "" {
+		return "/" + p
+	}
+	return g.path
+}
+
 // linkList returns the group's links, decoded once per node.
 func (g *groupNode) linkList() ([]h5.Link, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.links != nil {
+	gen := g.fsys.generation.Load()
+	if g.links != nil && g.linksAt == gen {
 		return g.links, nil
 	}
 	grp, err := g.group()
@@ -51,7 +65,7 @@ func (g *groupNode) linkList() ([]h5.Link, error) {
 	if links == nil {
 		links = []h5.Link{}
 	}
-	g.links = links
+	g.links, g.linksAt = links, gen
 	return links, nil
 }
 
@@ -74,10 +88,11 @@ type child struct {
 
 // resolve builds the node a link leads to.
 func (g *groupNode) resolve(l h5.Link) (child, error) {
-	p := childPath(g.path, l.Name)
+	dir := g.livePath()
+	p := childPath(dir, l.Name)
 	switch l.Type {
 	case h5.LinkSoft:
-		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: softTarget(g.path, l.Target)}}, nil
+		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: softTarget(dir, l.Target)}}, nil
 	case h5.LinkExternal:
 		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: l.ExtFile + "::" + l.ExtPath}}, nil
 	case h5.LinkUserDefined:

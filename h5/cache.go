@@ -7,7 +7,7 @@ import (
 
 // chunkKey names one chunk of one dataset in the file's chunk cache.
 type chunkKey struct {
-	dataset uint64 // object header address
+	dataset uint64 // Dataset.cacheID: a redefined dataset's chunks are new ones
 	index   uint64 // row-major chunk number
 }
 

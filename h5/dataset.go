@@ -25,6 +25,10 @@ type Dataset struct {
 	// virtual holds the resolved mappings of a virtual dataset.
 	virtual *virtualState
 
+	// cacheID names the dataset's chunks in the chunk cache: unique per
+	// decoding, so chunks of a former definition are never taken for its.
+	cacheID uint64
+
 	// mu orders writes against reads: ReadAt shares it, WriteAt and Flush
 	// hold it alone.
 	mu sync.RWMutex
@@ -47,8 +51,10 @@ type Dataset struct {
 	eflErr  error
 }
 
+var datasetIDs atomic.Uint64
+
 func openDataset(o *Object) (*Dataset, error) {
-	d := &Dataset{Object: o}
+	d := &Dataset{Object: o, cacheID: datasetIDs.Add(1)}
 	wrap := func(err error) error { return fmt.Errorf("dataset at 0x%x: %w", o.Addr, err) }
 	h := o.header()
 	tm := h.Find(format.MsgDatatype)

@@ -34,8 +34,8 @@ type File struct {
 	objects map[uint64]*Object
 	gheaps  map[uint64]*format.GlobalHeapCollection
 
-	pathsOnce sync.Once
-	paths     map[uint64]string
+	pathsMu sync.Mutex
+	paths   map[uint64]string
 
 	wr *writer // nil when read-only
 

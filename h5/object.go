@@ -33,9 +33,15 @@ type Object struct {
 	hdr     atomic.Pointer[format.ObjectHeader]
 	scratch *format.SymbolTableMessage
 
-	dsOnce sync.Once
-	ds     *Dataset
-	dsErr  error
+	dsMu  sync.Mutex
+	ds    *Dataset
+	dsErr error
+
+	// Handles on dense link and attribute storage, kept between edits
+	// (they know the heap's free space) and used under f.wr.meta only.
+	denseLinks *format.DenseLinks
+	symtab     *format.SymbolTable
+	denseAttrs *format.DenseAttributes
 }
 
 func (o *Object) header() *format.ObjectHeader { return o.hdr.Load() }
@@ -105,8 +111,19 @@ func (o *Object) AsGroup() (*Group, error) {
 // AsDataset returns the object as a dataset: one Dataset per object, so
 // that its caches and its write lock are shared by every user.
 func (o *Object) AsDataset() (*Dataset, error) {
-	o.dsOnce.Do(func() { o.ds, o.dsErr = openDataset(o) })
+	o.dsMu.Lock()
+	defer o.dsMu.Unlock()
+	if o.ds == nil && o.dsErr == nil {
+		o.ds, o.dsErr = openDataset(o)
+	}
 	return o.ds, o.dsErr
+}
+
+// forgetDataset drops the decoded dataset after its definition changed.
+func (o *Object) forgetDataset() {
+	o.dsMu.Lock()
+	o.ds, o.dsErr = nil, nil
+	o.dsMu.Unlock()
 }
 
 // message decodes the body of a possibly shared message: a shared datatype

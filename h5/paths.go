@@ -9,9 +9,20 @@ const maxIndexedObjects = 1 << 20
 // reached (the first in name order, breadth first), for showing object
 // references. The index is built on first use.
 func (f *File) PathOf(addr uint64) (string, bool) {
-	f.pathsOnce.Do(f.indexPaths)
+	f.pathsMu.Lock()
+	defer f.pathsMu.Unlock()
+	if f.paths == nil {
+		f.indexPaths()
+	}
 	p, ok := f.paths[addr]
 	return p, ok
+}
+
+// forgetPaths drops the index after links changed.
+func (f *File) forgetPaths() {
+	f.pathsMu.Lock()
+	f.paths = nil
+	f.pathsMu.Unlock()
 }
 
 func (f *File) indexPaths() {

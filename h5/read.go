@@ -374,7 +374,7 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 			continue
 		}
 		seen[r.chunkIdx] = true
-		key := chunkKey{dataset: d.Addr, index: r.chunkIdx}
+		key := chunkKey{dataset: d.cacheID, index: r.chunkIdx}
 		if d.f.chunks.contains(key) {
 			continue
 		}
@@ -423,7 +423,7 @@ func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64,
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, workers)
 	for i, j := range jobs {
-		key := chunkKey{dataset: d.Addr, index: j.idx}
+		key := chunkKey{dataset: d.cacheID, index: j.idx}
 		if len(jobs) == 1 || d.f.chunks.contains(key) {
 			results[i], errs[i] = d.chunkData(idx, g, j.scaled, key)
 			continue

@@ -70,3 +70,8 @@ func (l Layout) String() string {
 	}
 	return "unknown"
 }
+
+// Uint8Type is an unsigned byte, as NumPy's "|u1".
+func Uint8Type() *Datatype {
+	return &Datatype{Class: ClassInteger, Version: 1, Size: 1, Precision: 8}
+}

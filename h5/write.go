@@ -249,7 +249,7 @@ func (d *Dataset) dirtyChunkFor(idx chunk.Index, g *chunkGeometry, scaled []uint
 	for i := range scaled {
 		lin = lin*g.grid[i] + scaled[i]
 	}
-	key := chunkKey{dataset: d.Addr, index: lin}
+	key := chunkKey{dataset: d.cacheID, index: lin}
 	w := d.f.wr
 	if dc := w.pending(key); dc != nil {
 		return dc, nil

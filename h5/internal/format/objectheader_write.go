@@ -214,14 +214,14 @@ func (e *HeaderEdit) Add(s Space, m NewMessage) error {
 			break
 		}
 	}
-	if contSlot == nil {
-		// Move the smallest message that makes room (never a continuation,
-		// whose chunk order must stay).
+	// Move messages out, smallest first (never a continuation, whose chunk
+	// order must stay), until the freed space holds the continuation.
+	for contSlot == nil {
 		var best *editChunk
 		bi := -1
 		for _, c := range e.chunks {
 			for i, sl := range c.slots {
-				if sl.typ == MsgContinuation || sl.typ == MsgNil || len(sl.data) < contBody {
+				if sl.typ == MsgContinuation || sl.typ == MsgNil {
 					continue
 				}
 				if bi < 0 || len(sl.data) < len(best.slots[bi].data) {
@@ -236,9 +236,7 @@ func (e *HeaderEdit) Add(s Space, m NewMessage) error {
 		best.slots[bi] = slot{typ: MsgNil, data: make([]byte, len(best.slots[bi].data))}
 		best.dirty = true
 		best.mergeNulls(hdr)
-		if contSlot = e.place(best, contBody); contSlot == nil {
-			return Corruptf(e.h.Addr, "object header", "freed space does not hold a continuation")
-		}
+		contSlot = e.place(best, contBody)
 	}
 	size := uint64(hdr + need)
 	for _, mv := range moved {

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// crashRegion is a byte range of a dataset the crash test writes.
+type crashRegion struct {
+	dataset string
+	off     int64
+	size    int
+}
+
+// byteModel tracks, for every byte the test wrote, the values a crash may
+// leave: the value an fsync acknowledged, plus any value written since.
+type byteModel struct {
+	mu      sync.Mutex
+	allowed map[string]map[int64][]byte // dataset -> offset -> allowed values
+}
+
+func (m *byteModel) write(ds string, off int64, p []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := m.allowed[ds]
+	for i, b := range p {
+		d[off+int64(i)] = append(d[off+int64(i)], b)
+	}
+}
+
+// acked records that everything written so far is durable: only the
+// latest values remain allowed.
+func (m *byteModel) acked() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range m.allowed {
+		for off, vals := range d {
+			d[off] = vals[len(vals)-1:]
+		}
+	}
+}
+
+// TestKillDuringWrites kills the mount process (SIGKILL) at random moments
+// while a client writes and fsyncs, again and again, and checks after each
+// kill that the file, once its journal is replayed, opens in libhdf5 and
+// holds every acknowledged byte. H5MOUNT_CRASH_ROUNDS sets the number of
+// kills (scripts/crash.sh runs hundreds).
+func TestKillDuringWrites(t *testing.T) {
+	requireFUSE(t)
+	rounds := 12
+	if v, err := strconv.Atoi(os.Getenv("H5MOUNT_CRASH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	dir := t.TempDir()
+	file := copyFixture(t, "weather.h5", dir)
+	regions := []crashRegion{{"comp", 0, 4096}}
+	for i := 0; i < 6; i++ {
+		regions = append(regions, crashRegion{"big", int64(seedOffset*4) + int64(i)*(1<<24), 2048})
+	}
+	model := &byteModel{allowed: map[string]map[int64][]byte{}}
+	for _, r := range regions {
+		if model.allowed[r.dataset] == nil {
+			model.allowed[r.dataset] = map[int64][]byte{}
+		}
+	}
+	// The starting content of the regions.
+	initial := readRegions(t, file, regions)
+	for i, r := range regions {
+		model.write(r.dataset, r.off, initial[i])
+	}
+	model.acked()
+	rng := rand.New(rand.NewSource(7))
+	kills := 0
+	for round := 0; round < rounds; round++ {
+		mnt := filepath.Join(dir, "mnt")
+		cmd := exec.Command(h5mountBin, "-f", file, mnt)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitMounted(t, mnt, true)
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			crashClient(mnt, regions, model, rng.Int63(), stop)
+		}()
+		time.Sleep(time.Duration(20+rng.Intn(300)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		kills++
+		close(stop)
+		forceUnmount(mnt)
+		<-done
+		if r := h5mountT(t, "recover", file); r.code != 0 {
+			t.Fatalf("round %d: h5mount recover: %v", round, r)
+		}
+		checkCrashModel(t, round, file, regions, model)
+	}
+	h5dumpOK(t, file)
+	t.Logf("%d kills survived", kills)
+}
+
+// crashClient writes random bytes into the regions and fsyncs now and
+// then, recording what was acknowledged, until stop or the mount dies.
+func crashClient(mnt string, regions []crashRegion, model *byteModel, seed int64, stop chan struct{}) {
+	rng := rand.New(rand.NewSource(seed))
+	files := map[string]*os.File{}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		r := regions[rng.Intn(len(regions))]
+		f := files[r.dataset]
+		if f == nil {
+			var err error
+			if f, err = os.OpenFile(filepath.Join(mnt, r.dataset), os.O_RDWR, 0); err != nil {
+				return
+			}
+			files[r.dataset] = f
+		}
+		n := 1 + rng.Intn(r.size)
+		at := rng.Intn(r.size - n + 1)
+		p := make([]byte, n)
+		rng.Read(p)
+		// Recorded before the write: a write that fails may still have
+		// reached the file.
+		model.write(r.dataset, r.off+int64(at), p)
+		if _, err := f.WriteAt(p, r.off+int64(at)); err != nil {
+			return
+		}
+		if rng.Intn(4) == 0 {
+			if f.Sync() != nil {
+				return
+			}
+			// Every file of the mount is made durable by one commit.
+			model.acked()
+		}
+	}
+}
+
+// readRegions reads the regions with h5py, as libhdf5 sees them.
+func readRegions(t *testing.T, file string, regions []crashRegion) [][]byte {
+	t.Helper()
+	var script strings.Builder
+	script.WriteString("import sys, h5py, numpy as np\nf = h5py.File(sys.argv[1], 'r')\n")
+	for _, r := range regions {
+		fmt.Fprintf(&script, "d = f[%q]; e = d.dtype.itemsize; print(d[()].tobytes()[%d:%d].hex() if d.size * e < 1<<30 else b''.join(d[tuple(np.unravel_index(i, d.shape))].tobytes() for i in range(%d // e, %d // e)).hex())\n",
+			r.dataset, r.off, r.off+int64(r.size), r.off, r.off+int64(r.size))
+	}
+	out, err := exec.Command("/usr/bin/python3", "-c", script.String(), file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("h5py cannot read %s: %v\n%s", file, err, out)
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != len(regions) {
+		t.Fatalf("h5py: %q", out)
+	}
+	got := make([][]byte, len(regions))
+	for i, l := range lines {
+		var b []byte
+		if _, err := fmt.Sscanf(l, "%x", &b); err != nil {
+			t.Fatalf("h5py output %q: %v", l, err)
+		}
+		got[i] = b
+	}
+	return got
+}
+
+func checkCrashModel(t *testing.T, round int, file string, regions []crashRegion, model *byteModel) {
+	t.Helper()
+	got := readRegions(t, file, regions)
+	model.mu.Lock()
+	defer model.mu.Unlock()
+	for i, r := range regions {
+		d := model.allowed[r.dataset]
+		for j, b := range got[i] {
+			vals := d[r.off+int64(j)]
+			if !bytes.Contains(vals, []byte{b}) {
+				t.Fatalf("round %d: %s byte %d is %#x; a crash may leave only %x", round, r.dataset, r.off+int64(j), b, vals)
+			}
+		}
+		// What the file now holds is where the next round starts.
+		for j, b := range got[i] {
+			d[r.off+int64(j)] = []byte{b}
+		}
+	}
+}

@@ -1,0 +1,328 @@
+package h5
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/h5mount/h5mount/h5/internal/format"
+)
+
+// AttributeValue is a value to store as an attribute.
+type AttributeValue struct {
+	Type *Datatype
+	Dims []uint64 // nil for a scalar
+	// Data holds the elements of a fixed-size type; Strings one string per
+	// element of a variable-length string type.
+	Data    []byte
+	Strings []string
+}
+
+// SetMode says whether an attribute must or must not exist already, as
+// setxattr's XATTR_CREATE and XATTR_REPLACE do.
+type SetMode int
+
+// Set modes.
+const (
+	SetAny SetMode = iota
+	SetCreate
+	SetReplace
+)
+
+// maxMessageBody is what one header message can hold.
+const maxMessageBody = 0xffff
+
+// SetAttribute creates or replaces the attribute name. Objects with
+// version 2 headers move their attributes into dense storage past the
+// header's compact limit (8 by default), as libhdf5 does.
+func (o *Object) SetAttribute(name string, v AttributeValue, mode SetMode) error {
+	return o.f.edit(func() error {
+		if name == "" {
+			return fmt.Errorf("h5: attribute with an empty name: %w", ErrInvalidName)
+		}
+		_, err := o.Attribute(name)
+		exists := err == nil
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+		if exists && mode == SetCreate {
+			return fmt.Errorf("h5: attribute %q: %w", name, ErrExists)
+		}
+		if !exists && mode == SetReplace {
+			return fmt.Errorf("h5: attribute %q: %w", name, ErrNotFound)
+		}
+		body, err := o.encodeAttribute(name, v)
+		if err != nil {
+			return err
+		}
+		s := storage{o.f}
+		if ai, err := o.attributeInfo(); err != nil {
+			return err
+		} else if ai != nil && ai.HeapAddr != format.Undefined {
+			da, err := o.dense(ai)
+			if err != nil {
+				return err
+			}
+			if exists {
+				err = da.Replace(s, name, body)
+			} else {
+				order := ai.MaxCreationIndex
+				ai.MaxCreationIndex++
+				if err = da.Insert(s, name, body, order); err == nil {
+					err = o.rewriteAttributeInfo(ai)
+				}
+			}
+			if err != nil {
+				o.denseAttrs = nil
+			}
+			return err
+		}
+		count := len(o.header().FindAll(format.MsgAttribute))
+		if !exists {
+			count++
+		}
+		if o.header().Version == 2 && (count > o.maxCompactAttributes() || len(body) > maxMessageBody) {
+			return o.attributesToDense(name, body)
+		}
+		if len(body) > maxMessageBody {
+			return fmt.Errorf("h5: attribute %q of %d bytes exceeds what an old-style object header holds: %w", name, len(body), ErrUnsupported)
+		}
+		e, err := format.EditObjectHeader(o.f.r, o.header())
+		if err != nil {
+			return err
+		}
+		msg := format.NewMessage{Type: format.MsgAttribute, Data: body}
+		if exists {
+			_, err = e.Replace(s, format.MsgAttribute, attributeNamed(o.f, name), msg)
+		} else {
+			err = e.Add(s, msg)
+		}
+		if err == nil {
+			err = e.Commit(s)
+		}
+		if err != nil {
+			return err
+		}
+		return o.reload()
+	})
+}
+
+// DeleteAttribute removes the attribute name.
+func (o *Object) DeleteAttribute(name string) error {
+	return o.f.edit(func() error {
+		if _, err := o.Attribute(name); err != nil {
+			return err
+		}
+		s := storage{o.f}
+		ai, err := o.attributeInfo()
+		if err != nil {
+			return err
+		}
+		if ai != nil && ai.HeapAddr != format.Undefined {
+			da, err := o.dense(ai)
+			if err != nil {
+				return err
+			}
+			if _, err := da.Remove(s, name); err != nil {
+				o.denseAttrs = nil
+				return err
+			}
+			return nil
+		}
+		e, err := format.EditObjectHeader(o.f.r, o.header())
+		if err != nil {
+			return err
+		}
+		match := attributeNamed(o.f, name)
+		if e.Remove(func(typ uint16, data []byte) bool { return typ == format.MsgAttribute && match(data) }) == 0 {
+			return fmt.Errorf("h5: attribute %q of object 0x%x: %w", name, o.Addr, ErrNotFound)
+		}
+		if err := e.Commit(s); err != nil {
+			return err
+		}
+		return o.reload()
+	})
+}
+
+func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }
+
+// attributeNamed matches the attribute message of that name.
+func attributeNamed(f *File, name string) func([]byte) bool {
+	return func(data []byte) bool {
+		a, err := format.DecodeAttribute(data, 0, f.r.Sizes)
+		return err == nil && a.Name == name
+	}
+}
+
+// dense is the object's handle on its dense attribute storage. The caller
+// holds f.wr.meta.
+func (o *Object) dense(ai *format.AttributeInfo) (*format.DenseAttributes, error) {
+	if o.denseAttrs == nil {
+		da, err := format.OpenDenseAttributes(o.f.r, ai)
+		if err != nil {
+			return nil, err
+		}
+		o.denseAttrs = da
+	}
+	return o.denseAttrs, nil
+}
+
+func (o *Object) attributeInfo() (*format.AttributeInfo, error) {
+	m := o.header().Find(format.MsgAttributeInfo)
+	if m == nil {
+		return nil, nil
+	}
+	return format.DecodeAttributeInfo(m.Data, m.Addr, o.f.r.Sizes)
+}
+
+// maxCompactAttributes is the header's limit of attribute messages.
+func (o *Object) maxCompactAttributes() int {
+	h := o.header()
+	if h.Flags&0x10 != 0 {
+		return int(h.MaxCompact)
+	}
+	return defaultMaxCompact
+}
+
+func (o *Object) rewriteAttributeInfo(ai *format.AttributeInfo) error {
+	s := storage{o.f}
+	e, err := format.EditObjectHeader(o.f.r, o.header())
+	if err != nil {
+		return err
+	}
+	msg := format.NewMessage{Type: format.MsgAttributeInfo, Data: format.EncodeAttributeInfo(ai)}
+	ok, err := e.Replace(s, format.MsgAttributeInfo, func([]byte) bool { return true }, msg)
+	if err == nil && !ok {
+		err = e.Add(s, msg)
+	}
+	if err == nil {
+		err = e.Commit(s)
+	}
+	if err != nil {
+		return err
+	}
+	return o.reload()
+}
+
+// attributesToDense moves every attribute into new dense storage, with
+// name's new value among them.
+func (o *Object) attributesToDense(name string, body []byte) error {
+	f := o.f
+	s := storage{f}
+	ai, err := o.attributeInfo()
+	if err != nil {
+		return err
+	}
+	if ai == nil {
+		ai = &format.AttributeInfo{HeapAddr: format.Undefined, NameIndexAddr: format.Undefined, OrderIndexAddr: format.Undefined}
+	}
+	if err := format.CreateDenseAttributes(f.r, s, ai); err != nil {
+		return err
+	}
+	o.denseAttrs = nil
+	da, err := o.dense(ai)
+	if err != nil {
+		return err
+	}
+	for _, m := range o.header().FindAll(format.MsgAttribute) {
+		a, err := format.DecodeAttribute(m.Data, m.Addr, f.r.Sizes)
+		if err != nil {
+			return err
+		}
+		if a.Name == name {
+			continue
+		}
+		order := ai.MaxCreationIndex
+		ai.MaxCreationIndex++
+		if err := da.Insert(s, a.Name, m.Data, order); err != nil {
+			o.denseAttrs = nil
+			return err
+		}
+	}
+	order := ai.MaxCreationIndex
+	ai.MaxCreationIndex++
+	if err := da.Insert(s, name, body, order); err != nil {
+		o.denseAttrs = nil
+		return err
+	}
+	e, err := format.EditObjectHeader(f.r, o.header())
+	if err != nil {
+		return err
+	}
+	e.Remove(func(typ uint16, _ []byte) bool { return typ == format.MsgAttribute })
+	msg := format.NewMessage{Type: format.MsgAttributeInfo, Data: format.EncodeAttributeInfo(ai)}
+	ok, err := e.Replace(s, format.MsgAttributeInfo, func([]byte) bool { return true }, msg)
+	if err == nil && !ok {
+		err = e.Add(s, msg)
+	}
+	if err == nil {
+		err = e.Commit(s)
+	}
+	if err != nil {
+		return err
+	}
+	return o.reload()
+}
+
+// encodeAttribute is the attribute message for name = v, in the version
+// the object's header calls for, with variable-length strings put in a
+// new global heap collection.
+func (o *Object) encodeAttribute(name string, v AttributeValue) ([]byte, error) {
+	f := o.f
+	if v.Type == nil {
+		return nil, fmt.Errorf("h5: attribute %q without a type: %w", name, ErrInvalid)
+	}
+	space := &format.Dataspace{Version: 1, Kind: format.SpaceScalar}
+	if v.Dims != nil {
+		space = &format.Dataspace{Version: 1, Kind: format.SpaceSimple, Dims: v.Dims}
+	}
+	if o.header().Version == 2 {
+		space.Version = 2
+	}
+	n := space.NumElements()
+	data := v.Data
+	if v.Type.Class == ClassVLen && len(v.Type.Raw) == 0 {
+		// An element is a length, a collection address and an index.
+		t := *v.Type
+		t.Size = uint32(8 + f.r.Sizes.Offset)
+		v.Type = &t
+	}
+	if v.Type.Class == ClassVLen && v.Type.VLenStr {
+		if uint64(len(v.Strings)) != n {
+			return nil, fmt.Errorf("h5: attribute %q: %d strings for %d elements: %w", name, len(v.Strings), n, ErrInvalid)
+		}
+		var err error
+		if data, err = f.storeVLenStrings(v.Strings); err != nil {
+			return nil, err
+		}
+	} else if uint64(len(data)) != n*uint64(v.Type.Size) {
+		return nil, fmt.Errorf("h5: attribute %q: %d bytes for %d elements of %d: %w", name, len(data), n, v.Type.Size, ErrInvalid)
+	}
+	am := &format.AttributeMessage{Version: 1, Name: name, Type: v.Type, Space: space, Data: data}
+	if cs := linkCharSet(name); o.header().Version == 2 || cs != format.CharSetASCII {
+		am.Version, am.CharSet = 3, cs
+	}
+	return format.EncodeAttribute(am)
+}
+
+// storeVLenStrings puts strings into a new global heap collection and
+// returns the variable-length elements that point to them.
+func (f *File) storeVLenStrings(strs []string) ([]byte, error) {
+	objs := make([][]byte, len(strs))
+	for i, s := range strs {
+		objs[i] = []byte(s)
+	}
+	var addr uint64
+	if len(strs) > 0 {
+		var err error
+		if addr, err = format.CreateGlobalHeapCollection(f.r, storage{f}, objs); err != nil {
+			return nil, err
+		}
+	}
+	e := &format.Encoder{Sizes: f.r.Sizes}
+	for i, s := range strs {
+		e.U32(uint32(len(s)))
+		e.Offset(addr)
+		e.U32(uint32(i + 1))
+	}
+	return e.Buf, nil
+}
