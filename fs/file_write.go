@@ -74,11 +74,19 @@ func (n *datasetNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.
 	return n.Getattr(ctx, fh, out)
 }
 
+// Flush (each close) writes the dataset's pending chunks through its
+// filters, so that an error there reaches the closing program, but does
+// not commit: durability is fsync's, sync's and the unmount's (and the
+// periodic commit's), as on any file system.
 func (n *datasetNode) Flush(ctx context.Context, fh gofs.FileHandle) syscall.Errno {
 	if n.fsys.opts.ReadOnly {
 		return 0
 	}
-	return n.fsys.errno("flush", n.path, n.fsys.file.Flush())
+	ds, err := n.dataset()
+	if err != nil {
+		return n.fsys.errno("flush", n.path, err)
+	}
+	return n.fsys.errno("flush", n.path, ds.WriteBack())
 }
 
 func (n *datasetNode) Fsync(ctx context.Context, fh gofs.FileHandle, flags uint32) syscall.Errno {

@@ -132,8 +132,21 @@ func (g *Group) Link(name string) (Link, error) {
 	if li != nil && li.HeapAddr != format.Undefined {
 		return lookupDenseLink(g.f, li, name)
 	}
-	// Symbol tables and compact storage are small enough to scan; the
-	// FUSE layer caches what it has looked up.
+	st, err := g.symbolTable()
+	if err != nil {
+		return Link{}, err
+	}
+	if st != nil {
+		e, ok, err := format.LookupSymbol(g.f.r, st, name)
+		if err != nil {
+			return Link{}, err
+		}
+		if !ok {
+			return Link{}, fmt.Errorf("h5: %q in group at 0x%x: %w", name, g.Addr, ErrNotFound)
+		}
+		return g.symbolLink(st, name, e)
+	}
+	// Compact storage is small enough to scan.
 	links, err := g.Links()
 	if err != nil {
 		return Link{}, err
@@ -144,4 +157,16 @@ func (g *Group) Link(name string) (Link, error) {
 		}
 	}
 	return Link{}, fmt.Errorf("h5: %q in group at 0x%x: %w", name, g.Addr, ErrNotFound)
+}
+
+// symbolLink is the link a symbol table entry describes.
+func (g *Group) symbolLink(st *format.SymbolTableMessage, name string, e format.SymbolTableEntry) (Link, error) {
+	if e.CacheType != 2 {
+		return Link{Name: name, Type: LinkHard, Addr: e.HeaderAddr}, nil
+	}
+	target, err := format.LocalHeapString(g.f.r, st.HeapAddr, uint64(e.LinkOffset))
+	if err != nil {
+		return Link{}, err
+	}
+	return Link{Name: name, Type: LinkSoft, Target: target}, nil
 }

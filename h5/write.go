@@ -274,6 +274,17 @@ func (d *Dataset) dirtyChunkFor(idx chunk.Index, g *chunkGeometry, scaled []uint
 	return dc, nil
 }
 
+// WriteBack writes the dataset's pending chunks through its filter pipeline
+// into the file's storage; they become durable at the next commit.
+func (d *Dataset) WriteBack() error {
+	if d.f.wr == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.flushChunks()
+}
+
 // flushChunks writes this dataset's dirty chunks. The caller holds d.mu.
 func (d *Dataset) flushChunks() error {
 	w := d.f.wr

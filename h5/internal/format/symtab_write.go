@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 )
@@ -761,4 +762,97 @@ func (t *symtabEditor) removeSNOD(s Space, addr uint64, name string) (SymbolTabl
 		return e, true, 0, nil
 	}
 	return e, false, entries[len(entries)-1].NameOffset, t.writeSNOD(s, addr, entries)
+}
+
+// maxLookupName bounds the names a lookup reads from a heap.
+const maxLookupName = 1 << 16
+
+// LocalHeapString reads the string at offset off of the local heap at
+// heapAddr without reading the whole heap.
+func LocalHeapString(r *Reader, heapAddr, off uint64) (string, error) {
+	d, err := r.Decoder(heapAddr, 8+2*r.Sizes.Length+r.Sizes.Offset, "local heap")
+	if err != nil {
+		return "", err
+	}
+	d.Signature("HEAP")
+	d.Skip(4)
+	size, _, data := d.Length(), d.Length(), d.Offset()
+	if err := d.Err(); err != nil {
+		return "", err
+	}
+	if off >= size {
+		return "", Corruptf(heapAddr, "local heap", "offset %d beyond %d bytes", off, size)
+	}
+	for n := uint64(64); ; n *= 4 {
+		n = min(n, size-off, maxLookupName)
+		b, err := r.Read(data+off, int(n), "local heap data")
+		if err != nil {
+			return "", err
+		}
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			return string(b[:i]), nil
+		}
+		if n == size-off || n == maxLookupName {
+			return "", Corruptf(heapAddr, "local heap", "unterminated string at %d", off)
+		}
+	}
+}
+
+// LookupSymbol finds name in an old-style group by descending its B-tree,
+// reading only the names it compares.
+func LookupSymbol(r *Reader, st *SymbolTableMessage, name string) (SymbolTableEntry, bool, error) {
+	str := func(off uint64) (string, error) { return LocalHeapString(r, st.HeapAddr, off) }
+	addr := st.BTreeAddr
+	for depth := 0; depth <= maxBTreeDepth; depth++ {
+		n, err := ReadBTree1Node(r, addr, r.Sizes.Length)
+		if err != nil {
+			return SymbolTableEntry{}, false, err
+		}
+		if n.Type != BTree1Group {
+			return SymbolTableEntry{}, false, Corruptf(addr, "v1 B-tree node", "type %d in a group B-tree", n.Type)
+		}
+		if len(n.Children) == 0 {
+			return SymbolTableEntry{}, false, nil
+		}
+		// The first child whose largest name is not below name.
+		lo, hi := 0, len(n.Children)-1
+		for lo < hi {
+			mid := (lo + hi) / 2
+			k, err := str(NewDecoder(n.Keys[mid+1], addr, "v1 B-tree key", r.Sizes).Length())
+			if err != nil {
+				return SymbolTableEntry{}, false, err
+			}
+			if name <= k {
+				hi = mid
+			} else {
+				lo = mid + 1
+			}
+		}
+		if n.Level > 0 {
+			addr = n.Children[lo]
+			continue
+		}
+		snod, err := ReadSymbolTableNode(r, n.Children[lo])
+		if err != nil {
+			return SymbolTableEntry{}, false, err
+		}
+		i, j := 0, len(snod.Entries)
+		for i < j {
+			mid := (i + j) / 2
+			s, err := str(snod.Entries[mid].NameOffset)
+			if err != nil {
+				return SymbolTableEntry{}, false, err
+			}
+			switch {
+			case s == name:
+				return snod.Entries[mid], true, nil
+			case s < name:
+				i = mid + 1
+			default:
+				j = mid
+			}
+		}
+		return SymbolTableEntry{}, false, nil
+	}
+	return SymbolTableEntry{}, false, Corruptf(st.BTreeAddr, "v1 B-tree", "deeper than %d", maxBTreeDepth)
 }

@@ -104,9 +104,15 @@ func checkSymbolTable(t *testing.T, r *Reader, st *SymbolTableMessage, tab *Symb
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("step %d: walk lists %d names, want %d (in order)", step, len(got), len(want))
 	}
+	if _, ok, err := LookupSymbol(r, st, "not there"); ok || err != nil {
+		t.Fatalf("step %d: LookupSymbol of a missing name: %v %v", step, ok, err)
+	}
 	for _, n := range want {
 		if e, ok, err := tab.Lookup(n); err != nil || !ok || e.HeaderAddr != model[n] {
 			t.Fatalf("step %d: lookup %q: %v %v %+v", step, n, ok, err, e)
+		}
+		if e, ok, err := LookupSymbol(r, st, n); err != nil || !ok || e.HeaderAddr != model[n] {
+			t.Fatalf("step %d: LookupSymbol %q: %v %v %+v", step, n, ok, err, e)
 		}
 	}
 }
