@@ -183,3 +183,47 @@ print("ok")`, file, src)
 		t.Errorf("opening a variable-length dataset for writing: %v, want EPERM", err)
 	}
 }
+
+// TestConvertedWritesThroughMount: datasets that read converted take
+// writes in their read form through the mount — a space-padded string, a
+// null-terminated one, an N-bit integer — and libhdf5 reads the values.
+func TestConvertedWritesThroughMount(t *testing.T) {
+	dir := t.TempDir()
+	strs := filepath.Join(dir, "strings_fixed.h5")
+	copyTo(t, fixture(t, "conformance/strings_fixed.h5"), strs)
+	nbit := filepath.Join(dir, "filter_nbit.h5")
+	copyTo(t, fixture(t, "conformance/filter_nbit.h5"), nbit)
+	mnt := mountT(t, strs)
+	sh(t, "printf 'hi\\0\\0\\0\\0\\0\\0' | dd of="+mnt+"/spacepad_ascii bs=8 seek=1 conv=notrunc status=none")
+	sh(t, "printf 'abcdefgh' | dd of="+mnt+"/nullterm_ascii bs=8 seek=2 conv=notrunc status=none")
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	mnt = mountT(t, nbit)
+	// nbit_i4_p12: 12-bit signed integers; -5 fits, 5000 clamps to 2047.
+	sh(t, "printf '\\373\\377\\377\\377\\210\\023\\000\\000' | dd of="+mnt+"/nbit_i4_p12 bs=4 seek=3 conv=notrunc status=none")
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	h5py(t, `
+import sys, h5py
+s = h5py.File(sys.argv[1], "r")
+assert s["spacepad_ascii"][1] == b"hi", s["spacepad_ascii"][1]
+assert s["nullterm_ascii"][2] == b"abcdefg", s["nullterm_ascii"][2]  # the terminator takes the last byte
+n = h5py.File(sys.argv[2], "r")["nbit_i4_p12"][()].ravel()
+assert n[3] == -5 and n[4] == 2047, n[3:5]
+print("ok")`, strs, nbit)
+	h5dumpOK(t, strs)
+	h5dumpOK(t, nbit)
+}
+
+func copyTo(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

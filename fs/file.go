@@ -85,7 +85,7 @@ func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	if err != nil {
 		return nil, 0, n.fsys.errno("open", n.path, err)
 	}
-	if writing && (xattr.NeedsText(ds.Type) || ds.ReadsConverted() || ds.Layout() == h5.LayoutVirtual) {
+	if writing && (xattr.NeedsText(ds.Type) || ds.Layout() == h5.LayoutVirtual) {
 		// Elements of no fixed size, bytes shown converted and virtual
 		// datasets are read-only.
 		return nil, 0, syscall.EPERM

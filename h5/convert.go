@@ -389,3 +389,222 @@ func float16Bits(f float64) uint16 {
 	}
 	return sign | uint16(e)<<10 | uint16(m)
 }
+
+// Writing converted datasets: the inverse of the conversions above, as
+// libhdf5 converts h5py's memory type into the stored one.
+
+// unconvert turns whole elements in their read form (src) into their stored
+// form, written over stored (which holds the elements as they are now, so
+// that bits the conversion does not describe keep their stored values).
+func (c *converter) unconvert(src, stored []byte) {
+	es := int(c.t.Size)
+	for i := 0; i+es <= len(src) && i+es <= len(stored); i += es {
+		c.plan.unapply(src[i:i+es], stored[i:i+es])
+	}
+}
+
+// unapply writes the stored form of the read-form element src into dst.
+func (p *convPlan) unapply(src, dst []byte) {
+	switch p.kind {
+	case convString:
+		// The read form is null-padded: the text ends at the first NUL.
+		n := len(src)
+		for i, b := range src {
+			if b == 0 {
+				n = i
+				break
+			}
+		}
+		copy(dst, src[:n])
+		pad := byte(0)
+		if p.t.StrPad == PadSpacePad {
+			pad = ' '
+		}
+		for i := n; i < len(dst); i++ {
+			dst[i] = pad
+		}
+		if p.t.StrPad == PadNullTerm && len(dst) > 0 {
+			dst[len(dst)-1] = 0 // libhdf5 cuts a full-length string for its terminator
+		}
+	case convInteger:
+		unconvertInteger(p.t, src, dst)
+	case convFloat:
+		encodeFloatLayout(p.t, decodeStoredIEEE(p.t, src), dst)
+	case convCompound:
+		for _, m := range p.members {
+			end := m.off + m.size
+			if end > uint64(len(src)) || end > uint64(len(dst)) {
+				continue
+			}
+			if m.plan == nil {
+				copy(dst[m.off:end], src[m.off:end])
+			} else {
+				m.plan.unapply(src[m.off:end], dst[m.off:end])
+			}
+		}
+	case convArray:
+		es := uint64(p.t.Base.Size)
+		for i := uint64(0); i < p.count && (i+1)*es <= uint64(len(src)); i++ {
+			p.base.unapply(src[i*es:(i+1)*es], dst[i*es:(i+1)*es])
+		}
+	default:
+		copy(dst, src)
+	}
+}
+
+// unconvertInteger stores a full-width integer in an N-bit field: values
+// beyond the field's range clamp to its limits, as libhdf5's integer
+// conversion does; the bits outside the field are zero.
+func unconvertInteger(t *Datatype, src, dst []byte) {
+	prec := uint(t.Precision)
+	if prec == 0 || prec > 64 {
+		prec = uint(8 * t.Size)
+	}
+	width := uint(8 * len(src))
+	raw := getBits(src, t.BigEndian, 0, min(width, 64))
+	var field uint64
+	if t.Signed {
+		v := int64(raw)
+		if width < 64 {
+			v = int64(raw<<(64-width)) >> (64 - width)
+		}
+		lo, hi := int64(-1)<<(prec-1), int64(1)<<(prec-1)-1
+		if prec >= 64 {
+			lo, hi = math.MinInt64, math.MaxInt64
+		}
+		v = max(lo, min(hi, v))
+		field = uint64(v)
+	} else {
+		field = raw
+		if prec < 64 {
+			field = min(field, 1<<prec-1)
+		}
+	}
+	if prec < 64 {
+		field &= 1<<prec - 1
+	}
+	putUint(dst, t.BigEndian, field<<uint(t.BitOffset))
+}
+
+// decodeStoredIEEE reads the IEEE float of t's size and byte order that a
+// read gave for an odd-layout float.
+func decodeStoredIEEE(t *Datatype, src []byte) float64 {
+	switch t.Size {
+	case 2:
+		return float16Value(uint16(getBits(src, t.BigEndian, 0, 16)))
+	case 4:
+		return float64(math.Float32frombits(uint32(getBits(src, t.BigEndian, 0, 32))))
+	}
+	return math.Float64frombits(getBits(src, t.BigEndian, 0, 64))
+}
+
+func float16Value(b uint16) float64 {
+	exp := int(b>>10) & 0x1f
+	mant := float64(b & 0x3ff)
+	var f float64
+	switch exp {
+	case 0:
+		f = math.Ldexp(mant, -24)
+	case 31:
+		if mant == 0 {
+			f = math.Inf(1)
+		} else {
+			f = math.NaN()
+		}
+	default:
+		f = math.Ldexp(mant+1024, exp-25)
+	}
+	if b&0x8000 != 0 {
+		f = math.Copysign(f, -1)
+	}
+	return f
+}
+
+// encodeFloatLayout rounds f to the nearest value of t's layout and stores
+// it in dst: beyond the largest finite value it is infinity, below the
+// smallest subnormal zero.
+func encodeFloatLayout(t *Datatype, f float64, dst []byte) {
+	msize := uint(t.MantSize)
+	maxExp := uint64(1)<<t.ExpSize - 1
+	bias := int64(t.ExpBias)
+	neg := math.Signbit(f)
+	f = math.Abs(f)
+	var exp, mant uint64
+	implied := t.MantNorm == 2
+	switch {
+	case math.IsNaN(f):
+		exp, mant = maxExp, 1<<(msize-1)
+	case math.IsInf(f, 0):
+		exp = maxExp
+		if !implied {
+			mant = 1 << (msize - 1)
+		}
+	case f == 0:
+	default:
+		frac, e2 := math.Frexp(f) // f = frac·2^e2, frac in [0.5, 1)
+		if implied {
+			e := int64(e2) - 1 + bias
+			if e <= 0 {
+				m := math.RoundToEven(math.Ldexp(f, int(int64(msize)+bias-1)))
+				if m >= math.Ldexp(1, int(msize)) {
+					exp, mant = 1, 0
+				} else {
+					mant = uint64(m)
+				}
+			} else {
+				m := math.RoundToEven((frac*2 - 1) * math.Ldexp(1, int(msize)))
+				if m >= math.Ldexp(1, int(msize)) {
+					m, e = 0, e+1
+				}
+				if uint64(e) >= maxExp {
+					exp, mant = maxExp, 0
+				} else {
+					exp, mant = uint64(e), uint64(m)
+				}
+			}
+		} else {
+			// The leading bit is stored: value = m · 2^(e-bias-msize+1).
+			e := int64(e2) - 1 + bias
+			m := math.RoundToEven(frac * math.Ldexp(1, int(msize)))
+			if m >= math.Ldexp(1, int(msize)) {
+				m, e = m/2, e+1
+			}
+			switch {
+			case e >= int64(maxExp):
+				exp, mant = maxExp, 1<<(msize-1)
+			case e < 0:
+				exp, mant = 0, 0
+			default:
+				exp, mant = uint64(e), uint64(m)
+			}
+		}
+	}
+	var w [32]byte
+	out := w[:len(dst)]
+	setBits(out, uint(t.MantLoc), msize, mant)
+	setBits(out, uint(t.ExpLoc), uint(t.ExpSize), exp)
+	if neg {
+		setBits(out, uint(t.SignLoc), 1, 1)
+	}
+	if t.BigEndian {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	copy(dst, out)
+}
+
+// setBits sets n bits at bit pos of a little-endian buffer to v.
+func setBits(b []byte, pos, n uint, v uint64) {
+	for i := uint(0); i < n; i++ {
+		bit := pos + i
+		if bit/8 >= uint(len(b)) {
+			return
+		}
+		if i < 64 && v>>i&1 != 0 {
+			b[bit/8] |= 1 << (bit % 8)
+		} else {
+			b[bit/8] &^= 1 << (bit % 8)
+		}
+	}
+}

@@ -24,10 +24,9 @@ func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
 	if d.Type.HasVariableSize() || d.Type.Class == ClassReference {
 		return 0, fmt.Errorf("h5: dataset at 0x%x has elements of no fixed size: %w", d.Addr, ErrNotWritable)
 	}
-	if d.ReadsConverted() || d.layout.Class == format.LayoutVirtual {
-		// Reads show these bytes converted (h5py's form) or assembled from
-		// other datasets: writing them back as stored bytes would be wrong.
-		return 0, fmt.Errorf("h5: dataset at 0x%x reads in a converted form: %w", d.Addr, ErrNotWritable)
+	if d.layout.Class == format.LayoutVirtual {
+		// Reads assemble these bytes from other datasets.
+		return 0, fmt.Errorf("h5: virtual dataset at 0x%x: %w", d.Addr, ErrNotWritable)
 	}
 	if off < 0 {
 		return 0, fmt.Errorf("h5: write at %d: %w", off, ErrOutOfRange)
@@ -37,6 +36,7 @@ func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	origOff := off
 	end := uint64(off) + uint64(len(p))
 	if size := uint64(d.Size()); end > size {
 		// A dataset whose first dimension can grow grows to hold the
@@ -49,6 +49,23 @@ func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
 		if err := d.resizeLocked((end + row - 1) / row); err != nil {
 			return 0, err
 		}
+	}
+	if d.conv != nil {
+		// The bytes are in their read form (h5py's): whole elements are
+		// read as stored, patched in their read form, and stored back
+		// converted, as libhdf5 converts h5py's values.
+		es := uint64(d.Type.Size)
+		start := uint64(off) / es * es
+		stop := (end + es - 1) / es * es
+		stored := make([]byte, stop-start)
+		if err := d.readRange(stored, start); err != nil {
+			return 0, err
+		}
+		readForm := append([]byte(nil), stored...)
+		d.conv.convert(readForm)
+		copy(readForm[uint64(off)-start:], p)
+		d.conv.unconvert(readForm, stored)
+		p, off = stored, int64(start)
 	}
 	var err error
 	switch d.layout.Class {
@@ -64,7 +81,7 @@ func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return len(p), nil
+	return int(end - uint64(origOff)), nil
 }
 
 // WriteHyperslab writes the block of elements starting at start with count
