@@ -80,6 +80,7 @@ func TestKillDuringWrites(t *testing.T) {
 	}
 	model.acked()
 	rng := rand.New(rand.NewSource(7))
+	tree := &treeModel{acked: map[string]bool{}, maybe: map[string]bool{}}
 	kills := 0
 	for round := 0; round < rounds; round++ {
 		mnt := filepath.Join(dir, "mnt")
@@ -95,6 +96,11 @@ func TestKillDuringWrites(t *testing.T) {
 			defer close(done)
 			crashClient(mnt, regions, model, rng.Int63(), stop)
 		}()
+		structDone := make(chan struct{})
+		go func() {
+			defer close(structDone)
+			tree.edit(mnt, round, rng.Int63(), stop)
+		}()
 		time.Sleep(time.Duration(20+rng.Intn(300)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
@@ -104,10 +110,12 @@ func TestKillDuringWrites(t *testing.T) {
 		close(stop)
 		forceUnmount(mnt)
 		<-done
+		<-structDone
 		if r := h5mountT(t, "recover", file); r.code != 0 {
 			t.Fatalf("round %d: h5mount recover: %v", round, r)
 		}
 		checkCrashModel(t, round, file, regions, model)
+		tree.check(t, round, file)
 	}
 	h5dumpOK(t, file)
 	t.Logf("%d kills survived", kills)
@@ -204,4 +212,141 @@ func checkCrashModel(t *testing.T, round int, file string, regions []crashRegion
 			d[r.off+int64(j)] = []byte{b}
 		}
 	}
+}
+
+// treeModel tracks groups made and removed through the mount: acked holds
+// the state of names an fsync acknowledged (true: present), maybe the
+// names changed since (either state may survive a crash).
+type treeModel struct {
+	mu    sync.Mutex
+	acked map[string]bool
+	maybe map[string]bool // name -> the state its last change aimed at
+	made  int
+}
+
+// edit makes and removes groups holding a dataset and an attribute, and
+// fsyncs the mount's root now and then.
+func (m *treeModel) edit(mnt string, round int, seed int64, stop chan struct{}) {
+	rng := rand.New(rand.NewSource(seed))
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		m.mu.Lock()
+		var present []string
+		for name, ok := range m.acked {
+			if _, changed := m.maybe[name]; ok && !changed {
+				present = append(present, name)
+			}
+		}
+		m.mu.Unlock()
+		if len(present) > 0 && rng.Intn(3) == 0 {
+			name := present[rng.Intn(len(present))]
+			m.mark(name, false)
+			p := filepath.Join(mnt, name)
+			if os.Remove(filepath.Join(p, "d")) != nil || os.Remove(p) != nil {
+				return
+			}
+		} else {
+			m.mu.Lock()
+			m.made++
+			name := fmt.Sprintf("g%d_%d", round, m.made)
+			m.mu.Unlock()
+			m.mark(name, true)
+			p := filepath.Join(mnt, name)
+			if os.Mkdir(p, 0o755) != nil || os.WriteFile(filepath.Join(p, "d"), []byte(name), 0o644) != nil ||
+				syscall.Setxattr(p, "user.name", []byte(name), 0) != nil {
+				return
+			}
+		}
+		if rng.Intn(3) == 0 {
+			d, err := os.Open(mnt)
+			if err != nil {
+				return
+			}
+			err = d.Sync()
+			d.Close()
+			if err != nil {
+				return
+			}
+			m.ack(mnt)
+		}
+	}
+}
+
+func (m *treeModel) mark(name string, present bool) {
+	m.mu.Lock()
+	m.maybe[name] = present
+	m.mu.Unlock()
+}
+
+// ack records what the fsync made durable: every change made before it
+// (each completed, or the client would have stopped).
+func (m *treeModel) ack(mnt string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for name, present := range m.maybe {
+		m.acked[name] = present
+	}
+	m.maybe = map[string]bool{}
+}
+
+// check requires every acknowledged group (with its dataset and attribute)
+// and no acknowledged removal, as libhdf5 reads the file.
+func (m *treeModel) check(t *testing.T, round int, file string) {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var want, gone []string
+	for name, present := range m.acked {
+		if _, changed := m.maybe[name]; changed {
+			continue
+		}
+		if present {
+			want = append(want, name)
+		} else {
+			gone = append(gone, name)
+		}
+	}
+	script := `
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+want = [n for n in sys.argv[2].split(",") if n]
+gone = [n for n in sys.argv[3].split(",") if n]
+for n in want:
+    assert n in f, ("lost", n)
+    assert f[n]["d"][()].tobytes() == n.encode(), ("data", n)
+    assert f[n].attrs["name"] == n, ("attribute", n)
+for n in gone:
+    assert n not in f, ("back", n)
+print("ok")`
+	out, err := exec.Command("/usr/bin/python3", "-c", script, file, strings.Join(want, ","), strings.Join(gone, ",")).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		if keep := os.Getenv("H5MOUNT_CRASH_KEEP"); keep != "" {
+			data, _ := os.ReadFile(file)
+			os.WriteFile(keep, data, 0o644)
+		}
+		t.Fatalf("round %d: the file does not hold what fsync acknowledged: %v\n%s", round, err, out)
+	}
+	// What the file now holds is where the next round starts: a group the
+	// kill caught half made is left out of the model.
+	for name := range m.maybe {
+		out, _ := exec.Command("/usr/bin/python3", "-c", `
+import sys, h5py
+f = h5py.File(sys.argv[1], "r"); n = sys.argv[2]
+if n not in f: print("absent")
+elif "d" in f[n] and f[n]["d"][()].tobytes() == n.encode() and f[n].attrs.get("name") == n: print("present")
+else: print("partial")`, file, name).Output()
+		switch strings.TrimSpace(string(out)) {
+		case "present":
+			m.acked[name] = true
+		case "absent":
+			m.acked[name] = false
+		default:
+			delete(m.acked, name)
+		}
+	}
+	m.maybe = map[string]bool{}
 }

@@ -347,7 +347,8 @@ func (d *Dataset) flushChunks() error {
 func (d *Dataset) storeChunk(cw chunk.Writer, idx chunk.Index, g *chunkGeometry, dc *dirtyChunk) error {
 	stored := dc.data
 	var mask uint32
-	if len(d.Filters) > 0 && !(d.layout.NoFilterEdgeChunks() && g.isEdgeChunk(dc.scaled)) {
+	unfiltered := d.layout.NoFilterEdgeChunks() && g.isEdgeChunk(dc.scaled)
+	if len(d.Filters) > 0 && !unfiltered {
 		var err error
 		if stored, mask, err = filter.EncodePipeline(d.Filters, dc.data); err != nil {
 			return fmt.Errorf("h5: chunk %v of dataset at 0x%x: %w", dc.scaled, d.Addr, err)
@@ -372,14 +373,19 @@ func (d *Dataset) storeChunk(cw chunk.Writer, idx chunk.Index, g *chunkGeometry,
 			}
 		}
 	}
-	// A chunk a commit has recorded is never overwritten: the new version
-	// goes to new space and the old is freed, so that a crash leaves the
-	// committed version whole. Only an implicit index fixes the place.
+	// A filtered chunk a commit has recorded is never overwritten: the new
+	// version goes to new space and the old is freed, so that a crash
+	// leaves the committed version whole (half a compressed chunk is
+	// none). Raw chunks are rewritten in place, as contiguous data is: a
+	// torn write leaves each byte old or new, and the bytes the write did
+	// not change are the same either way. An implicit index fixes the place.
+	raw := uint64(len(stored)) == uint64(len(dc.data)) && mask == 0 && (len(d.Filters) == 0 || unfiltered)
 	addr := old.Addr
 	stale := uint64(0)
 	if place.Fixed {
 		addr = place.Addr
-	} else if !exists || addr == format.Undefined || uint64(len(stored)) > old.Size || !d.f.fresh(old.Addr, old.Size) {
+	} else if !exists || addr == format.Undefined || uint64(len(stored)) > old.Size ||
+		!(d.f.fresh(old.Addr, old.Size) || (raw && uint64(len(stored)) == old.Size)) {
 		if addr, err = d.f.alloc(uint64(len(stored))); err != nil {
 			return err
 		}

@@ -710,7 +710,29 @@ func (t *symtabEditor) removeAt(s Space, n *groupNode, name string, depth int) (
 	if len(n.children) == 0 {
 		n.level, n.keys = 0, []uint64{0}
 	}
-	return e, false, t.writeNode(s, n)
+	if err := t.writeNode(s, n); err != nil {
+		return e, false, err
+	}
+	// The node's right bound is also its right sibling's left bound: a
+	// bound left naming a removed name would change meaning once the heap
+	// reuses that name's space (libhdf5 compares against both bounds).
+	return e, false, t.setLeftKey(s, n.right, n.keys[len(n.keys)-1])
+}
+
+// setLeftKey makes key the left bound of the node at addr, if any.
+func (t *symtabEditor) setLeftKey(s Space, addr, key uint64) error {
+	if addr == Undefined {
+		return nil
+	}
+	nb, err := t.readNode(addr)
+	if err != nil {
+		return err
+	}
+	if nb.keys[0] == key {
+		return nil
+	}
+	nb.keys[0] = key
+	return t.writeNode(s, nb)
 }
 
 // unlinkSibling takes a node out of its level's sibling chain.
@@ -733,7 +755,9 @@ func (t *symtabEditor) unlinkSibling(s Space, addr uint64) error {
 		if side.isLeft {
 			nb.right = n.right
 		} else {
+			// The removed node's range joins its right sibling's.
 			nb.left = n.left
+			nb.keys[0] = n.keys[0]
 		}
 		if err := t.writeNode(s, nb); err != nil {
 			return err

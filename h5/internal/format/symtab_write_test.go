@@ -104,6 +104,7 @@ func checkSymbolTable(t *testing.T, r *Reader, st *SymbolTableMessage, tab *Symb
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("step %d: walk lists %d names, want %d (in order)", step, len(got), len(want))
 	}
+	checkGroupBTree(t, r, st, step)
 	if _, ok, err := LookupSymbol(r, st, "not there"); ok || err != nil {
 		t.Fatalf("step %d: LookupSymbol of a missing name: %v %v", step, ok, err)
 	}
@@ -115,4 +116,56 @@ func checkSymbolTable(t *testing.T, r *Reader, st *SymbolTableMessage, tab *Symb
 			t.Fatalf("step %d: LookupSymbol %q: %v %v %+v", step, n, ok, err, e)
 		}
 	}
+}
+
+// checkGroupBTree checks the B-tree as libhdf5's lookups rely on it: every
+// name under child i lies in (key i, key i+1], and a node's left bound is
+// its left sibling's right bound.
+func checkGroupBTree(t *testing.T, r *Reader, st *SymbolTableMessage, step int) {
+	t.Helper()
+	heap, err := ReadLocalHeap(r, st.HeapAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(raw []byte) string {
+		s, err := heap.String(NewDecoder(raw, 0, "key", r.Sizes).Length())
+		if err != nil {
+			t.Fatalf("step %d: key: %v", step, err)
+		}
+		return s
+	}
+	rightOf := map[uint64]string{} // node address -> its right bound
+	leftOf := map[uint64]string{}
+	var walk func(addr uint64, lo, hi string, hasHi bool)
+	walk = func(addr uint64, lo, hi string, hasHi bool) {
+		n, err := ReadBTree1Node(r, addr, r.Sizes.Length)
+		if err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		if len(n.Children) == 0 {
+			return
+		}
+		leftOf[addr], rightOf[addr] = name(n.Keys[0]), name(n.Keys[len(n.Keys)-1])
+		if n.Left != Undefined && rightOf[n.Left] != leftOf[addr] {
+			t.Fatalf("step %d: node 0x%x's left bound %q is not its left sibling's right bound %q", step, addr, leftOf[addr], rightOf[n.Left])
+		}
+		for i, c := range n.Children {
+			k0, k1 := name(n.Keys[i]), name(n.Keys[i+1])
+			if n.Level > 0 {
+				walk(c, k0, k1, true)
+				continue
+			}
+			snod, err := ReadSymbolTableNode(r, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range snod.Entries {
+				s, _ := heap.String(e.NameOffset)
+				if !(s > k0 && s <= k1) {
+					t.Fatalf("step %d: %q under child bounds (%q, %q]", step, s, k0, k1)
+				}
+			}
+		}
+	}
+	walk(st.BTreeAddr, "", "", false)
 }
