@@ -40,8 +40,15 @@ func corpusDump(file string) (map[string]*dumpEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(cached+".tmp", raw, 0o644); err == nil {
-			os.Rename(cached+".tmp", cached)
+		// Another test process may write the same dump at once: each
+		// writes its own temporary file, and the last rename wins.
+		if tmp, err := os.CreateTemp(dir, "dump-*.tmp"); err == nil {
+			_, werr := tmp.Write(raw)
+			if tmp.Close() == nil && werr == nil {
+				os.Rename(tmp.Name(), cached)
+			} else {
+				os.Remove(tmp.Name())
+			}
 		}
 	}
 	var d map[string]*dumpEntry

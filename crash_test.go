@@ -92,14 +92,15 @@ func TestKillDuringWrites(t *testing.T) {
 		waitMounted(t, mnt, true)
 		stop := make(chan struct{})
 		done := make(chan struct{})
+		dataSeed, treeSeed := rng.Int63(), rng.Int63()
 		go func() {
 			defer close(done)
-			crashClient(mnt, regions, model, rng.Int63(), stop)
+			crashClient(mnt, regions, model, dataSeed, stop)
 		}()
 		structDone := make(chan struct{})
 		go func() {
 			defer close(structDone)
-			tree.edit(mnt, round, rng.Int63(), stop)
+			tree.edit(mnt, round, treeSeed, stop)
 		}()
 		time.Sleep(time.Duration(20+rng.Intn(300)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {

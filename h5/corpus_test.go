@@ -69,11 +69,21 @@ func referenceDump(file string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("dump_ref.py %s: %v", file, err)
 	}
-	tmp := out + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	// Another test process may write the same dump at once: each writes
+	// its own temporary file, and the last rename wins.
+	tmp, err := os.CreateTemp(cacheDir, "dump-*.tmp")
+	if err != nil {
 		return "", err
 	}
-	return out, os.Rename(tmp, out)
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return out, os.Rename(tmp.Name(), out)
 }
 
 // TestCorpusMatchesH5py reads every file of the shared corpus and compares
