@@ -249,3 +249,36 @@ assert b.attrs["units"] == "m/s" and b.attrs["scale"] == 0.5 and list(b.attrs["l
 print("ok")`, src, dstFile)
 	h5dumpOK(t, dstFile)
 }
+
+// TestRemovedStorageIsReused: the storage of a removed dataset is used
+// again by later writes, once a commit has made the removal durable.
+func TestRemovedStorageIsReused(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "reuse.h5")
+	src := filepath.Join(dir, "mib.bin")
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i>>9)
+	}
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mnt := mountT(t, file, "--create")
+	sh(t, fmt.Sprintf("cp %s %s/a && sync -f %s/a", src, mnt, mnt))
+	before := fileSize(t, file)
+	sh(t, fmt.Sprintf("rm %s/a && sync -f %s", mnt, mnt))
+	sh(t, fmt.Sprintf("cp %s %s/b && sync -f %s/b", src, mnt, mnt))
+	after := fileSize(t, file)
+	if after > before+64<<10 {
+		t.Errorf("the file grew from %d to %d bytes: the removed dataset's storage was not reused", before, after)
+	}
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	h5py(t, `
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert list(f) == ["b"] and f["b"][()].tobytes() == open(sys.argv[2], "rb").read()
+print("ok")`, file, src)
+	h5dumpOK(t, file)
+}
