@@ -189,6 +189,12 @@ func (g *groupNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno)
 	}
 	entries := make([]fuse.DirEntry, 0, len(links))
 	for _, l := range links {
+		if !listable(l.Name) {
+			// A damaged file can name a link "", "." or "a/b": no path can
+			// reach it, and a listing must not offer it.
+			g.fsys.log.Printf("readdir %s: a link named %q cannot be shown (skipped)", g.path, l.Name)
+			continue
+		}
 		c, err := g.resolve(l)
 		if err != nil {
 			if err == h5.ErrNotFound {
@@ -203,4 +209,9 @@ func (g *groupNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno)
 		entries = append(entries, fuse.DirEntry{Name: l.Name, Mode: c.mode, Ino: c.ino})
 	}
 	return gofs.NewListDirStream(entries), 0
+}
+
+// listable reports whether a link name can be a directory entry.
+func listable(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\x00")
 }

@@ -53,6 +53,9 @@ type Dataset struct {
 
 var datasetIDs atomic.Uint64
 
+// maxElementSize bounds the element size of a dataset h5mount opens.
+const maxElementSize = 64 << 20
+
 func openDataset(o *Object) (*Dataset, error) {
 	d := &Dataset{Object: o, cacheID: datasetIDs.Add(1)}
 	wrap := func(err error) error { return fmt.Errorf("dataset at 0x%x: %w", o.Addr, err) }
@@ -72,6 +75,11 @@ func openDataset(o *Object) (*Dataset, error) {
 	}
 	if d.Type.Size == 0 {
 		return nil, wrap(format.Corruptf(addr, "datatype message", "element size 0"))
+	}
+	if d.Type.Size > maxElementSize {
+		// Buffers of one element (fill value, conversions) are made before
+		// any data is read: a size the file merely claims must not make them.
+		return nil, wrap(format.Unsupportedf(addr, "datatype message", "elements of %d bytes (more than %d)", d.Type.Size, maxElementSize))
 	}
 	d.conv = newConverter(d.Type)
 	body, addr, err = o.messageBody(sm)

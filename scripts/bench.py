@@ -1,0 +1,297 @@
+#!/usr/bin/python3
+"""h5mount's benchmark suite: every case against its reference, measured in
+the same run, as medians (after a warm-up) and ratios.
+
+    scripts/bench.sh                  full sizes (1 GiB datasets, 100,000 datasets, 4 GiB for RSS)
+    BENCH_SCALE=0.05 scripts/bench.sh a quick run at 5% of the sizes
+
+Needs root (to drop the page cache for the cold cases), /usr/bin/python3 with
+h5py, h5ls, and Debian's hdf5-filter-plugin for the LZ4 case.
+"""
+import os, subprocess, sys, tempfile, time, statistics, shutil, random
+
+import numpy as np
+import h5py
+
+SCALE = float(os.environ.get("BENCH_SCALE", "1"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLUGINS = "/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins"
+os.environ.setdefault("HDF5_PLUGIN_PATH", PLUGINS)
+MIB = 1 << 20
+
+rows = []  # (case, h5mount figure, reference, ratio)
+
+
+def run(*cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def drop_caches():
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+    except OSError:
+        pass
+
+
+def median_time(fn, runs=RUNS, warm=True, before=None):
+    """Median seconds of fn over runs after a warm-up; fn may return its
+    own timing (to leave set-up such as a mount out of it)."""
+    if warm:
+        if before:
+            before()
+        fn()
+    times = []
+    for _ in range(runs):
+        if before:
+            before()
+        t = time.perf_counter()
+        own = fn()
+        times.append(own if isinstance(own, float) else time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def timed(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+class Mount:
+    def __init__(self, bin, file, mnt, *opts):
+        self.bin, self.file, self.mnt, self.opts = bin, file, mnt, opts
+
+    def __enter__(self):
+        run(self.bin, *self.opts, self.file, self.mnt)
+        return self
+
+    def __exit__(self, *a):
+        run(self.bin, "unmount", self.mnt)
+
+    def pid(self):
+        out = subprocess.run(["pgrep", "-f", "h5mount.*" + self.mnt], capture_output=True, text=True).stdout.split()
+        return int(out[0])
+
+
+def cat(path):
+    run("cat", path, stdout=subprocess.DEVNULL)
+
+
+def mbps(nbytes, secs):
+    return nbytes / MIB / secs
+
+
+def smooth(n, seed):
+    rng = np.random.RandomState(seed)
+    t = np.arange(n, dtype=np.float64)
+    return np.sin(t * 1e-4) + rng.standard_normal(n) * 0.01
+
+
+def make_float_dataset(path, name, n, **kw):
+    with h5py.File(path, "a") as f:
+        ds = f.create_dataset(name, shape=(n,), dtype="<f8", **kw)
+        slab = 1 << 21
+        for i in range(0, n, slab):
+            m = min(slab, n - i)
+            ds[i:i + m] = smooth(m, i)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="h5mount-bench.", dir=os.environ.get("TMPDIR", "/tmp"))
+    bin = os.path.join(work, "h5mount")
+    try:
+        run("go", "build", "-o", bin, ".", cwd=REPO)
+        bench(work, bin)
+    finally:
+        for m in os.listdir(work):
+            p = os.path.join(work, m)
+            if os.path.ismount(p):
+                subprocess.run([bin, "unmount", p])
+        shutil.rmtree(work, ignore_errors=True)
+    print()
+    print("| case | h5mount | against | ratio |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print("| %s | %s | %s | %s |" % r)
+
+
+def bench(work, bin):
+    n = int((1 << 30) * SCALE) // 8
+    nbytes = n * 8
+    data = os.path.join(work, "data.h5")
+    mnt = os.path.join(work, "mnt")
+    print("making %d MiB datasets in %s ..." % (nbytes // MIB, work), flush=True)
+    make_float_dataset(data, "contiguous", n)
+    make_float_dataset(data, "gzip", n, chunks=(131072,), compression="gzip", compression_opts=4)
+    make_float_dataset(data, "lz4", n, chunks=(131072,), compression=32004)
+    raw = os.path.join(work, "raw.bin")
+    with h5py.File(data, "r") as f, open(raw, "wb") as out:
+        out.write(f["contiguous"][()].tobytes())
+
+    # Sequential reads of contiguous data, warm and cold.
+    def h5py_read(name):
+        def fn():
+            with h5py.File(data, "r") as f:
+                f[name][()]
+        return fn
+    with Mount(bin, data, mnt, "-o", "ro") as m:
+        p = os.path.join(mnt, "contiguous")
+        plain_w = median_time(lambda: cat(raw))
+        mount_w = median_time(lambda: cat(p))
+    h5py_w = median_time(h5py_read("contiguous"))
+    rows.append(("cat %d MiB contiguous f8, warm" % (nbytes // MIB), "%.0f MB/s" % mbps(nbytes, mount_w),
+                 "plain cat %.0f MB/s; h5py %.0f MB/s" % (mbps(nbytes, plain_w), mbps(nbytes, h5py_w)),
+                 "%.2fx plain, %.2fx h5py" % (plain_w / mount_w, h5py_w / mount_w)))
+
+    def cold_mount_cat(name):
+        # A fresh mount (no chunk cache), caches dropped; the cat is timed.
+        def fn():
+            with Mount(bin, data, mnt, "-o", "ro"):
+                drop_caches()
+                return timed(lambda: cat(os.path.join(mnt, name)))
+        return fn
+    mount_c = median_time(cold_mount_cat("contiguous"))
+    plain_c = median_time(lambda: cat(raw), before=drop_caches)
+    h5py_c = median_time(h5py_read("contiguous"), before=drop_caches)
+    size = "%d MiB" % (nbytes // MIB)
+    rows.append(("cat %s contiguous f8, cold (remount, caches dropped)" % size, "%.0f MB/s" % mbps(nbytes, mount_c),
+                 "plain cat %.0f MB/s; h5py %.0f MB/s" % (mbps(nbytes, plain_c), mbps(nbytes, h5py_c)),
+                 "%.2fx plain, %.2fx h5py" % (plain_c / mount_c, h5py_c / mount_c)))
+
+    # Compressed sequential reads: a fresh mount each run (no chunk cache).
+    for name, label in (("gzip", "gzip:4"), ("lz4", "lz4")):
+        t_mount = median_time(cold_mount_cat(name))
+        t_h5py = median_time(h5py_read(name), before=drop_caches)
+        rows.append(("sequential read, %s %s chunks (cold)" % (size, label), "%.0f MB/s" % mbps(nbytes, t_mount),
+                     "h5py %.0f MB/s" % mbps(nbytes, t_h5py), "%.2fx h5py" % (t_h5py / t_mount)))
+
+    # shuffle+zstd: libhdf5 has no zstd plugin here, so h5mount writes it.
+    zfile = os.path.join(work, "zstd.h5")
+    with Mount(bin, zfile, mnt, "--create") as m:
+        z = os.path.join(mnt, "zstd")
+        run("touch", z)
+        run("setfattr", "-n", "user.h5.dtype", "-v", "<f8", z)
+        run("setfattr", "-n", "user.h5.shape", "-v", str(n), z)
+        run("setfattr", "-n", "user.h5.chunks", "-v", "131072", z)
+        run("setfattr", "-n", "user.h5.compression", "-v", "shuffle,zstd:3", z)
+        run("dd", "if=" + raw, "of=" + z, "bs=1M", "conv=notrunc", "status=none")
+    def cold_zstd():
+        with Mount(bin, zfile, mnt, "-o", "ro"):
+            drop_caches()
+            return timed(lambda: cat(os.path.join(mnt, "zstd")))
+    t_z = median_time(cold_zstd)
+    t_h5py_gzip = median_time(h5py_read("gzip"), before=drop_caches)
+    rows.append(("sequential read, %s shuffle+zstd:3 chunks (cold)" % size, "%.0f MB/s" % mbps(nbytes, t_z),
+                 "h5py on the gzip one %.0f MB/s (no zstd plugin for libhdf5 here)" % mbps(nbytes, t_h5py_gzip),
+                 "%.2fx h5py-gzip" % (t_h5py_gzip / t_z)))
+
+    # 10,000 random 4 KiB reads over the gzip dataset.
+    k = max(100, int(10000 * min(1, SCALE * 4)))
+    rnd = random.Random(1)
+    offs = [rnd.randrange(0, nbytes - 4096) // 8 * 8 for _ in range(k)]
+    with Mount(bin, data, mnt, "-o", "ro"):
+        fd = os.open(os.path.join(mnt, "gzip"), os.O_RDONLY)
+        lat = []
+        for o in offs:
+            t = time.perf_counter()
+            os.pread(fd, 4096, o)
+            lat.append(time.perf_counter() - t)
+        os.close(fd)
+    with h5py.File(data, "r") as f:
+        ds = f["gzip"]
+        hl = []
+        for o in offs:
+            t = time.perf_counter()
+            ds[o // 8:o // 8 + 512]
+            hl.append(time.perf_counter() - t)
+    q = lambda v, p: sorted(v)[int(p * (len(v) - 1))] * 1e6
+    rows.append(("%d random 4 KiB preads, gzip dataset" % k, "p50 %.0f µs, p99 %.0f µs" % (q(lat, .5), q(lat, .99)),
+                 "h5py p50 %.0f µs, p99 %.0f µs" % (q(hl, .5), q(hl, .99)),
+                 "p50 %.2fx h5py" % (q(hl, .5) / q(lat, .5))))
+
+    # dd of 1 GiB into an existing dataset, durable at the end (unmount).
+    for name, kw in (("contiguous", {}), ("gzip", {"chunks": (131072,), "compression": "gzip", "compression_opts": 4})):
+        target = os.path.join(work, "w.h5")
+
+        def prepare():
+            if os.path.exists(target):
+                os.remove(target)
+            with h5py.File(target, "w") as f:
+                f.create_dataset("d", shape=(n,), dtype="<f8", **kw)
+            drop_caches()
+
+        def by_mount():
+            with Mount(bin, target, mnt):
+                run("dd", "if=" + raw, "of=" + os.path.join(mnt, "d"), "bs=1M", "conv=notrunc", "status=none")
+
+        src = np.fromfile(raw, dtype="<f8")
+
+        def by_h5py():
+            with h5py.File(target, "r+") as f:
+                d = f["d"]
+                slab = 1 << 21
+                for i in range(0, n, slab):
+                    d[i:i + slab] = src[i:i + slab]
+                f.flush()
+            fd = os.open(target, os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+
+        t_m = median_time(by_mount, before=prepare)
+        t_h = median_time(by_h5py, before=prepare)
+        rows.append(("dd write %s into a %s dataset (until unmount)" % (size, name), "%.0f MB/s" % mbps(nbytes, t_m),
+                     "h5py %.0f MB/s" % mbps(nbytes, t_h), "%.2fx h5py" % (t_h / t_m)))
+
+    # find over 100,000 datasets in 1,000 groups.
+    groups, per = max(10, int(1000 * SCALE)), 100
+    many = os.path.join(work, "many.h5")
+    with h5py.File(many, "w") as f:
+        for g in range(groups):
+            grp = f.create_group("g%d" % g)
+            for d in range(per):
+                grp.create_dataset("d%d" % d, shape=(4,), dtype="<i4")
+    count = []
+
+    def find():
+        with Mount(bin, many, mnt, "-o", "ro"):
+            out = subprocess.run("find %s | wc -l" % mnt, shell=True, check=True, capture_output=True, text=True).stdout
+            count.append(int(out))
+    t_find = median_time(find)
+
+    def mount_only():
+        with Mount(bin, many, mnt, "-o", "ro"):
+            pass
+    t_mount = median_time(mount_only)
+
+    def visit():
+        with h5py.File(many, "r") as f:
+            f.visit(lambda name: None)
+    t_visit = median_time(visit)
+    t_h5ls = median_time(lambda: run("h5ls", "-r", many, stdout=subprocess.DEVNULL))
+    rows.append(("mount + find | wc -l, %d datasets in %d groups (%d entries)" % (groups * per, groups, count[-1]),
+                 "%.2f s (mount + unmount alone %.2f s)" % (t_find, t_mount),
+                 "h5py visit %.2f s; h5ls -r %.2f s" % (t_visit, t_h5ls),
+                 "%.2fx h5ls" % (t_h5ls / t_find)))
+
+    # Peak memory while reading a 4 GiB compressed dataset.
+    big = os.path.join(work, "big.h5")
+    nbig = int((4 << 30) * SCALE) // 8
+    with h5py.File(big, "w") as f:
+        ds = f.create_dataset("d", shape=(nbig,), dtype="<f8", chunks=(131072,), compression="gzip", compression_opts=1)
+        slab = 1 << 22
+        block = np.repeat(np.arange(slab // 64, dtype=np.float64), 64)
+        for i in range(0, nbig, slab):
+            m = min(slab, nbig - i)
+            ds[i:i + m] = block[:m]
+    cache = "256MiB"
+    with Mount(bin, big, mnt, "-o", "ro", "--cache-size", cache) as m:
+        cat(os.path.join(mnt, "d"))
+        with open("/proc/%d/status" % m.pid()) as st:
+            hwm = [l for l in st if l.startswith("VmHWM")][0].split()[1]
+    rows.append(("peak RSS of the mount reading %d MiB gzip" % (nbig * 8 // MIB), "%d MiB" % (int(hwm) // 1024),
+                 "--cache-size %s" % cache, "%.2fx the cache" % (int(hwm) / 1024 / 256)))
+
+
+if __name__ == "__main__":
+    main()
