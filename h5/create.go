@@ -83,7 +83,7 @@ func writeNewFile(fh *os.File, latest bool) error {
 		li := &format.LinkInfo{HeapAddr: format.Undefined, NameIndexAddr: format.Undefined, OrderIndexAddr: format.Undefined}
 		root, err := format.CreateObjectHeader(r, s, format.HeaderCreate{Version: 2, Flags: 0x20,
 			AccessTime: t, ModTime: t, ChangeTime: t, BirthTime: t, Slack: newGroupLinkSlack}, []format.NewMessage{
-			{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li)},
+			{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li, sizes)},
 			{Type: format.MsgGroupInfo, Data: format.EncodeGroupInfo(&format.GroupInfo{})},
 		})
 		if err != nil {
@@ -105,7 +105,7 @@ func writeNewFile(fh *os.File, latest bool) error {
 			return err
 		}
 		root, err := format.CreateObjectHeader(r, s, format.HeaderCreate{Version: 1, Slack: newHeaderSlack},
-			[]format.NewMessage{{Type: format.MsgSymbolTable, Data: format.EncodeSymbolTableMessage(st)}})
+			[]format.NewMessage{{Type: format.MsgSymbolTable, Data: format.EncodeSymbolTableMessage(st, sizes)}})
 		if err != nil {
 			return err
 		}

@@ -103,14 +103,14 @@ func (g *Group) newGroupHeader() (uint64, error) {
 			return 0, err
 		}
 		return format.CreateObjectHeader(f.r, s, format.HeaderCreate{Version: 1, Slack: newHeaderSlack},
-			[]format.NewMessage{{Type: format.MsgSymbolTable, Data: format.EncodeSymbolTableMessage(st)}})
+			[]format.NewMessage{{Type: format.MsgSymbolTable, Data: format.EncodeSymbolTableMessage(st, g.f.r.Sizes)}})
 	}
 	li := &format.LinkInfo{HeapAddr: format.Undefined, NameIndexAddr: format.Undefined, OrderIndexAddr: format.Undefined}
 	if pli, err := g.linkInfo(); err == nil && pli != nil {
 		li.Flags = pli.Flags // tracking creation order, as the parent does
 	}
 	msgs := []format.NewMessage{
-		{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li)},
+		{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li, g.f.r.Sizes)},
 		{Type: format.MsgGroupInfo, Data: format.EncodeGroupInfo(&format.GroupInfo{})},
 	}
 	hc := g.headerCreate()

@@ -189,7 +189,7 @@ func (o *Object) rewriteAttributeInfo(ai *format.AttributeInfo) error {
 	if err != nil {
 		return err
 	}
-	msg := format.NewMessage{Type: format.MsgAttributeInfo, Data: format.EncodeAttributeInfo(ai)}
+	msg := format.NewMessage{Type: format.MsgAttributeInfo, Data: format.EncodeAttributeInfo(ai, o.f.r.Sizes)}
 	ok, err := e.Replace(s, format.MsgAttributeInfo, func([]byte) bool { return true }, msg)
 	if err == nil && !ok {
 		err = e.Add(s, msg)
@@ -249,7 +249,7 @@ func (o *Object) attributesToDense(name string, body []byte) error {
 		return err
 	}
 	e.Remove(func(typ uint16, _ []byte) bool { return typ == format.MsgAttribute })
-	msg := format.NewMessage{Type: format.MsgAttributeInfo, Data: format.EncodeAttributeInfo(ai)}
+	msg := format.NewMessage{Type: format.MsgAttributeInfo, Data: format.EncodeAttributeInfo(ai, o.f.r.Sizes)}
 	ok, err := e.Replace(s, format.MsgAttributeInfo, func([]byte) bool { return true }, msg)
 	if err == nil && !ok {
 		err = e.Add(s, msg)
@@ -301,7 +301,7 @@ func (o *Object) encodeAttribute(name string, v AttributeValue) ([]byte, error) 
 	if cs := linkCharSet(name); o.header().Version == 2 || cs != format.CharSetASCII {
 		am.Version, am.CharSet = 3, cs
 	}
-	return format.EncodeAttribute(am)
+	return format.EncodeAttribute(am, o.f.r.Sizes)
 }
 
 // storeVLenStrings puts strings into a new global heap collection and

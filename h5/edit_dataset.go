@@ -182,7 +182,7 @@ func (f *File) datasetMessagesWith(spec *DatasetSpec, hv uint8, keep *format.Lay
 		fill.Value = spec.Fill
 	}
 	msgs := []format.NewMessage{
-		{Type: format.MsgDataspace, Data: format.EncodeDataspace(space)},
+		{Type: format.MsgDataspace, Data: format.EncodeDataspace(space, f.r.Sizes)},
 		{Type: format.MsgDatatype, Flags: 1, Data: typ}, // constant, as libhdf5 marks it
 		{Type: format.MsgFillValue, Flags: 1, Data: format.EncodeFillValue(fill)},
 		{Type: format.MsgLayout, Data: lay},

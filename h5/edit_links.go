@@ -73,7 +73,7 @@ func (g *Group) insertLink(l *format.Link) error {
 		l.HasCreationOrder, l.CreationOrder = true, int64(li.MaxCreationIndex)
 		li.MaxCreationIndex++
 	}
-	msg := format.EncodeLink(l)
+	msg := format.EncodeLink(l, g.f.r.Sizes)
 	if li.HeapAddr == format.Undefined && len(g.header().FindAll(format.MsgLink))+1 > g.maxCompact() {
 		if err := g.compactToDense(li); err != nil {
 			return err
@@ -102,7 +102,7 @@ func (g *Group) insertLink(l *format.Link) error {
 	}
 	if li.TracksOrder() {
 		if _, err := e.Replace(s, format.MsgLinkInfo, func([]byte) bool { return true },
-			format.NewMessage{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li)}); err != nil {
+			format.NewMessage{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li, g.f.r.Sizes)}); err != nil {
 			return err
 		}
 	}
@@ -224,7 +224,7 @@ func (g *Group) rewriteLinkInfo(li *format.LinkInfo) error {
 		return err
 	}
 	ok, err := e.Replace(s, format.MsgLinkInfo, func([]byte) bool { return true },
-		format.NewMessage{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li)})
+		format.NewMessage{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li, g.f.r.Sizes)})
 	if err != nil {
 		return err
 	}
@@ -265,7 +265,7 @@ func (g *Group) compactToDense(li *format.LinkInfo) error {
 	}
 	e.Remove(func(typ uint16, _ []byte) bool { return typ == format.MsgLink })
 	if _, err := e.Replace(s, format.MsgLinkInfo, func([]byte) bool { return true },
-		format.NewMessage{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li)}); err != nil {
+		format.NewMessage{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li, g.f.r.Sizes)}); err != nil {
 		return err
 	}
 	if err := e.Commit(s); err != nil {
@@ -313,7 +313,7 @@ func (g *Group) denseToCompactIfSmall(li *format.LinkInfo) error {
 	g.Object.denseLinks = nil
 	li.HeapAddr, li.NameIndexAddr, li.OrderIndexAddr = format.Undefined, format.Undefined, format.Undefined
 	if _, err := e.Replace(s, format.MsgLinkInfo, func([]byte) bool { return true },
-		format.NewMessage{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li)}); err != nil {
+		format.NewMessage{Type: format.MsgLinkInfo, Data: format.EncodeLinkInfo(li, g.f.r.Sizes)}); err != nil {
 		return err
 	}
 	if err := e.Commit(s); err != nil {

@@ -165,36 +165,6 @@ func testAttrMsg(name string, vals []int32, sizes Sizes) []byte {
 	return e.Buf
 }
 
-func encodeLinkInfo(li *LinkInfo, sizes Sizes) []byte {
-	e := &Encoder{Sizes: sizes}
-	e.U8(0)
-	e.U8(li.Flags)
-	if li.Flags&1 != 0 {
-		e.U64(li.MaxCreationIndex)
-	}
-	e.Offset(li.HeapAddr)
-	e.Offset(li.NameIndexAddr)
-	if li.Flags&2 != 0 {
-		e.Offset(li.OrderIndexAddr)
-	}
-	return e.Buf
-}
-
-func encodeAttributeInfo(ai *AttributeInfo, sizes Sizes) []byte {
-	e := &Encoder{Sizes: sizes}
-	e.U8(0)
-	e.U8(ai.Flags)
-	if ai.Flags&1 != 0 {
-		e.U16(ai.MaxCreationIndex)
-	}
-	e.Offset(ai.HeapAddr)
-	e.Offset(ai.NameIndexAddr)
-	if ai.Flags&2 != 0 {
-		e.Offset(ai.OrderIndexAddr)
-	}
-	return e.Buf
-}
-
 // replaceInfoMessage rewrites the (only) message of type typ in the object
 // header at addr, keeping its flags.
 func replaceInfoMessage(t *testing.T, fs *fileSpace, addr uint64, typ uint16, body []byte, drop func(m *Message) bool) {
@@ -389,7 +359,7 @@ func editDenseLinks(t *testing.T, fs *fileSpace, data uint64, g *linkGroup, rng 
 	}
 	if tracked || created {
 		li.MaxCreationIndex = uint64(next)
-		replaceInfoMessage(t, fs, g.addr, MsgLinkInfo, encodeLinkInfo(li, r.Sizes), nil)
+		replaceInfoMessage(t, fs, g.addr, MsgLinkInfo, EncodeLinkInfo(li, r.Sizes), nil)
 	}
 	// Our reader sees the same.
 	var got []string
@@ -778,7 +748,7 @@ func editDenseAttributes(t *testing.T, fs *fileSpace, o *attrObject, rng *rand.R
 		if err := InsertDenseAttribute(r, fs, ai, o.attrs[0].name, body, 0); err != nil {
 			t.Fatal(err)
 		}
-		replaceInfoMessage(t, fs, o.addr, MsgAttributeInfo, encodeAttributeInfo(ai, r.Sizes),
+		replaceInfoMessage(t, fs, o.addr, MsgAttributeInfo, EncodeAttributeInfo(ai, r.Sizes),
 			func(m *Message) bool { return m.Type == MsgAttribute })
 	}
 	da, err := OpenDenseAttributes(r, ai)
@@ -850,7 +820,7 @@ func editDenseAttributes(t *testing.T, fs *fileSpace, o *attrObject, rng *rand.R
 	o.attrs = kept
 	if tracked {
 		ai.MaxCreationIndex = uint16(next)
-		replaceInfoMessage(t, fs, o.addr, MsgAttributeInfo, encodeAttributeInfo(ai, r.Sizes), nil)
+		replaceInfoMessage(t, fs, o.addr, MsgAttributeInfo, EncodeAttributeInfo(ai, r.Sizes), nil)
 	}
 	// Our reader agrees, values included.
 	live = map[string]*testAttr{}

@@ -55,17 +55,8 @@ func EncodeGroupInfo(g *GroupInfo) []byte {
 
 // EncodeLink encodes a link message (version 1), with the name length in
 // as few bytes as hold it.
-func EncodeLink(l *Link) []byte {
-	e := &Encoder{Sizes: Sizes{Offset: 8, Length: 8}}
-	return encodeLinkSized(e, l)
-}
-
-// EncodeLinkSized is EncodeLink for a file's offset size.
-func EncodeLinkSized(l *Link, sizes Sizes) []byte {
-	return encodeLinkSized(&Encoder{Sizes: sizes}, l)
-}
-
-func encodeLinkSized(e *Encoder, l *Link) []byte {
+func EncodeLink(l *Link, sizes Sizes) []byte {
+	e := &Encoder{Sizes: sizes}
 	e.U8(1)
 	n := uint64(len(l.Name))
 	width := uint8(0)
@@ -117,8 +108,8 @@ func encodeLinkSized(e *Encoder, l *Link) []byte {
 }
 
 // EncodeLinkInfo encodes a link info message.
-func EncodeLinkInfo(li *LinkInfo) []byte {
-	e := &Encoder{Sizes: Sizes{Offset: 8, Length: 8}}
+func EncodeLinkInfo(li *LinkInfo, sizes Sizes) []byte {
+	e := &Encoder{Sizes: sizes}
 	e.U8(0)
 	e.U8(li.Flags)
 	if li.Flags&1 != 0 {
@@ -133,8 +124,8 @@ func EncodeLinkInfo(li *LinkInfo) []byte {
 }
 
 // EncodeAttributeInfo encodes an attribute info message.
-func EncodeAttributeInfo(ai *AttributeInfo) []byte {
-	e := &Encoder{Sizes: Sizes{Offset: 8, Length: 8}}
+func EncodeAttributeInfo(ai *AttributeInfo, sizes Sizes) []byte {
+	e := &Encoder{Sizes: sizes}
 	e.U8(0)
 	e.U8(ai.Flags)
 	if ai.Flags&1 != 0 {
@@ -149,8 +140,8 @@ func EncodeAttributeInfo(ai *AttributeInfo) []byte {
 }
 
 // EncodeSymbolTableMessage encodes a symbol table message.
-func EncodeSymbolTableMessage(st *SymbolTableMessage) []byte {
-	e := &Encoder{Sizes: Sizes{Offset: 8, Length: 8}}
+func EncodeSymbolTableMessage(st *SymbolTableMessage, sizes Sizes) []byte {
+	e := &Encoder{Sizes: sizes}
 	e.Offset(st.BTreeAddr)
 	e.Offset(st.HeapAddr)
 	return e.Buf
@@ -167,8 +158,8 @@ func EncodeModTime(t time.Time) []byte {
 
 // EncodeDataspace encodes a dataspace message in its version: 1 (a scalar
 // is rank 0) or 2 (with the kind; null dataspaces need it).
-func EncodeDataspace(s *Dataspace) []byte {
-	e := &Encoder{Sizes: Sizes{Offset: 8, Length: 8}}
+func EncodeDataspace(s *Dataspace, sizes Sizes) []byte {
+	e := &Encoder{Sizes: sizes}
 	version := s.Version
 	if version == 0 || (version == 1 && s.Kind == SpaceNull) {
 		version = 2
@@ -281,12 +272,12 @@ func EncodeFilterPipeline(version uint8, fs []Filter) []byte {
 // EncodeAttribute encodes an attribute message: version 1 pads name,
 // datatype and dataspace to 8 bytes; version 3 adds the name's character
 // set.
-func EncodeAttribute(a *AttributeMessage) ([]byte, error) {
+func EncodeAttribute(a *AttributeMessage, sizes Sizes) ([]byte, error) {
 	typ, err := EncodeDatatype(a.Type)
 	if err != nil {
 		return nil, err
 	}
-	space := EncodeDataspace(a.Space)
+	space := EncodeDataspace(a.Space, sizes)
 	name := append([]byte(a.Name), 0)
 	version := a.Version
 	if version == 0 {
