@@ -264,8 +264,36 @@ func unmountCleanup(t *testing.T, mnt string) {
 }
 
 func forceUnmount(mnt string) {
+	abortFUSE(mnt)
 	if exec.Command("fusermount3", "-u", "-z", mnt).Run() != nil {
 		syscall.Unmount(mnt, syscall.MNT_DETACH)
+	}
+}
+
+// abortFUSE aborts the FUSE connection of the mount at mnt (through the
+// fusectl file system, mounted if need be): every request waiting on it,
+// and every later one, fails at once, so that no process is left blocked
+// on a mount whose server is gone. It finds the connection in the mount
+// table, never by touching the mount.
+func abortFUSE(mnt string) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || unoctal(f[4]) != mnt {
+			continue
+		}
+		_, minor, ok := strings.Cut(f[2], ":")
+		if !ok {
+			continue
+		}
+		ctl := "/sys/fs/fuse/connections"
+		if ents, _ := os.ReadDir(ctl); len(ents) == 0 {
+			exec.Command("mount", "-t", "fusectl", "none", ctl).Run()
+		}
+		os.WriteFile(filepath.Join(ctl, minor, "abort"), []byte("1"), 0)
 	}
 }
 
