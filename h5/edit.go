@@ -324,7 +324,9 @@ func (o *Object) dropLink() error {
 }
 
 // release frees the storage of an object nothing links to any more: its
-// dataset storage and its header. Groups must be empty by now.
+// dataset storage. Its header stays allocated: its address is the object's
+// identity (and a mount's inode number), which a new object must not take
+// while anything may still hold the old one. Groups must be empty by now.
 func (o *Object) release() error {
 	f := o.f
 	if o.Kind() == KindDataset {
@@ -332,7 +334,6 @@ func (o *Object) release() error {
 			d.releaseStorage()
 		}
 	}
-	format.ReleaseObjectHeader(storage{f}, o.header())
 	f.mu.Lock()
 	delete(f.objects, o.Addr)
 	f.mu.Unlock()
