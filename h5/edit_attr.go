@@ -184,10 +184,19 @@ func (o *Object) maxCompactAttributes() int {
 }
 
 func (o *Object) rewriteAttributeInfo(ai *format.AttributeInfo) error {
+	return o.editAttributeInfo(ai, nil)
+}
+
+// editAttributeInfo writes the attribute info message (adding it where the
+// header has none), after before changes the header if given.
+func (o *Object) editAttributeInfo(ai *format.AttributeInfo, before func(*format.HeaderEdit)) error {
 	s := storage{o.f}
 	e, err := format.EditObjectHeader(o.f.r, o.header())
 	if err != nil {
 		return err
+	}
+	if before != nil {
+		before(e)
 	}
 	msg := format.NewMessage{Type: format.MsgAttributeInfo, Data: format.EncodeAttributeInfo(ai, o.f.r.Sizes)}
 	ok, err := e.Replace(s, format.MsgAttributeInfo, func([]byte) bool { return true }, msg)
@@ -244,23 +253,9 @@ func (o *Object) attributesToDense(name string, body []byte) error {
 		o.denseAttrs = nil
 		return err
 	}
-	e, err := format.EditObjectHeader(f.r, o.header())
-	if err != nil {
-		return err
-	}
-	e.Remove(func(typ uint16, _ []byte) bool { return typ == format.MsgAttribute })
-	msg := format.NewMessage{Type: format.MsgAttributeInfo, Data: format.EncodeAttributeInfo(ai, o.f.r.Sizes)}
-	ok, err := e.Replace(s, format.MsgAttributeInfo, func([]byte) bool { return true }, msg)
-	if err == nil && !ok {
-		err = e.Add(s, msg)
-	}
-	if err == nil {
-		err = e.Commit(s)
-	}
-	if err != nil {
-		return err
-	}
-	return o.reload()
+	return o.editAttributeInfo(ai, func(e *format.HeaderEdit) {
+		e.Remove(func(typ uint16, _ []byte) bool { return typ == format.MsgAttribute })
+	})
 }
 
 // encodeAttribute is the attribute message for name = v, in the version
