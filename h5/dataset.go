@@ -53,8 +53,9 @@ type Dataset struct {
 
 var datasetIDs atomic.Uint64
 
-// maxElementSize bounds the element size of a dataset h5mount opens.
-const maxElementSize = 64 << 20
+// maxElementSize bounds the element size of a dataset h5mount opens (libhdf5's
+// own test files hold an array element of 128 MiB).
+const maxElementSize = 256 << 20
 
 func openDataset(o *Object) (*Dataset, error) {
 	d := &Dataset{Object: o, cacheID: datasetIDs.Add(1)}
