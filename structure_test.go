@@ -269,7 +269,9 @@ func TestRemovedStorageIsReused(t *testing.T) {
 	sh(t, fmt.Sprintf("rm %s/a && sync -f %s", mnt, mnt))
 	sh(t, fmt.Sprintf("cp %s %s/b && sync -f %s/b", src, mnt, mnt))
 	after := fileSize(t, file)
-	if after > before+64<<10 {
+	// Without reuse the file grows by the whole MiB; a chunk of slack allows
+	// for where the periodic commit falls.
+	if after > before+(256+64)<<10 {
 		t.Errorf("the file grew from %d to %d bytes: the removed dataset's storage was not reused", before, after)
 	}
 	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
