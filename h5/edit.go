@@ -81,10 +81,7 @@ func (g *Group) CreateGroup(name string) (*Group, error) {
 		if err != nil {
 			return err
 		}
-		if err := g.insertLink(&format.Link{Type: format.LinkHard, Name: name, Addr: addr, CharSet: linkCharSet(name)}); err != nil {
-			return err
-		}
-		o, err := g.f.Object(addr)
+		o, err := g.linkNew(name, addr)
 		if err != nil {
 			return err
 		}
@@ -92,6 +89,15 @@ func (g *Group) CreateGroup(name string) (*Group, error) {
 		return err
 	})
 	return child, err
+}
+
+// linkNew links the object just made at addr into g as name and returns
+// it. The caller holds f.wr.meta.
+func (g *Group) linkNew(name string, addr uint64) (*Object, error) {
+	if err := g.insertLink(&format.Link{Type: format.LinkHard, Name: name, Addr: addr, CharSet: linkCharSet(name)}); err != nil {
+		return nil, err
+	}
+	return g.f.Object(addr)
 }
 
 func (g *Group) newGroupHeader() (uint64, error) {

@@ -76,10 +76,7 @@ func (g *Group) CreateDataset(name string, spec *DatasetSpec) (*Dataset, error) 
 		if err != nil {
 			return err
 		}
-		if err := g.insertLink(&format.Link{Type: format.LinkHard, Name: name, Addr: addr, CharSet: linkCharSet(name)}); err != nil {
-			return err
-		}
-		o, err := g.f.Object(addr)
+		o, err := g.linkNew(name, addr)
 		if err != nil {
 			return err
 		}
