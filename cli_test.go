@@ -38,6 +38,10 @@ func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
 
+// machineTmp is $TMPDIR as the test run found it, before testMain pointed
+// TMPDIR into the run's own directory; caches shared across runs live here.
+var machineTmp = os.TempDir()
+
 func testMain(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "h5mount-test-")
 	if err != nil {
@@ -71,6 +75,16 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	os.Setenv("GORACE", "atexit_sleep_ms=0 log_path="+filepath.Join(raceDir, "report"))
+	// Every test's temporary directory (and so every mount point) lives
+	// under this run's directory: the leftover-mount sweep below then
+	// touches only this run's mounts, and two test runs can share a machine.
+	machineTmp = os.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	os.Setenv("TMPDIR", tmp)
 
 	code := m.Run()
 	if reports, _ := filepath.Glob(filepath.Join(raceDir, "report*")); len(reports) > 0 {
@@ -82,7 +96,7 @@ func testMain(m *testing.M) int {
 			code = 1
 		}
 	}
-	if left := mountsUnder(dir, os.TempDir()); len(left) > 0 {
+	if left := mountsUnder(dir); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "tests left mounts behind: %q\n", left)
 		for _, p := range left {
 			forceUnmount(p)

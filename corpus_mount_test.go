@@ -28,7 +28,7 @@ func corpusDump(file string) (map[string]*dumpEntry, error) {
 	sum := sha256.Sum256(data)
 	dir := os.Getenv("H5MOUNT_DUMP_CACHE")
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "h5mount-dumps")
+		dir = filepath.Join(machineTmp, "h5mount-dumps")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
