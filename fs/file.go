@@ -79,7 +79,7 @@ func (n *datasetNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse
 func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	writing := flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0
 	if writing && n.fsys.opts.ReadOnly {
-		return nil, 0, syscall.EROFS
+		return nil, 0, n.fsys.refuse("open for writing", n.path, syscall.EROFS, "the mount is read-only")
 	}
 	ds, err := n.dataset()
 	if err != nil {
@@ -88,7 +88,7 @@ func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	if writing && (xattr.NeedsText(ds.Type) || ds.Layout() == h5.LayoutVirtual) {
 		// Elements of no fixed size, bytes shown converted and virtual
 		// datasets are read-only.
-		return nil, 0, syscall.EPERM
+		return nil, 0, n.fsys.refuse("open for writing", n.path, syscall.EPERM, "elements of no fixed size, converted and virtual datasets are read-only")
 	}
 	// O_TRUNC is ignored: a dataset's shape is fixed, so "cp same-size.bin"
 	// and a dd without conv=notrunc overwrite it and lose nothing.

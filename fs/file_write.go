@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"fmt"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -20,7 +21,7 @@ var (
 // of a dataset that cannot grow answers ENOSPC, like a full device.
 func (n *datasetNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
 	if n.fsys.opts.ReadOnly {
-		return 0, syscall.EROFS
+		return 0, n.fsys.refuse("write", n.path, syscall.EROFS, "the mount is read-only")
 	}
 	ds, err := n.dataset()
 	if err != nil {
@@ -38,7 +39,7 @@ func (n *datasetNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte
 // any other size EINVAL.
 func (n *datasetNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if n.fsys.opts.ReadOnly {
-		return syscall.EROFS
+		return n.fsys.refuse("setattr", n.path, syscall.EROFS, "the mount is read-only")
 	}
 	if size, ok := in.GetSize(); ok {
 		ds, err := n.dataset()
@@ -50,8 +51,7 @@ func (n *datasetNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.
 			// in whole rows.
 			row := uint64(ds.RowBytes())
 			if row == 0 || size%row != 0 {
-				n.fsys.log.Printf("truncate %s to %d: not a multiple of the %d-byte row (EINVAL)", n.path, size, row)
-				return syscall.EINVAL
+				return n.fsys.refuse("truncate", n.path, syscall.EINVAL, fmt.Sprintf("%d bytes is not a multiple of the %d-byte row", size, row))
 			}
 			if err := ds.Resize(size / row); err != nil {
 				return n.fsys.errno("truncate", n.path, err)
@@ -66,8 +66,7 @@ func (n *datasetNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.
 			return n.Getattr(ctx, fh, out)
 		}
 		if int64(size) != ds.Size() {
-			n.fsys.log.Printf("truncate %s to %d: the dataset's shape is fixed at %d bytes (EINVAL)", n.path, size, ds.Size())
-			return syscall.EINVAL
+			return n.fsys.refuse("truncate", n.path, syscall.EINVAL, fmt.Sprintf("to %d bytes: the dataset's shape is fixed at %d bytes", size, ds.Size()))
 		}
 	}
 	// Modes, owners and times come from the HDF5 file: accepted, unchanged.

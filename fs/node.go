@@ -63,7 +63,10 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 	if opts.ReadOnly {
 		mo.Options = append(mo.Options, "ro")
 	}
-	if opts.DefaultPermissions {
+	// The tree checks no permissions itself: when other users may enter
+	// the mount, the kernel must check the modes shown, or anyone could
+	// write a file its modes keep from them.
+	if opts.DefaultPermissions || opts.AllowOther {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
 	mo.DirectMountFlags = directMountFlags(mo.Options)
@@ -165,8 +168,25 @@ func (fsys *filesystem) errno(op, p string, err error) syscall.Errno {
 	case errors.Is(err, h5.ErrInvalid), errors.Is(err, xattr.ErrInvalid):
 		e = syscall.EINVAL
 	}
-	fsys.log.Printf("%s %s: %v (%s)", op, p, err, e)
+	fsys.log.Printf("%s %s: %v (%s)", op, p, err, errnoName(e))
 	return e
+}
+
+// errnoNames are the symbolic names of the errnos the mount answers, as a
+// user would look them up in errno(3).
+var errnoNames = map[syscall.Errno]string{
+	syscall.EIO: "EIO", syscall.ENOENT: "ENOENT", syscall.EOPNOTSUPP: "EOPNOTSUPP",
+	syscall.EINVAL: "EINVAL", syscall.E2BIG: "E2BIG", syscall.EROFS: "EROFS",
+	syscall.ENOSPC: "ENOSPC", syscall.EPERM: "EPERM", syscall.EEXIST: "EEXIST",
+	syscall.ENOTEMPTY: "ENOTEMPTY", syscall.ENOTDIR: "ENOTDIR", syscall.ENODATA: "ENODATA",
+	syscall.ERANGE: "ERANGE", syscall.EISDIR: "EISDIR", syscall.EACCES: "EACCES",
+}
+
+func errnoName(e syscall.Errno) string {
+	if n, ok := errnoNames[e]; ok {
+		return n
+	}
+	return e.Error()
 }
 
 // mode gives permission bits from the HDF5 file's own, without write bits

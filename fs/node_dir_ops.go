@@ -135,8 +135,27 @@ func (g *groupNode) resolve(l h5.Link) (child, error) {
 // the directory holding the link: absolute paths become relative to the
 // mount root.
 func softTarget(dir, target string) string {
+	// HDF5 resolves a relative target from the link's group and gives ".."
+	// no meaning: it names a link called "..", which the mount cannot show.
+	// So the symlink climbs exactly to the mount's root for an absolute
+	// target and never for a relative one, and a ".." component is shown
+	// percent-encoded: no target can lead out of the mount.
+	var parts []string
+	for _, c := range strings.Split(target, "/") {
+		switch c {
+		case "", ".":
+		case "..":
+			parts = append(parts, "%2E%2E")
+		default:
+			parts = append(parts, c)
+		}
+	}
+	rel := strings.Join(parts, "/")
 	if !strings.HasPrefix(target, "/") {
-		return target
+		if rel == "" {
+			return "."
+		}
+		return rel
 	}
 	depth := 0
 	for _, c := range strings.Split(dir, "/") {
@@ -144,7 +163,6 @@ func softTarget(dir, target string) string {
 			depth++
 		}
 	}
-	rel := strings.TrimLeft(target, "/")
 	if depth == 0 {
 		if rel == "" {
 			return "."
@@ -162,6 +180,10 @@ func (g *groupNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 	grp, err := g.group()
 	if err != nil {
 		return nil, g.fsys.errno("lookup", g.path, err)
+	}
+	if !listable(name) {
+		// What a listing leaves out cannot be reached by name either.
+		return nil, syscall.ENOENT
 	}
 	l, err := grp.Link(name)
 	if err != nil {
@@ -213,5 +235,8 @@ func (g *groupNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno)
 
 // listable reports whether a link name can be a directory entry.
 func listable(name string) bool {
-	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\x00")
+	// The kernel's FUSE client refuses a name over 1024 bytes, and one such
+	// entry would fail the whole listing.
+	const nameMax = 1024
+	return name != "" && name != "." && name != ".." && len(name) <= nameMax && !strings.ContainsAny(name, "/\x00")
 }

@@ -27,19 +27,26 @@ var (
 	_ = (gofs.NodeSymlinker)((*groupNode)(nil))
 )
 
-// writable answers EROFS for a change asked of a read-only mount.
-func (fsys *filesystem) writable() syscall.Errno {
+// writable answers EROFS, logged, for a change asked of a read-only mount.
+func (fsys *filesystem) writable(op, p string) syscall.Errno {
 	if fsys.opts.ReadOnly {
-		return syscall.EROFS
+		return fsys.refuse(op, p, syscall.EROFS, "the mount is read-only")
 	}
 	return 0
+}
+
+// refuse logs why a request is answered with e, naming the object, and
+// returns e: every error the mount answers leaves one line in the log.
+func (fsys *filesystem) refuse(op, p string, e syscall.Errno, why string) syscall.Errno {
+	fsys.log.Printf("%s %s: %s (%s)", op, p, why, errnoName(e))
+	return e
 }
 
 // changed records that links changed, so every group reloads its list.
 func (fsys *filesystem) changed() { fsys.generation.Add(1) }
 
 func (g *groupNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if errno := g.fsys.writable(); errno != 0 {
+	if errno := g.fsys.writable("mkdir", childPath(g.path, name)); errno != 0 {
 		return nil, errno
 	}
 	p := childPath(g.path, name)
@@ -90,7 +97,7 @@ func (fsys *filesystem) newDatasetSpec() *h5.DatasetSpec {
 const newDatasetChunk = 256 << 10
 
 func (g *groupNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
-	if errno := g.fsys.writable(); errno != 0 {
+	if errno := g.fsys.writable("create", childPath(g.path, name)); errno != 0 {
 		return nil, nil, 0, errno
 	}
 	p := childPath(g.path, name)
@@ -108,12 +115,11 @@ func (g *groupNode) Create(ctx context.Context, name string, flags uint32, mode 
 }
 
 func (g *groupNode) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if errno := g.fsys.writable(); errno != 0 {
+	if errno := g.fsys.writable("mknod", childPath(g.path, name)); errno != 0 {
 		return nil, errno
 	}
 	if mode&syscall.S_IFMT != syscall.S_IFREG {
-		g.fsys.log.Printf("mknod %s: only regular files (datasets) can be made (EPERM)", childPath(g.path, name))
-		return nil, syscall.EPERM
+		return nil, g.fsys.refuse("mknod", childPath(g.path, name), syscall.EPERM, "only regular files (datasets) can be made")
 	}
 	inode, _, _, errno := g.Create(ctx, name, 0, mode, out)
 	return inode, errno
@@ -128,7 +134,7 @@ func (g *groupNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 }
 
 func (g *groupNode) remove(ctx context.Context, op, name string) syscall.Errno {
-	if errno := g.fsys.writable(); errno != 0 {
+	if errno := g.fsys.writable(op, childPath(g.path, name)); errno != 0 {
 		return errno
 	}
 	p := childPath(g.path, name)
@@ -142,18 +148,17 @@ func (g *groupNode) remove(ctx context.Context, op, name string) syscall.Errno {
 }
 
 func (g *groupNode) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
-	if errno := g.fsys.writable(); errno != 0 {
+	if errno := g.fsys.writable("rename", childPath(g.path, name)); errno != 0 {
 		return errno
 	}
 	p := childPath(g.path, name)
 	dst, ok := newParent.(*groupNode)
 	if !ok {
-		return syscall.ENOTDIR
+		return g.fsys.refuse("rename", p, syscall.ENOTDIR, "the new parent is not a group")
 	}
 	const renameNoReplace, renameExchange = 1, 2
 	if flags&renameExchange != 0 {
-		g.fsys.log.Printf("rename %s: RENAME_EXCHANGE is not supported (EINVAL)", p)
-		return syscall.EINVAL
+		return g.fsys.refuse("rename", p, syscall.EINVAL, "RENAME_EXCHANGE is not supported")
 	}
 	src, err := g.group()
 	if err != nil {
@@ -169,7 +174,7 @@ func (g *groupNode) Rename(ctx context.Context, name string, newParent gofs.Inod
 }
 
 func (g *groupNode) Link(ctx context.Context, target gofs.InodeEmbedder, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if errno := g.fsys.writable(); errno != 0 {
+	if errno := g.fsys.writable("link", childPath(g.path, name)); errno != 0 {
 		return nil, errno
 	}
 	p := childPath(g.path, name)
@@ -180,7 +185,7 @@ func (g *groupNode) Link(ctx context.Context, target gofs.InodeEmbedder, name st
 	case *groupNode:
 		obj = t.obj
 	default:
-		return nil, syscall.EPERM
+		return nil, g.fsys.refuse("link", p, syscall.EPERM, "only datasets and groups can have more names")
 	}
 	grp, err := g.group()
 	if err != nil {
@@ -195,7 +200,7 @@ func (g *groupNode) Link(ctx context.Context, target gofs.InodeEmbedder, name st
 }
 
 func (g *groupNode) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if errno := g.fsys.writable(); errno != 0 {
+	if errno := g.fsys.writable("symlink", childPath(g.path, name)); errno != 0 {
 		return nil, errno
 	}
 	p := childPath(g.path, name)

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"syscall"
 
@@ -17,10 +18,11 @@ var (
 	_ = (gofs.NodeListxattrer)((*datasetNode)(nil))
 )
 
-// xattrValue answers getxattr: dest empty asks for the size only.
-func xattrValue(value string, dest []byte) (uint32, syscall.Errno) {
+// xattrValue answers getxattr of the xattr attr of the object at p: dest
+// empty asks for the size only.
+func (fsys *filesystem) xattrValue(p, attr, value string, dest []byte) (uint32, syscall.Errno) {
 	if len(value) > xattr.MaxValueSize {
-		return 0, syscall.E2BIG
+		return 0, fsys.refuse("getxattr "+attr, p, syscall.E2BIG, fmt.Sprintf("its text is %d bytes, over the %d bytes an xattr can carry", len(value), xattr.MaxValueSize))
 	}
 	if len(dest) == 0 {
 		return uint32(len(value)), 0
@@ -80,7 +82,7 @@ func (fsys *filesystem) attributeValue(o *h5.Object, p, name string, dest []byte
 	if err != nil {
 		return 0, fsys.errno("getxattr "+name, p, err)
 	}
-	return xattrValue(v, dest)
+	return fsys.xattrValue(p, name, v, dest)
 }
 
 func (g *groupNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
@@ -106,7 +108,7 @@ func (n *datasetNode) Getxattr(ctx context.Context, attr string, dest []byte) (u
 			return 0, n.fsys.errno("getxattr "+attr, n.path, err)
 		}
 		if ok {
-			return xattrValue(v, dest)
+			return n.fsys.xattrValue(n.path, attr, v, dest)
 		}
 	}
 	return n.fsys.attributeValue(n.obj, n.path, attr, dest)

@@ -39,7 +39,7 @@ func (g *groupNode) Removexattr(ctx context.Context, attr string) syscall.Errno 
 
 func (n *datasetNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
 	if strings.HasPrefix(attr, xattr.PropertyPrefix) {
-		if errno := n.fsys.writable(); errno != 0 {
+		if errno := n.fsys.writable("setxattr "+attr, n.path); errno != 0 {
 			return errno
 		}
 		ds, err := n.dataset()
@@ -53,24 +53,22 @@ func (n *datasetNode) Setxattr(ctx context.Context, attr string, data []byte, fl
 
 func (n *datasetNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	if strings.HasPrefix(attr, xattr.PropertyPrefix) {
-		if errno := n.fsys.writable(); errno != 0 {
+		if errno := n.fsys.writable("removexattr "+attr, n.path); errno != 0 {
 			return errno
 		}
-		n.fsys.log.Printf("removexattr %s %s: dataset properties cannot be removed (EPERM)", attr, n.path)
-		return syscall.EPERM
+		return n.fsys.refuse("removexattr "+attr, n.path, syscall.EPERM, "dataset properties cannot be removed")
 	}
 	return n.fsys.removeAttribute(n.obj, n.path, attr)
 }
 
 func (fsys *filesystem) setAttribute(o *h5.Object, p, attr string, data []byte, flags uint32) syscall.Errno {
-	if errno := fsys.writable(); errno != 0 {
+	if errno := fsys.writable("setxattr "+attr, p); errno != 0 {
 		return errno
 	}
 	op := "setxattr " + attr
 	name, ok := strings.CutPrefix(attr, xattr.Prefix)
 	if !ok || name == "" {
-		fsys.log.Printf("%s %s: only user.* attributes are stored (EOPNOTSUPP)", op, p)
-		return syscall.EOPNOTSUPP
+		return fsys.refuse(op, p, syscall.EOPNOTSUPP, "only user.* attributes are stored")
 	}
 	mode := h5.SetAny
 	switch {
@@ -116,7 +114,7 @@ func dimsOf(s h5.Dataspace) []uint64 {
 }
 
 func (fsys *filesystem) removeAttribute(o *h5.Object, p, attr string) syscall.Errno {
-	if errno := fsys.writable(); errno != 0 {
+	if errno := fsys.writable("removexattr "+attr, p); errno != 0 {
 		return errno
 	}
 	name, ok := strings.CutPrefix(attr, xattr.Prefix)
