@@ -97,6 +97,10 @@ step="go test"
 say "go test -race -count=1 -timeout 20m ./..."
 go test -race -count=1 -timeout 20m ./...
 
+step="fuzz"
+say "scripts/fuzz.sh 2s (every fuzz target briefly; scripts/fuzz.sh alone runs them longer)"
+FUZZTIME=2s scripts/fuzz.sh
+
 trap - ERR
 echo
-echo "test.sh: OK - gofmt, go vet, go build and go test -race passed ($(( $(date +%s) - start ))s)"
+echo "test.sh: OK - gofmt, go vet, go build, go test -race and the short fuzz run passed ($(( $(date +%s) - start ))s)"

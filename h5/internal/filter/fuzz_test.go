@@ -1,11 +1,12 @@
 package filter_test
 
 import (
+	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"os"
 	"testing"
-	"unsafe"
 
 	"github.com/h5mount/h5mount/h5/internal/filter"
 	"github.com/h5mount/h5mount/h5/internal/format"
@@ -16,7 +17,7 @@ import (
 // A decoder must not panic, must answer corrupt or unsupported when it
 // refuses, and must not return more than the bound (unless it hands back
 // its input untouched, as n-bit and scale-offset do for chunks they never
-// packed).
+// packed, and shuffle keeps the size of what it reorders).
 
 type fuzzSeed struct {
 	params []byte
@@ -106,7 +107,11 @@ func fuzzCodec(f *testing.F, id uint16, extra ...fuzzSeed) {
 			}
 			return
 		}
-		if len(out) > bound && !(len(out) == len(in) && unsafe.SliceData(out) == unsafe.SliceData(in)) {
+		// More than the bound only from a filter that does not expand
+		// (shuffle reorders what was read, n-bit and scale-offset may hand
+		// back their input): memory then follows the bytes read, never a
+		// size the stream claims.
+		if len(out) > bound && len(out) > len(in) {
 			t.Fatalf("%d bytes out, bound %d", len(out), bound)
 		}
 	})
@@ -127,3 +132,19 @@ func FuzzScaleOffset(f *testing.F) { fuzzCodec(f, filter.ScaleOffset) }
 func FuzzNBit(f *testing.F) { fuzzCodec(f, filter.NBit) }
 
 func FuzzBZip2(f *testing.F) { fuzzCodec(f, filter.BZip2) }
+
+func FuzzDeflate(f *testing.F) {
+	var z bytes.Buffer
+	w := zlib.NewWriter(&z)
+	w.Write(bytes.Repeat([]byte("smooth floats "), 64))
+	w.Close()
+	fuzzCodec(f, filter.Deflate, fuzzSeed{encodeParams([]uint32{4}), z.Bytes(), 1024})
+}
+
+func FuzzShuffle(f *testing.F) {
+	fuzzCodec(f, filter.Shuffle, fuzzSeed{encodeParams([]uint32{4}), bytes.Repeat([]byte{1, 2, 3, 4, 5}, 13), 128})
+}
+
+func FuzzFletcher32(f *testing.F) {
+	fuzzCodec(f, filter.Fletcher32, fuzzSeed{nil, []byte{1, 2, 3, 4, 5, 6, 7, 8, 0xde, 0xad, 0xbe, 0xef}, 64})
+}
