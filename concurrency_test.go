@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,9 +30,9 @@ func TestConcurrentWriters(t *testing.T) {
 		half     = elems / 2
 		ddProcs  = 4
 		threads  = 4
-		writes   = 60 // per overlapping writer
 		maxWrite = 64 << 10
 	)
+	writes := 60 * stressFactor() // per overlapping writer
 	dir := t.TempDir()
 	file := filepath.Join(dir, "conc.h5")
 	h5py(t, `
@@ -234,7 +235,7 @@ func TestFindDuringStructureEdits(t *testing.T) {
 }
 
 func findDuringEdits(t *testing.T, dir, file, mnt string) {
-	const rounds = 60
+	rounds := 60 * stressFactor()
 	model := map[string]string{} // path -> "" for a group, else the dataset's bytes
 	var mu sync.Mutex
 	ever := map[string]bool{}
@@ -398,6 +399,15 @@ for p in want:
 print("ok")
 `, file, listing)
 	h5dumpOK(t, file)
+}
+
+// stressFactor multiplies the work of the concurrency tests:
+// scripts/concurrency.sh sets H5MOUNT_STRESS for long runs.
+func stressFactor() int {
+	if v, err := strconv.Atoi(os.Getenv("H5MOUNT_STRESS")); err == nil && v > 0 {
+		return v
+	}
+	return 1
 }
 
 func setxattrString(path, name, value string) error {
