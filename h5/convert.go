@@ -534,6 +534,11 @@ func encodeFloatLayout(t *Datatype, f float64, dst []byte) {
 	switch {
 	case math.IsNaN(f):
 		exp, mant = maxExp, 1<<(msize-1)
+		if !implied && msize >= 2 {
+			// With the leading bit stored (x87), exponent all ones and
+			// mantissa 1000… is infinity; a quiet NaN is 1100….
+			mant = 3 << (msize - 2)
+		}
 	case math.IsInf(f, 0):
 		exp = maxExp
 		if !implied {

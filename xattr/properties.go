@@ -163,7 +163,9 @@ func complexDType(t *h5.Datatype) (string, bool) {
 
 // isBool recognises h5py's boolean: an 8-bit enum of FALSE=0, TRUE=1.
 func isBool(t *h5.Datatype) bool {
+	// A damaged enum can name members without values.
 	return t.Size == 1 && len(t.Names) == 2 && t.Names[0] == "FALSE" && t.Names[1] == "TRUE" &&
+		len(t.Values) == 2 && len(t.Values[0]) > 0 && len(t.Values[1]) > 0 &&
 		t.Values[0][0] == 0 && t.Values[1][0] == 1
 }
 
