@@ -61,7 +61,7 @@ func isTextual(t *h5.Datatype) bool {
 }
 
 func decodeJSON(text string) (any, error) {
-	d := json.NewDecoder(strings.NewReader(strings.TrimSpace(text)))
+	d := json.NewDecoder(strings.NewReader(quoteSpecialFloats(strings.TrimSpace(text))))
 	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
@@ -75,7 +75,83 @@ func decodeJSON(text string) (any, error) {
 	if d.More() {
 		return nil, invalidf("%q has text after its value", text)
 	}
-	return v, nil
+	return unmarkSpecialFloats(v), nil
+}
+
+// specialFloats are the spellings of NaN and infinity that Python, NumPy
+// and the attribute text (for lists: [nan, inf, -inf]) use; JSON has none.
+var specialFloats = []string{"-infinity", "+infinity", "infinity", "-inf", "+inf", "inf", "-nan", "+nan", "nan"}
+
+// specialMark starts a JSON string that stands for a special float:
+// quoteSpecialFloats makes them, unmarkSpecialFloats turns them back into
+// numbers once the JSON is decoded.
+const specialMark = "\x00"
+
+// quoteSpecialFloats quotes the bare special floats of text (outside JSON
+// strings) so that a JSON decoder takes them.
+func quoteSpecialFloats(text string) string {
+	var out strings.Builder
+	inString, escaped := false, false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if inString {
+			out.WriteByte(c)
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		if c == '"' {
+			inString = true
+			out.WriteByte(c)
+			continue
+		}
+		if i == 0 || !isWordByte(text[i-1]) {
+			if tok := specialAt(text[i:]); tok != "" {
+				out.WriteString(`"\u0000` + tok + `"`)
+				i += len(tok) - 1
+				continue
+			}
+		}
+		out.WriteByte(c)
+	}
+	return out.String()
+}
+
+func specialAt(s string) string {
+	for _, sp := range specialFloats {
+		if len(s) >= len(sp) && strings.EqualFold(s[:len(sp)], sp) && (len(s) == len(sp) || !isWordByte(s[len(sp)])) {
+			return s[:len(sp)]
+		}
+	}
+	return ""
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func unmarkSpecialFloats(v any) any {
+	switch x := v.(type) {
+	case string:
+		if rest, ok := strings.CutPrefix(x, specialMark); ok {
+			return json.Number(rest)
+		}
+	case []any:
+		for i := range x {
+			x[i] = unmarkSpecialFloats(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = unmarkSpecialFloats(x[k])
+		}
+	}
+	return v
 }
 
 func appendArray(p *Parsed, t *h5.Datatype, dims []uint64, v any) error {
@@ -127,11 +203,10 @@ func appendElement(p *Parsed, t *h5.Datatype, v any, top bool) error {
 		if !ok {
 			return invalidf("%v is not a string", v)
 		}
-		room := uint64(t.Size)
-		if t.StrPad == h5.PadNullTerm && room > 0 {
-			room-- // the terminator
-		}
-		if uint64(len(s)) > room {
+		// A null-terminated string that fills its size is stored without
+		// the terminator, as netCDF and MATLAB write them and as reading
+		// shows them: what getfattr printed, setfattr takes back.
+		if uint64(len(s)) > uint64(t.Size) {
 			return invalidf("%q does not fit %d bytes", s, t.Size)
 		}
 		b := make([]byte, t.Size)
@@ -275,7 +350,7 @@ func encodeInteger(t *h5.Datatype, n string) ([]byte, error) {
 func parseFloat(s string) (float64, error) {
 	s = strings.TrimSpace(s)
 	switch strings.ToLower(s) {
-	case "nan":
+	case "nan", "-nan", "+nan":
 		return math.NaN(), nil
 	case "inf", "+inf", "infinity":
 		return math.Inf(1), nil

@@ -1,6 +1,8 @@
 package xattr
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"testing"
@@ -80,12 +82,58 @@ func TestParseValueRefuses(t *testing.T) {
 		{floatType(4, false), nil, "1e39"},
 		{Float64Type(), []uint64{3}, "[1, 2]"},
 		{Float64Type(), []uint64{2}, "[1, 2] extra"},
-		{term, nil, "abcd"},
+		{term, nil, "abcde"},
 		{color, nil, "BLUE"},
 		{color, nil, "5"},
 	} {
 		if _, err := ParseValue(c.t, c.dims, c.in); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseValue(%v, %q): %v, want ErrInvalid", c.t.Class, c.in, err)
+		}
+	}
+}
+
+// TestParseSpecialFloatsAndFullStrings: what reading prints, writing takes
+// back: NaN and infinities inside lists, and null-terminated strings that
+// fill their size (netCDF and MATLAB store them so).
+func TestParseSpecialFloatsAndFullStrings(t *testing.T) {
+	f8 := func(vs ...float64) []byte {
+		var b []byte
+		for _, v := range vs {
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+		}
+		return b
+	}
+	term := &h5.Datatype{Class: h5.ClassString, Version: 1, Size: 4, StrPad: h5.PadNullTerm}
+	for _, c := range []struct {
+		t    *h5.Datatype
+		dims []uint64
+		in   string
+		want []byte
+	}{
+		{Float64Type(), []uint64{4}, "[nan, inf, -inf, 1.5]", f8(math.NaN(), math.Inf(1), math.Inf(-1), 1.5)},
+		{Float64Type(), []uint64{2, 2}, "[[NaN, Infinity], [-Infinity, +inf]]", f8(math.NaN(), math.Inf(1), math.Inf(-1), math.Inf(1))},
+		{term, nil, "abcd", []byte("abcd")},
+		{term, []uint64{2}, `["nan", "inf"]`, []byte("nan\x00inf\x00")},
+	} {
+		p, err := ParseValue(c.t, c.dims, c.in)
+		if err != nil {
+			t.Errorf("ParseValue(%q): %v", c.in, err)
+			continue
+		}
+		if !bytes.Equal(p.Bytes, c.want) {
+			t.Errorf("ParseValue(%q) = % x, want % x", c.in, p.Bytes, c.want)
+		}
+	}
+	typ, dims, p, err := InferValue("[nan, 1.5, -inf]")
+	if err != nil || typ.Class != h5.ClassFloat || len(dims) != 1 || dims[0] != 3 || !bytes.Equal(p.Bytes, f8(math.NaN(), 1.5, math.Inf(-1))) {
+		t.Errorf("InferValue([nan, 1.5, -inf]) = %v %v %x %v, want three float64s", typ, dims, p.Bytes, err)
+	}
+	// Inside JSON strings the words stay words; a word merely starting
+	// with one (information, nano) is no number.
+	for _, in := range []string{`["nan", "inf"]`, "[information]", "[nano, 1]"} {
+		typ, _, _, err := InferValue(in)
+		if err == nil && typ.Class == h5.ClassFloat {
+			t.Errorf("InferValue(%s) made floats", in)
 		}
 	}
 }
