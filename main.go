@@ -114,7 +114,8 @@ Mount options (-o, comma-separated, may be repeated):
    cache_size=SIZE      chunk cache size (like --cache-size)
    fsname=NAME          name shown as the mount's source
    compression=SPEC     filters of datasets made by touch/cp: gzip, gzip:4,
-                        shuffle,gzip:4, zstd:3, lzf, lz4 (default: none)
+                        shuffle,gzip:4, zstd:3, lzf, lz4, bitshuffle:lz4,
+                        bitshuffle:zstd:3 (default: none)
    libver=latest        --create makes the newer file form (superblock 2)
    nosuid, nodev, noexec, noatime, atime, sync, dirsync   passed to the kernel
    defaults, auto, noauto, user, users, nofail, _netdev, dev, suid, exec,

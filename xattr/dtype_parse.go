@@ -240,9 +240,38 @@ func ParseCompression(text string) ([]h5.Filter, error) {
 		case "lz4":
 			f = h5.Filter{ID: 32004, Name: "HDF5 lz4 filter; see http://www.hdfgroup.org/services/contributions.html", Flags: 1}
 		case "bitshuffle":
+			// Parameters as the bitshuffle plugin and hdf5plugin write
+			// them: version 0.3, element size (set per dataset), block
+			// size 0 (automatic), then the compressor: 2 LZ4, 3 zstd
+			// with its level.
 			f = h5.Filter{ID: 32008, Name: "bitshuffle; see https://github.com/kiyo-masui/bitshuffle", Flags: 1, Params: []uint32{0, 3, 0}}
+			if hasArg {
+				codec, lvl, hasLevel := strings.Cut(arg, ":")
+				switch strings.ToLower(codec) {
+				case "lz4":
+					if hasLevel {
+						return nil, invalidf("compression %q: bitshuffle:lz4 takes no level", text)
+					}
+					f.Params = append(f.Params, 0, 2)
+				case "zstd":
+					l := 3
+					if hasLevel {
+						n, err := strconv.Atoi(lvl)
+						if err != nil || n < 1 || n > 22 {
+							return nil, invalidf("compression %q: zstd level %q", text, lvl)
+						}
+						l = n
+					}
+					f.Params = append(f.Params, 0, 3, uint32(l))
+				default:
+					return nil, invalidf("compression %q: bitshuffle compresses with lz4 or zstd, not %q", text, codec)
+				}
+				hasArg = false
+			}
+		case "bzip2", "blosc", "szip", "filter307", "filter32001", "filter4":
+			return nil, invalidf("compression %q: h5mount reads %s but cannot write it (gzip, zstd, lzf, lz4, shuffle, bitshuffle, bitshuffle:lz4, bitshuffle:zstd, fletcher32)", text, name)
 		default:
-			return nil, invalidf("compression %q: unknown filter %q (gzip, zstd, lzf, lz4, shuffle, bitshuffle, fletcher32)", text, name)
+			return nil, invalidf("compression %q: unknown filter %q (gzip, zstd, lzf, lz4, shuffle, bitshuffle, bitshuffle:lz4, bitshuffle:zstd, fletcher32)", text, name)
 		}
 		if hasArg && f.ID != 1 && f.ID != 32015 {
 			return nil, invalidf("compression %q: %s takes no level", text, name)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/h5mount/h5mount/h5"
@@ -254,7 +255,13 @@ func TestParseProperties(t *testing.T) {
 	if fs, err := ParseCompression("gzip"); err != nil || Compression(fs) != "gzip:4" {
 		t.Errorf("gzip: %v %v", fs, err)
 	}
-	for _, bad := range []string{"zip", "gzip:12", "lzf:3", "gzip:x"} {
+	for text, want := range map[string][]uint32{"bitshuffle:lz4": {0, 3, 0, 0, 2}, "bitshuffle:zstd": {0, 3, 0, 0, 3, 3}, "bitshuffle:zstd:9": {0, 3, 0, 0, 3, 9}} {
+		fs, err := ParseCompression(text)
+		if err != nil || len(fs) != 1 || !slices.Equal(fs[0].Params, want) {
+			t.Errorf("ParseCompression(%q) = %+v, %v; want bitshuffle with %v", text, fs, err, want)
+		}
+	}
+	for _, bad := range []string{"zip", "gzip:12", "lzf:3", "gzip:x", "bitshuffle:gzip", "bitshuffle:lz4:3", "bitshuffle:zstd:99", "bzip2", "blosc"} {
 		if _, err := ParseCompression(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseCompression(%q): %v", bad, err)
 		}
