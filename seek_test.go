@@ -132,3 +132,30 @@ print("ok")
 		t.Errorf("the copy holds %q at the seed's element, the mount %q", got42, want)
 	}
 }
+
+// TestStatfs: df shows the HDF5 file as used space and, read-write, the
+// free space of the file system under it; read-only, nothing free.
+func TestStatfs(t *testing.T) {
+	dir := t.TempDir()
+	file := copyFixture(t, "weather.h5", dir)
+	size := fileSize(t, file)
+	for _, ro := range []bool{false, true} {
+		opt := "rw"
+		if ro {
+			opt = "ro"
+		}
+		mnt := mountT(t, file, "-o", opt)
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(mnt, &st); err != nil {
+			t.Fatal(err)
+		}
+		used := int64(st.Blocks-st.Bfree) * st.Bsize
+		if used < size || used > size+st.Bsize {
+			t.Errorf("%s: df shows %d bytes used, the file has %d", opt, used, size)
+		}
+		if ro != (st.Bavail == 0) {
+			t.Errorf("%s: %d blocks available", opt, st.Bavail)
+		}
+		unmountCleanup(t, mnt)
+	}
+}

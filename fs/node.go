@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"path"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -229,10 +230,30 @@ func pathIno(p string) uint64 {
 
 func childPath(dir, name string) string { return path.Join(dir, name) }
 
+// statfs reports the HDF5 file as the space in use and, on a read-write
+// mount, the free space of the file system holding it as what writes may
+// still take, so df tells how full the mount is and how far it can grow.
 func (fsys *filesystem) statfs(out *fuse.StatfsOut) {
-	out.Bsize = 4096
-	out.Frsize = 4096
-	out.NameLen = 255
+	const block = 4096
+	out.Bsize = block
+	out.Frsize = block
+	out.NameLen = 1024 // as listable allows
+	var used uint64
+	if fh, ok := fsys.file.OSFile(); ok {
+		if st, err := fh.Stat(); err == nil {
+			used = (uint64(st.Size()) + block - 1) / block
+		}
+	}
+	var free uint64
+	if p := fsys.file.Path(); p != "" && !fsys.opts.ReadOnly {
+		var st syscall.Statfs_t
+		if syscall.Statfs(filepath.Dir(p), &st) == nil {
+			free = st.Bavail * uint64(st.Bsize) / block
+		}
+	}
+	out.Blocks = used + free
+	out.Bfree = free
+	out.Bavail = free
 }
 
 var _ = (gofs.NodeStatfser)((*groupNode)(nil))
