@@ -14,13 +14,18 @@ import (
 )
 
 // TestErrorsAreLoggedOnce: every error a request meets reaches the user as
-// an errno and leaves exactly one log line naming the object and the errno.
+// an errno and leaves exactly one log line naming the object and the errno,
+// and the refused requests leave the file as it was.
 func TestErrorsAreLoggedOnce(t *testing.T) {
 	dir := t.TempDir()
 	file := copyFixture(t, "weather.h5", dir)
 	blosc := filepath.Join(dir, "blosc.h5")
 	copyTo(t, fixture(t, "filters/blosc.h5"), blosc)
 	logFile := filepath.Join(dir, "log")
+	before, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mnt := mountT(t, file, "-o", "rw", "--log-file", logFile)
 	temp := filepath.Join(mnt, "15", "temperature")
 	size := fileSize(t, temp)
@@ -57,6 +62,10 @@ func TestErrorsAreLoggedOnce(t *testing.T) {
 		}
 	}
 	unmountCleanup(t, mnt)
+	// SPEC §9: a refused request never changes the file.
+	if after, err := os.ReadFile(file); err != nil || !bytes.Equal(before, after) {
+		t.Errorf("refused requests changed the file (%v)", err)
+	}
 
 	// A read the engine cannot serve (a filter h5mount has no decoder for).
 	bmnt := mountT(t, blosc, "-o", "ro", "--log-file", logFile)
