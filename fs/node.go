@@ -71,7 +71,7 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 		mo.Options = append(mo.Options, "default_permissions")
 	}
 	mo.DirectMountFlags = directMountFlags(mo.Options)
-	server, err := gofs.Mount(mountpoint, root, &gofs.Options{
+	raw := gofs.NewNodeFS(root, &gofs.Options{
 		MountOptions:    mo,
 		EntryTimeout:    &timeout,
 		AttrTimeout:     &timeout,
@@ -81,7 +81,12 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 		Logger:          opts.Logger,
 		RootStableAttr:  &gofs.StableAttr{Ino: 1, Mode: syscall.S_IFDIR},
 	})
+	server, err := fuse.NewServer(guarded{RawFileSystem: raw, log: fsys.log}, mountpoint, &mo)
 	if err != nil {
+		return nil, err
+	}
+	go server.Serve()
+	if err := server.WaitMount(); err != nil {
 		return nil, err
 	}
 	if !opts.ReadOnly {
