@@ -133,16 +133,26 @@ func openDataset(o *Object) (*Dataset, error) {
 		if len(d.layout.ChunkDims) != len(d.space.Dims) {
 			return nil, wrap(format.Corruptf(lm.Addr, "data layout message", "chunk rank %d for dataspace rank %d", len(d.layout.ChunkDims), len(d.space.Dims)))
 		}
+		bytes := uint64(d.Type.Size)
 		for _, c := range d.layout.ChunkDims {
 			if c == 0 {
 				return nil, wrap(format.Corruptf(lm.Addr, "data layout message", "chunk dimension 0"))
 			}
+			// libhdf5 refuses chunks of 4 GiB or more; a larger claim would
+			// size the buffers of every read of the dataset.
+			if bytes > maxChunkBytes/c {
+				return nil, wrap(format.Corruptf(lm.Addr, "data layout message", "chunks of %v elements of %d bytes reach 4 GiB", d.layout.ChunkDims, d.Type.Size))
+			}
+			bytes *= c
 		}
 	}
 	dims := d.space.Dims
 	d.extent.Store(&dims)
 	return d, nil
 }
+
+// maxChunkBytes is the largest chunk libhdf5 makes or reads.
+const maxChunkBytes = 1<<32 - 1
 
 // Shape is the current extent (empty for scalar and null datasets).
 func (d *Dataset) Shape() []uint64 { return d.dims() }
