@@ -73,6 +73,13 @@ func Name(f *format.Filter) string {
 	return fmt.Sprintf("filter-%d", f.ID)
 }
 
+// maxExpansion is, for the filters that have one, how many bytes a byte of
+// their stream can become at most: deflate's 258-byte match in two bits
+// makes 1032, an LZ4 match grows by 255 per extra length byte, an LZF
+// back-reference of 3 bytes gives at most 264; shuffle and fletcher32
+// never grow.
+var maxExpansion = map[uint16]int{Deflate: 1032, LZ4: 256, LZF: 100, Shuffle: 1, Fletcher32: 1}
+
 // DecodePipeline undoes the pipeline on one stored chunk: filters run in
 // reverse order, and a filter whose bit is set in mask was skipped when the
 // chunk was written. chunkSize is the chunk's unfiltered size.
@@ -88,7 +95,14 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 			return nil, fmt.Errorf("h5: filter %s (id %d): %w", Name(f), f.ID, format.ErrUnsupported)
 		}
 		// Filters such as fletcher32 need a little more than the chunk.
-		out, err := c.Decode(f, buf, chunkSize+64)
+		bound := chunkSize + 64
+		if r, ok := maxExpansion[f.ID]; ok && len(buf) < (bound-4096)/r {
+			// No valid stream this short expands to the chunk: a bound
+			// from the bytes read, not from the size the file claims,
+			// keeps a damaged chunk from sizing a buffer.
+			bound = r*len(buf) + 4096
+		}
+		out, err := c.Decode(f, buf, bound)
 		if err != nil {
 			return nil, fmt.Errorf("h5: filter %s: %w", Name(f), err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
@@ -71,5 +72,32 @@ func TestUnknownFilterIsUnsupported(t *testing.T) {
 	_, err := DecodePipeline([]format.Filter{{ID: SZip}}, 0, []byte{1}, 1)
 	if !errors.Is(err, format.ErrUnsupported) {
 		t.Fatalf("szip: %v", err)
+	}
+}
+
+// A chunk that claims to be huge but holds a few bytes of stream must not
+// make a buffer of the claimed size: the bytes read bound what they can
+// become.
+func TestClaimedChunkSizeDoesNotSizeBuffers(t *testing.T) {
+	var z bytes.Buffer
+	w := zlib.NewWriter(&z)
+	w.Write(make([]byte, 1<<16))
+	w.Close()
+	pipelines := [][]format.Filter{
+		{{ID: Deflate, Params: []uint32{4}}},
+		{{ID: Shuffle, Params: []uint32{4}}, {ID: Deflate, Params: []uint32{4}}},
+	}
+	for _, p := range pipelines {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		out, err := DecodePipeline(p, 0, z.Bytes(), 1<<31)
+		runtime.ReadMemStats(&after)
+		if err != nil || len(out) != 1<<16 {
+			t.Fatalf("%v: %d bytes, %v", p, len(out), err)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+			t.Errorf("%v: decoding %d bytes into a chunk claimed at 2 GiB allocated %d bytes", p, z.Len(), grew)
+		}
 	}
 }
