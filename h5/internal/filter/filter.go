@@ -76,9 +76,33 @@ func Name(f *format.Filter) string {
 // maxExpansion is, for the filters that have one, how many bytes a byte of
 // their stream can become at most: deflate's 258-byte match in two bits
 // makes 1032, an LZ4 match grows by 255 per extra length byte, an LZF
-// back-reference of 3 bytes gives at most 264; shuffle and fletcher32
-// never grow.
-var maxExpansion = map[uint16]int{Deflate: 1032, LZ4: 256, LZF: 100, Shuffle: 1, Fletcher32: 1}
+// back-reference of 3 bytes gives at most 264, a zstd block of at least 4
+// bytes holds at most 128 KiB; shuffle and fletcher32 never grow, and
+// bitshuffle grows as the compressor it uses.
+func maxExpansion(f *format.Filter) (int, bool) {
+	switch f.ID {
+	case Deflate:
+		return 1032, true
+	case LZ4:
+		return 256, true
+	case LZF:
+		return 100, true
+	case Zstd:
+		return 32768, true
+	case Shuffle, Fletcher32:
+		return 1, true
+	case Bitshuffle:
+		switch {
+		case len(f.Params) <= 4 || f.Params[4] == 0:
+			return 1, true
+		case f.Params[4] == bshufLZ4:
+			return 256, true
+		case f.Params[4] == bshufZstd:
+			return 32768, true
+		}
+	}
+	return 0, false
+}
 
 // DecodePipeline undoes the pipeline on one stored chunk: filters run in
 // reverse order, and a filter whose bit is set in mask was skipped when the
@@ -96,7 +120,7 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 		}
 		// Filters such as fletcher32 need a little more than the chunk.
 		bound := chunkSize + 64
-		if r, ok := maxExpansion[f.ID]; ok && len(buf) < (bound-4096)/r {
+		if r, ok := maxExpansion(f); ok && len(buf) < (bound-4096)/r {
 			// No valid stream this short expands to the chunk: a bound
 			// from the bytes read, not from the size the file claims,
 			// keeps a damaged chunk from sizing a buffer.
