@@ -22,8 +22,9 @@ type groupNode struct {
 	ancestors []uint64
 
 	mu      sync.Mutex
-	links   []h5.Link // loaded on first use
-	linksAt uint64    // the filesystem's generation they were loaded in
+	links   []h5.Link      // loaded on first use
+	linksAt uint64         // the filesystem's generation they were loaded in
+	byName  map[string]int // index into links, made on the first lookup
 }
 
 var (
@@ -65,8 +66,31 @@ func (g *groupNode) linkList() ([]h5.Link, error) {
 	if links == nil {
 		links = []h5.Link{}
 	}
-	g.links, g.linksAt = links, gen
+	g.links, g.linksAt, g.byName = links, gen, nil
 	return links, nil
+}
+
+// cachedLink finds a link in the link list a listing loaded, when that list
+// is current: a walk (find, ls -R) then looks each name up in memory
+// instead of descending the group's B-tree and heap in the file once per
+// name. ok is false when no current list is loaded.
+func (g *groupNode) cachedLink(name string) (l h5.Link, found, ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.links == nil || g.linksAt != g.fsys.generation.Load() {
+		return h5.Link{}, false, false
+	}
+	if g.byName == nil {
+		g.byName = make(map[string]int, len(g.links))
+		for i, l := range g.links {
+			g.byName[l.Name] = i
+		}
+	}
+	i, found := g.byName[name]
+	if !found {
+		return h5.Link{}, false, true
+	}
+	return g.links[i], true, true
 }
 
 func (g *groupNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -185,9 +209,14 @@ func (g *groupNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 		// What a listing leaves out cannot be reached by name either.
 		return nil, syscall.ENOENT
 	}
-	l, err := grp.Link(name)
-	if err != nil {
-		return nil, g.fsys.errno("lookup", childPath(g.path, name), err)
+	l, found, cached := g.cachedLink(name)
+	switch {
+	case cached && !found:
+		return nil, syscall.ENOENT
+	case !cached:
+		if l, err = grp.Link(name); err != nil {
+			return nil, g.fsys.errno("lookup", childPath(g.path, name), err)
+		}
 	}
 	c, err := g.resolve(l)
 	if err != nil {
