@@ -54,6 +54,9 @@ func (f *File) sourceFile(name string) (*File, error) {
 	if name == "." {
 		return f, nil
 	}
+	if f.selfContained {
+		return nil, fmt.Errorf("h5: virtual dataset source file %q: other files are not read on behalf of this one: %w", name, ErrUnsupported)
+	}
 	if f.vdsLevel >= maxVDSLevel {
 		return nil, fmt.Errorf("h5: virtual datasets nested more than %d files deep: %w", maxVDSLevel, ErrUnsupported)
 	}
