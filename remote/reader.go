@@ -38,8 +38,9 @@ type Options struct {
 	HeadBytes  int64  // fetched at open, and kept for the mount's life
 	CacheBytes int64  // memory for blocks beyond the head
 	CacheDir   string // keep blocks on disk here too ("" for none)
-	// ReadAhead is the least a request fetches past a miss; it doubles,
+	// ReadAhead is the least a request fetches from a miss on; it doubles,
 	// up to 8 MiB, while reads keep moving forward through the object.
+	// Negative: no read-ahead.
 	ReadAhead int64
 	// Retries is how many times a failing request is tried in all.
 	Retries    int
@@ -119,7 +120,7 @@ func open(ctx context.Context, name string, be backend, opt Options) (*Reader, e
 	if opt.CacheBytes <= 0 {
 		opt.CacheBytes = DefaultCacheBytes
 	}
-	if opt.ReadAhead <= 0 {
+	if opt.ReadAhead == 0 {
 		opt.ReadAhead = DefaultReadAhead
 	}
 	if opt.Retries <= 0 {
@@ -301,7 +302,7 @@ func (r *Reader) readBlocks(dst []byte, off int64) error {
 		}
 	}
 	var extra []*flight
-	if len(runs) > 0 {
+	if len(runs) > 0 && r.opt.ReadAhead > 0 {
 		extra = r.extendLocked(&runs[len(runs)-1], last)
 	}
 	r.mu.Unlock()
