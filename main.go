@@ -114,6 +114,8 @@ Mount options (-o, comma-separated, may be repeated):
    default_permissions  let the kernel check permissions from the modes shown
    debug                log every FUSE request (like --debug)
    cache_size=SIZE      chunk cache size (like --cache-size)
+   cache_dir=DIR        remote mounts: blocks on disk too (like --cache-dir)
+   s3_endpoint=URL, s3_region=REGION, s3_path_style   s3:// mounts (like --s3-*)
    fsname=NAME          name shown as the mount's source
    compression=SPEC     filters of datasets made by touch/cp: gzip, gzip:4,
                         shuffle,gzip:4, zstd:3, lzf, lz4 (default: none)
@@ -122,6 +124,11 @@ Mount options (-o, comma-separated, may be repeated):
    defaults, auto, noauto, user, users, nofail, _netdev, dev, suid, exec,
    x-systemd.*, ...     fstab options, ignored
    Other options are ignored with a warning.
+
+FILE.h5 may be a URL: s3://BUCKET/KEY (credentials, region and endpoint as
+the AWS tools find them) or http(s)://... (any server answering Range
+requests). Remote mounts are read-only; they fetch the first 4 MiB at once
+and then whole 64 KiB blocks, merged, in parallel and cached.
 
 Options may also follow FILE.h5 and MOUNTPOINT, as mount.fuse3 passes them.
 As root h5mount mounts directly; a normal user needs fusermount3 (package
@@ -135,6 +142,8 @@ Examples:
    h5mount --cache-size 256MiB --log-file /var/log/h5mount.log weather.h5 /mnt/w
    h5mount /data/weather.h5 /mnt/w -o ro,allow_other
    h5mount --create -o compression=gzip:4 new.h5 /mnt/n    a new, empty file
+   h5mount s3://bucket/weather.h5 /mnt/w   a file in S3, read-only
+   h5mount --cache-dir /var/cache/h5 https://host/weather.h5 /mnt/w
    /etc/fstab:  /data/weather.h5  /mnt/w  fuse.h5mount  ro,allow_other  0 0`
 
 // newApp builds the command line. args are the normalized arguments, which
