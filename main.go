@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/h5mount/h5mount/fs"
 	"github.com/h5mount/h5mount/h5"
 	"github.com/h5mount/h5mount/internal/daemon"
+	"github.com/h5mount/h5mount/remote"
 	"github.com/h5mount/h5mount/xattr"
 	"github.com/urfave/cli/v2"
 )
@@ -112,6 +114,8 @@ Mount options (-o, comma-separated, may be repeated):
    default_permissions  let the kernel check permissions from the modes shown
    debug                log every FUSE request (like --debug)
    cache_size=SIZE      chunk cache size (like --cache-size)
+   cache_dir=DIR        remote mounts: blocks on disk too (like --cache-dir)
+   s3_endpoint=URL, s3_region=REGION, s3_path_style   s3:// mounts (like --s3-*)
    fsname=NAME          name shown as the mount's source
    compression=SPEC     filters of datasets made by touch/cp: gzip, gzip:4,
                         shuffle,gzip:4, zstd:3, lzf, lz4, bitshuffle:lz4,
@@ -121,6 +125,11 @@ Mount options (-o, comma-separated, may be repeated):
    defaults, auto, noauto, user, users, nofail, _netdev, dev, suid, exec,
    x-systemd.*, ...     fstab options, ignored
    Other options are ignored with a warning.
+
+FILE.h5 may be a URL: s3://BUCKET/KEY (credentials, region and endpoint as
+the AWS tools find them) or http(s)://... (any server answering Range
+requests). Remote mounts are read-only; they fetch the first 4 MiB at once
+and then whole 64 KiB blocks, merged, in parallel and cached.
 
 Options may also follow FILE.h5 and MOUNTPOINT, as mount.fuse3 passes them.
 As root h5mount mounts directly; a normal user needs fusermount3 (package
@@ -134,6 +143,8 @@ Examples:
    h5mount --cache-size 256MiB --log-file /var/log/h5mount.log weather.h5 /mnt/w
    h5mount /data/weather.h5 /mnt/w -o ro,allow_other
    h5mount --create -o compression=gzip:4 new.h5 /mnt/n    a new, empty file
+   h5mount s3://bucket/weather.h5 /mnt/w   a file in S3, read-only
+   h5mount --cache-dir /var/cache/h5 https://host/weather.h5 /mnt/w
    /etc/fstab:  /data/weather.h5  /mnt/w  fuse.h5mount  ro,allow_other  0 0`
 
 // newApp builds the command line. args are the normalized arguments, which
@@ -165,7 +176,15 @@ func newApp(args []string, stderr io.Writer) *cli.App {
 			&cli.StringFlag{Name: "log-file",
 				Usage: "append the log of the mount to `PATH` (a background mount logs nowhere else)"},
 			&cli.StringFlag{Name: "cache-size", Value: defaultCacheSize,
-				Usage: "memory for decoded chunks: `SIZE` in bytes or with K, M, G (KiB, MiB, GiB)"},
+				Usage: "memory for decoded chunks: `SIZE` in bytes or with K, M, G (KiB, MiB, GiB); a remote mount uses as much again for fetched blocks"},
+			&cli.StringFlag{Name: "cache-dir",
+				Usage: "remote mounts: keep fetched blocks in `DIR` too, for later mounts of the same object version"},
+			&cli.StringFlag{Name: "s3-endpoint",
+				Usage: "s3:// mounts: the store's endpoint `URL` (default: AWS_ENDPOINT_URL, else AWS)"},
+			&cli.StringFlag{Name: "s3-region",
+				Usage: "s3:// mounts: the `REGION` (default: AWS_REGION, ~/.aws/config, else us-east-1)"},
+			&cli.BoolFlag{Name: "s3-path-style",
+				Usage: "s3:// mounts: put the bucket in the URL path, not the host name (automatic for an IP address or localhost endpoint)"},
 		},
 		Action: func(c *cli.Context) error { return mountAction(c, args, stderr) },
 		Commands: []*cli.Command{
@@ -228,6 +247,9 @@ var valueFlags = map[string]bool{
 	"-o": true, "--o": true,
 	"-log-file": true, "--log-file": true,
 	"-cache-size": true, "--cache-size": true,
+	"-cache-dir": true, "--cache-dir": true,
+	"-s3-endpoint": true, "--s3-endpoint": true,
+	"-s3-region": true, "--s3-region": true,
 }
 
 // commands are the first words that name a subcommand.
@@ -293,6 +315,9 @@ type mountConfig struct {
 	create             bool     // --create: make FILE.h5 when missing
 	latest             bool     // -o libver=latest: new files in the newer form
 	compression        []h5.Filter
+	remote             bool // FILE.h5 is an s3:// or http(s):// URL
+	cacheDir           string
+	s3                 remote.S3Options
 }
 
 // Mount options passed on to the kernel as given: those fusermount3 knows.
@@ -332,6 +357,8 @@ func parseMountConfig(c *cli.Context) (cfg mountConfig, warnings []string, err e
 		return cfg, nil, usagef("--cache-size: %v", err)
 	}
 	cfg.readOnly = c.Bool("read-only")
+	cfg.cacheDir = c.String("cache-dir")
+	cfg.s3 = remote.S3Options{Endpoint: c.String("s3-endpoint"), Region: c.String("s3-region"), PathStyle: c.Bool("s3-path-style")}
 	for _, list := range c.StringSlice("o") {
 		for _, o := range strings.Split(list, ",") {
 			key, val, hasVal := strings.Cut(o, "=")
@@ -353,6 +380,14 @@ func parseMountConfig(c *cli.Context) (cfg mountConfig, warnings []string, err e
 				}
 			case key == "fsname" && hasVal:
 				cfg.fsname = val
+			case key == "cache_dir" && hasVal:
+				cfg.cacheDir = val
+			case key == "s3_endpoint" && hasVal:
+				cfg.s3.Endpoint = val
+			case key == "s3_region" && hasVal:
+				cfg.s3.Region = val
+			case o == "s3_path_style":
+				cfg.s3.PathStyle = true
 			case key == "compression" && hasVal:
 				if cfg.compression, err = xattr.ParseCompression(val); err != nil {
 					return cfg, nil, usagef("-o compression=%s: %v (examples: gzip:4, shuffle,gzip:4, zstd:3, lzf, lz4)", val, err)
@@ -373,6 +408,16 @@ func parseMountConfig(c *cli.Context) (cfg mountConfig, warnings []string, err e
 				warnings = append(warnings, fmt.Sprintf("ignoring unknown mount option %q", o))
 			}
 		}
+	}
+	if remote.IsURL(cfg.file) {
+		cfg.remote = true
+		switch {
+		case cfg.create:
+			return cfg, nil, usagef("--create: %s is a URL; remote mounts are read-only", cfg.file)
+		case cfg.readWrite:
+			return cfg, nil, usagef("-o rw: %s is a URL; remote mounts are read-only", cfg.file)
+		}
+		cfg.readOnly = true
 	}
 	return cfg, warnings, nil
 }
@@ -478,11 +523,12 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	file, lock, st, err := openHDF5(cfg)
+	src, err := openSource(cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer lock.Close() // releases the lock
+	file := src.file
+	defer src.release()
 	defer func() {
 		// Unmount has happened: write back what is still pending.
 		if err := file.Close(); err != nil {
@@ -505,15 +551,17 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 		}
 	}
 
-	abs, _ := filepath.Abs(cfg.file)
+	abs := src.name
 	opts := fs.Options{
 		ReadOnly:           !file.Writable(),
 		AllowOther:         cfg.allowOther,
 		DefaultPermissions: cfg.defaultPermissions,
 		Debug:              cfg.debug,
 		FSName:             abs,
-		FileMode:           uint32(st.Mode().Perm()),
-		FileTime:           st.ModTime(),
+		FileMode:           src.mode,
+		FileTime:           src.mtime,
+		UID:                src.uid,
+		GID:                src.gid,
 		Logger:             logger,
 		Options:            cfg.kernelOptions,
 		Compression:        cfg.compression,
@@ -521,9 +569,6 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 	}
 	if cfg.fsname != "" {
 		opts.FSName = cfg.fsname
-	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		opts.UID, opts.GID = sys.Uid, sys.Gid
 	}
 	server, err := fs.Mount(file, mnt, opts)
 	if err != nil && len(opts.Options) > 0 {
@@ -574,6 +619,89 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 	removeMnt()
 	removeRecord()
 	return nil
+}
+
+// source is the opened HDF5 file and what the mount shows of where it is.
+type source struct {
+	file     *h5.File
+	name     string // the mount's source: absolute path or URL
+	mode     uint32 // permission bits
+	mtime    time.Time
+	uid, gid uint32
+	release  func() // after the file is closed: drops the lock, or the connection
+}
+
+// openSource opens the file or, for a URL, the remote object.
+func openSource(cfg mountConfig, logger *log.Logger) (source, error) {
+	if cfg.remote {
+		return openRemote(cfg, logger)
+	}
+	file, lock, st, err := openHDF5(cfg)
+	if err != nil {
+		return source{}, err
+	}
+	src := source{file: file, name: cfg.file, mode: uint32(st.Mode().Perm()), mtime: st.ModTime(),
+		release: func() { lock.Close() }}
+	if abs, err := filepath.Abs(cfg.file); err == nil {
+		src.name = abs
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		src.uid, src.gid = sys.Uid, sys.Gid
+	}
+	return src, nil
+}
+
+// remoteConcurrency is how many chunk fetches one read of a remote file
+// keeps going: requests wait on latency, not on the cores.
+const remoteConcurrency = 16
+
+// openRemote opens an HDF5 file in object storage or on a web server,
+// read-only: it fetches the first few MiB, which tell the size and hold
+// the superblock and usually the root group.
+func openRemote(cfg mountConfig, logger *log.Logger) (source, error) {
+	r, err := remote.Open(context.Background(), cfg.file, remote.Options{
+		S3:         cfg.s3,
+		CacheBytes: cfg.cacheBytes,
+		CacheDir:   cfg.cacheDir,
+		Logger:     logger,
+	})
+	if err != nil {
+		return source{}, remoteError(cfg.file, err)
+	}
+	file, err := h5.Open(r, r.Size(), &h5.Options{CacheBytes: cfg.cacheBytes, ReadConcurrency: remoteConcurrency, SelfContained: true})
+	if err == nil {
+		if _, err = file.Root(); err != nil {
+			file.Close()
+		}
+	}
+	if err != nil {
+		r.Close()
+		return source{}, remoteError(cfg.file, err)
+	}
+	mtime := r.LastModified()
+	if mtime.IsZero() {
+		mtime = time.Now()
+	}
+	return source{
+		file: file, name: cfg.file, mode: 0o444, mtime: mtime,
+		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
+		release: func() {
+			n, b := r.Stats()
+			logger.Printf("%s: %d requests, %d bytes fetched", cfg.file, n, b)
+			r.Close()
+		},
+	}, nil
+}
+
+// remoteError names what is wrong with a remote object in one line.
+func remoteError(name string, err error) error {
+	switch {
+	case errors.Is(err, remote.ErrNotFound):
+		return failf("%s: no such object", name)
+	case errors.Is(err, remote.ErrDenied):
+		return failf("%s: access denied (check the credentials)", name)
+	}
+	return fileError(name, err)
 }
 
 // openHDF5 opens the HDF5 file, locks it (shared for a read-only mount,

@@ -113,6 +113,9 @@ func (d *Dataset) ExternalFiles() ([]format.ExternalFile, error) {
 // "..") is refused: a file someone else wrote must not make the mount read
 // arbitrary files of the user who mounted it.
 func (d *Dataset) externalPath(name string) (string, error) {
+	if d.f.selfContained {
+		return "", fmt.Errorf("h5: dataset at 0x%x: external raw data file %q: other files are not read on behalf of this one: %w", d.Addr, name, ErrUnsupported)
+	}
 	if d.f.path == "" {
 		return "", fmt.Errorf("h5: dataset at 0x%x: external raw data file %q relative to a file opened without a name: %w", d.Addr, name, ErrUnsupported)
 	}

@@ -18,6 +18,16 @@ const DefaultCacheBytes = 64 << 20
 type Options struct {
 	// CacheBytes bounds the memory of decoded chunks kept for reuse.
 	CacheBytes int64
+	// ReadConcurrency is how many chunks one read fetches at once, and how
+	// many a sequential reader's read-ahead prepares, unfiltered ones too.
+	// Zero means one per core, right for local files; a reader with
+	// latency (remote storage) wants many more.
+	ReadConcurrency int
+	// SelfContained forbids reading any file but this one: external raw
+	// data files and virtual dataset sources in other files fail with
+	// ErrUnsupported. A remote file must not make the mount read local
+	// files that happen to bear the names it stores.
+	SelfContained bool
 }
 
 // File is an open HDF5 file.
@@ -29,6 +39,9 @@ type File struct {
 	chunks *chunkCache
 	// prefetch bounds background chunk decoding to one worker per core.
 	prefetch chan struct{}
+	// readConcurrency is Options.ReadConcurrency; zero for one per core.
+	readConcurrency int
+	selfContained   bool
 
 	mu      sync.Mutex
 	objects map[uint64]*Object
@@ -67,7 +80,13 @@ func Open(r io.ReaderAt, size int64, opt *Options) (*File, error) {
 		cache = opt.CacheBytes
 	}
 	f.chunks = newChunkCache(cache)
-	f.prefetch = make(chan struct{}, runtime.GOMAXPROCS(0))
+	workers := runtime.GOMAXPROCS(0)
+	if opt != nil {
+		f.readConcurrency = max(0, opt.ReadConcurrency)
+		f.selfContained = opt.SelfContained
+		workers = max(workers, f.readConcurrency)
+	}
+	f.prefetch = make(chan struct{}, workers)
 	if sb.RootAddr == format.Undefined {
 		return nil, format.Corruptf(sb.Addr, "superblock", "no root group")
 	}

@@ -353,12 +353,16 @@ func (d *Dataset) readChunked(dst []byte, off uint64) error {
 // worker is busy, it skips.
 func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 	size := uint64(d.Size())
-	if len(d.Filters) == 0 || end >= size {
-		return // unfiltered chunks cost a read, not a decode: the kernel reads ahead
+	if (len(d.Filters) == 0 && d.f.readConcurrency == 0) || end >= size {
+		return // unfiltered local chunks cost a read, not a decode: the kernel reads ahead
 	}
 	// The chunk being read plus two per core ahead of it: every core stays
-	// busy while the reader copies.
+	// busy while the reader copies. A reader with latency keeps as many
+	// requests going.
 	want := 2*runtime.GOMAXPROCS(0) + 1
+	if d.f.readConcurrency > 0 {
+		want = max(want, d.f.readConcurrency+1)
+	}
 	if limit := int(d.f.chunks.budget / 4 / int64(g.chunkBytes)); limit < want {
 		want = limit
 	}
@@ -399,6 +403,11 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64, batch map[uint64][]byte) error {
 	workers := runtime.GOMAXPROCS(0)
 	maxBatch := 2 * workers
+	if d.f.readConcurrency > 0 {
+		// Fetching, not decoding, is the wait: overlap many fetches.
+		workers = max(workers, d.f.readConcurrency)
+		maxBatch = max(maxBatch, d.f.readConcurrency)
+	}
 	rank := len(g.dims)
 	coords := make([]uint64, rank)
 	scaled := make([]uint64, rank)

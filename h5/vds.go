@@ -54,6 +54,9 @@ func (f *File) sourceFile(name string) (*File, error) {
 	if name == "." {
 		return f, nil
 	}
+	if f.selfContained {
+		return nil, fmt.Errorf("h5: virtual dataset source file %q: other files are not read on behalf of this one: %w", name, ErrUnsupported)
+	}
 	if f.vdsLevel >= maxVDSLevel {
 		return nil, fmt.Errorf("h5: virtual datasets nested more than %d files deep: %w", maxVDSLevel, ErrUnsupported)
 	}
@@ -282,6 +285,10 @@ func (d *Dataset) openVirtual() error {
 	}
 	var todo []pending
 	for _, m := range maps {
+		if d.f.selfContained && m.File != "." {
+			// Reads fail rather than show fill where the source would be.
+			vs.err = cmp.Or(vs.err, fmt.Errorf("h5: virtual dataset source file %q: other files are not read on behalf of this one: %w", m.File, ErrUnsupported))
+		}
 		if m.Virtual.Rank != 0 && m.Virtual.Rank != rank && m.Virtual.Kind != format.SelAll {
 			return fmt.Errorf("h5: virtual selection of rank %d in a rank-%d virtual dataset: %w", m.Virtual.Rank, rank, ErrCorrupt)
 		}

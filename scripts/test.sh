@@ -24,7 +24,7 @@ say() { printf '\n== %s\n' "$*"; }
 # --- 1. system packages -------------------------------------------------------
 step="installing packages"
 missing=()
-for tool in fusermount3 getfattr setfattr h5dump h5debug gcc zstd; do
+for tool in fusermount3 getfattr setfattr h5dump h5debug gcc zstd nginx; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ! [ -x "$PY" ] || ! "$PY" -c 'import h5py' >/dev/null 2>&1; then
@@ -40,11 +40,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update
     # gcc: go test -race needs cgo
     $SUDO apt-get install -y fuse3 attr python3-h5py hdf5-tools hdf5-filter-plugin \
-        hdf5-plugin-lzf bitshuffle gcc zstd
+        hdf5-plugin-lzf bitshuffle gcc zstd nginx-light
 fi
 if ! command -v go >/dev/null 2>&1; then
     echo "test.sh: no 'go' on PATH (install Go $(sed -n 's/^go //p' go.mod) or newer)" >&2
     false
+fi
+
+# versitygw: the S3 server the remote-mount tests run on loopback
+if ! command -v versitygw >/dev/null 2>&1; then
+    say "installing versitygw into $HOME/go/bin"
+    GOBIN="$HOME/go/bin" go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
 
 # --- 2. FUSE must be there ------------------------------------------------------
