@@ -311,8 +311,8 @@ func abortFUSE(mnt string) {
 	}
 }
 
-// mountTable reads the mount points of /proc/self/mountinfo, with their
-// mount options and super options.
+// mountTable maps the mount points of /proc/self/mountinfo to their mount
+// options, file system type and super options (not the source).
 func mountTable(t testing.TB) map[string]string {
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {

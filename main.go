@@ -880,8 +880,8 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// unmountAction unmounts and waits for the mount process to finish: it has
-// then flushed and closed the file and removed a mount point it created.
+// recoverAction replays the journal a killed read-write mount left beside
+// the file, holding the file's lock so that no mount writes meanwhile.
 func recoverAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usagef("usage: h5mount recover FILE.h5")
@@ -907,6 +907,8 @@ func recoverAction(c *cli.Context) error {
 	return nil
 }
 
+// unmountAction unmounts and waits for the mount process to finish: it has
+// then flushed and closed the file and removed a mount point it created.
 func unmountAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usagef("usage: h5mount unmount MOUNTPOINT")
