@@ -45,6 +45,12 @@ class Proxy(http.server.ThreadingHTTPServer):
         with self.lock:
             self.requests, self.bytes = 0, 0
 
+    def handle_error(self, request, client_address):
+        # A client closing an idle keep-alive connection is not news; the
+        # table, not a traceback, is the output.
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
 
 class ProxyHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
