@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -396,8 +397,8 @@ f.close()
 	if err := py.Start(); err != nil {
 		t.Fatal(err)
 	}
-	line := make([]byte, 5)
-	if _, err := stdout.Read(line); err != nil || string(line) != "open\n" {
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "open\n" {
 		t.Fatalf("h5py writer did not start: %q %v", line, err)
 	}
 	r := h5mountT(t, file, filepath.Join(dir, "m2"))

@@ -159,45 +159,41 @@ func (g *groupNode) resolve(l h5.Link) (child, error) {
 // the directory holding the link: absolute paths become relative to the
 // mount root.
 func softTarget(dir, target string) string {
-	// HDF5 resolves a relative target from the link's group and gives ".."
-	// no meaning: it names a link called "..", which the mount cannot show.
-	// So the symlink climbs exactly to the mount's root for an absolute
-	// target and never for a relative one, and a ".." component is shown
-	// percent-encoded: no target can lead out of the mount.
-	var parts []string
-	for _, c := range strings.Split(target, "/") {
-		switch c {
-		case "", ".":
-		case "..":
-			parts = append(parts, "%2E%2E")
-		default:
-			parts = append(parts, c)
-		}
-	}
-	rel := strings.Join(parts, "/")
-	if !strings.HasPrefix(target, "/") {
-		if rel == "" {
-			return "."
-		}
-		return rel
-	}
+	// The symlink must never lead out of the mount: a relative target is
+	// kept as stored, an absolute one climbs to the mount's root first,
+	// and a ".." that would climb above the root (which HDF5 reads as a
+	// link named "..") shows percent-encoded.
 	depth := 0
 	for _, c := range strings.Split(dir, "/") {
 		if c != "" {
 			depth++
 		}
 	}
-	if depth == 0 {
-		if rel == "" {
-			return "."
+	var parts []string
+	level := depth
+	if strings.HasPrefix(target, "/") {
+		for range depth {
+			parts = append(parts, "..")
 		}
-		return rel
+		level = 0
 	}
-	up := strings.TrimSuffix(strings.Repeat("../", depth), "/")
-	if rel == "" {
-		return up
+	for _, c := range strings.Split(target, "/") {
+		switch {
+		case c == "" || c == ".":
+		case c == ".." && level > 0:
+			parts = append(parts, c)
+			level--
+		case c == "..":
+			parts = append(parts, "%2E%2E")
+		default:
+			parts = append(parts, c)
+			level++
+		}
 	}
-	return up + "/" + rel
+	if len(parts) == 0 {
+		return "."
+	}
+	return strings.Join(parts, "/")
 }
 
 func (g *groupNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
