@@ -568,7 +568,9 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 			}
 		}
 	}()
+	stopProfiling := startProfiling(logger.Printf)
 	server.Wait()
+	stopProfiling()
 	info.Printf("%s unmounted", mnt)
 	removeMnt()
 	removeRecord()
