@@ -481,6 +481,7 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	limitMemory(cfg.cacheBytes, file.Writable())
 	defer lock.Close() // releases the lock
 	defer func() {
 		// Unmount has happened: write back what is still pending.
@@ -575,6 +576,32 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 	removeMnt()
 	removeRecord()
 	return nil
+}
+
+// memorySlack is the heap a mount may use beyond its chunk cache: chunks
+// being decoded on every core (each a compressed and a decoded copy), the
+// file's metadata and go-fuse's request buffers.
+const memorySlack = 32 << 20
+
+// limitMemory keeps the heap near the chunk cache's budget. Go's collector
+// lets the heap grow to twice what is live before it runs, and a full
+// cache is live: without a limit a mount reading a large compressed dataset
+// took about 1.5 times its cache. A writable mount also holds dirty chunks,
+// up to half the budget, beside the cache. The limit is soft: a heap that
+// is live beyond it costs collector time, never an error. GOMEMLIMIT, when
+// set, wins.
+func limitMemory(cacheBytes int64, writable bool) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if cacheBytes <= 0 {
+		cacheBytes = h5.DefaultCacheBytes
+	}
+	limit := cacheBytes + memorySlack
+	if writable {
+		limit += cacheBytes / 2
+	}
+	debug.SetMemoryLimit(limit)
 }
 
 // openHDF5 opens the HDF5 file, locks it (shared for a read-only mount,

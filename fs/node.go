@@ -3,11 +3,13 @@ package fs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"io"
 	"log"
 	"os"
 	"path"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -80,6 +82,7 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	raiseReadAhead(mountpoint, fsys.log)
 	if !opts.ReadOnly {
 		fsys.done = make(chan struct{})
 		go fsys.flushPeriodically()
@@ -89,6 +92,31 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 		}()
 	}
 	return server, nil
+}
+
+// readAheadKB is the kernel read-ahead window asked for the mount. The
+// kernel starts a FUSE mount at 128 KiB, whatever the INIT reply says, so a
+// sequential reader gets 128-256 KiB requests, one or two at a time: with
+// a window of several 1 MiB requests (MaxWrite) there are four times fewer
+// requests, and several are in flight at once, which keeps the chunk
+// decoders of every core busy and the HDF5 file's own read-ahead going.
+const readAheadKB = 4096
+
+// raiseReadAhead sets the mount's read-ahead window through sysfs. Only
+// root may; for anyone else the mount keeps the kernel's default.
+func raiseReadAhead(mountpoint string, logger *log.Logger) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(mountpoint, &st); err != nil {
+		logger.Printf("read-ahead: %v", err)
+		return
+	}
+	// The FUSE mount's backing device is named by its anonymous device
+	// number, major:minor.
+	major, minor := (st.Dev>>8)&0xfff|(st.Dev>>32)&^0xfff, st.Dev&0xff|(st.Dev>>12)&^0xff
+	name := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", major, minor)
+	if err := os.WriteFile(name, []byte(strconv.Itoa(readAheadKB)), 0); err != nil {
+		logger.Printf("read-ahead stays at the kernel's default: %v", err)
+	}
 }
 
 // flushInterval is how long a write may wait in memory before the mount
