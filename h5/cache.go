@@ -76,6 +76,18 @@ func (c *chunkCache) get(k chunkKey, load func() ([]byte, error)) ([]byte, error
 	return w.data, w.err
 }
 
+// peek returns a cached chunk, marking it recently used, without loading
+// it.
+func (c *chunkCache) peek(k chunkKey) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[k]; ok {
+		c.lru.MoveToFront(e)
+		return e.Value.(*cacheEntry).data, true
+	}
+	return nil, false
+}
+
 // contains reports whether a chunk is cached or being decoded, without
 // touching its rank: read-ahead must not spend a worker waiting on a decode
 // already under way.

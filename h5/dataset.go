@@ -37,6 +37,9 @@ type Dataset struct {
 	index    chunk.Index
 	indexErr error
 
+	// geo caches the chunk geometry of the current extent.
+	geo atomic.Pointer[chunkGeometry]
+
 	// lastEnd is where the previous read ended: a read starting there is
 	// sequential and triggers read-ahead.
 	lastEnd atomic.Uint64
