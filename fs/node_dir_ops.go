@@ -24,6 +24,10 @@ type groupNode struct {
 	mu      sync.Mutex
 	links   []h5.Link // loaded on first use
 	linksAt uint64    // the filesystem's generation they were loaded in
+	// byName indexes links: a listing is followed by a lookup of each of
+	// its names (find, ls -l), which would otherwise search the group's
+	// B-tree or heap once a name.
+	byName map[string]int
 }
 
 var (
@@ -65,8 +69,32 @@ func (g *groupNode) linkList() ([]h5.Link, error) {
 	if links == nil {
 		links = []h5.Link{}
 	}
-	g.links, g.linksAt = links, gen
+	g.links, g.linksAt, g.byName = links, gen, nil
 	return links, nil
+}
+
+// cachedLink finds a link in the listing loaded for the current
+// generation; known says whether there is one to ask (the answer is then
+// authoritative: nothing else changes the file while it is mounted).
+func (g *groupNode) cachedLink(name string) (l h5.Link, found, known bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.links == nil || g.linksAt != g.fsys.generation.Load() {
+		return h5.Link{}, false, false
+	}
+	if g.byName == nil {
+		g.byName = make(map[string]int, len(g.links))
+		for i, l := range g.links {
+			if _, dup := g.byName[l.Name]; !dup {
+				g.byName[l.Name] = i
+			}
+		}
+	}
+	i, ok := g.byName[name]
+	if !ok {
+		return h5.Link{}, false, true
+	}
+	return g.links[i], true, true
 }
 
 func (g *groupNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -159,13 +187,18 @@ func softTarget(dir, target string) string {
 }
 
 func (g *groupNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	grp, err := g.group()
-	if err != nil {
-		return nil, g.fsys.errno("lookup", g.path, err)
+	l, found, known := g.cachedLink(name)
+	if known && !found {
+		return nil, syscall.ENOENT
 	}
-	l, err := grp.Link(name)
-	if err != nil {
-		return nil, g.fsys.errno("lookup", childPath(g.path, name), err)
+	if !known {
+		grp, err := g.group()
+		if err != nil {
+			return nil, g.fsys.errno("lookup", g.path, err)
+		}
+		if l, err = grp.Link(name); err != nil {
+			return nil, g.fsys.errno("lookup", childPath(g.path, name), err)
+		}
 	}
 	c, err := g.resolve(l)
 	if err != nil {

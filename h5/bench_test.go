@@ -153,3 +153,72 @@ func BenchmarkReadSequential(b *testing.B) {
 		b.Fatal("bytes differ")
 	}
 }
+
+// TestSequentialReadDecodesEachChunkOnce: a sequential pass in 128 KiB
+// reads, read-ahead on all cores, through a cache that holds a fraction of
+// the dataset, decodes every chunk exactly once; random 4 KiB reads start
+// no read-ahead.
+func TestSequentialReadDecodesEachChunkOnce(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "seq.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	const n, chunk = 4 << 20, 1 << 16 // 32 MiB of float64 in 512 KiB chunks
+	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: float64Type(), Dims: []uint64{n}, Chunks: []uint64{chunk},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, n*8)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint64(data[8*i:], math.Float64bits(float64(i%1000)+0.25))
+	}
+	if _, err := d.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := h5.OpenFile(name, &h5.Options{CacheBytes: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	o, _ := r.OpenPath("/d")
+	rd, err := o.AsDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 128<<10)
+	for off := 0; off < len(data); off += len(buf) {
+		if _, err := rd.ReadAt(buf, int64(off)); err != nil {
+			t.Fatal(err)
+		}
+		if string(buf) != string(data[off:off+len(buf)]) {
+			t.Fatalf("bytes at %d differ", off)
+		}
+	}
+	if got, want := h5.ChunkDecodes(r), uint64(n/chunk); got != want {
+		t.Errorf("sequential pass decoded %d chunks, want %d", got, want)
+	}
+
+	// Random reads far apart: each decodes at most the chunk it reads.
+	r2, err := h5.OpenFile(name, &h5.Options{CacheBytes: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	o2, _ := r2.OpenPath("/d")
+	rd2, _ := o2.AsDataset()
+	small := make([]byte, 4096)
+	for i, c := range []int{40, 3, 17, 60, 29, 50, 8} {
+		if _, err := rd2.ReadAt(small, int64(c*chunk*8+100*8)); err != nil {
+			t.Fatal(err)
+		}
+		if got := h5.ChunkDecodes(r2); got != uint64(i+1) {
+			t.Fatalf("after %d random reads, %d chunks decoded", i+1, got)
+		}
+	}
+}

@@ -43,6 +43,9 @@ type Dataset struct {
 	// lastEnd is where the previous read ended: a read starting there is
 	// sequential and triggers read-ahead.
 	lastEnd atomic.Uint64
+	// streak counts reads in a row that started near where the previous
+	// one ended.
+	streak atomic.Uint32
 
 	allocMu    sync.Mutex
 	allocValid bool

@@ -363,10 +363,17 @@ func (d *Dataset) readChunked(dst []byte, off uint64) error {
 	// The kernel's own read-ahead sends several requests at once, slightly
 	// out of order: a read starting near where the last one ended counts as
 	// sequential.
+	// Two such reads in a row make a sequential reader: a random reader
+	// lands near its previous read now and then, and read-ahead for it
+	// would only take cores from its next read.
 	last := d.lastEnd.Swap(end)
 	near := max(2*g.chunkBytes, 4<<20)
 	if off+near >= last && off <= last+near {
-		d.readAhead(idx, &g, end)
+		if d.streak.Add(1) >= 2 {
+			d.readAhead(idx, &g, end)
+		}
+	} else {
+		d.streak.Store(0)
 	}
 	return nil
 }
@@ -590,6 +597,7 @@ func (d *Dataset) decodeChunk(c chunk.Chunk, g *chunkGeometry) ([]byte, error) {
 	// The stored bytes are needed only while they are decoded: their
 	// buffer goes back to a pool, unless a filter handed (part of) it back
 	// as its output.
+	d.f.decodes.Add(1)
 	stored := getStoredBuf(int(c.Size))
 	if err := d.f.r.ReadInto(stored, c.Addr, "chunk"); err != nil {
 		putStoredBuf(stored)
