@@ -18,6 +18,7 @@ import (
 	"github.com/h5mount/h5mount/xattr"
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/hanwen/go-fuse/v2/splice"
 )
 
 // cacheTimeout is how long the kernel may trust names and attributes. A
@@ -56,8 +57,8 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 		Name:         "h5mount",
 		AllowOther:   opts.AllowOther,
 		Debug:        opts.Debug,
-		MaxReadAhead: 1 << 20,
-		MaxWrite:     1 << 20,
+		MaxReadAhead: maxIO(),
+		MaxWrite:     maxIO(),
 		Options:      append([]string(nil), opts.Options...),
 		// As root the kernel mount needs no fusermount3 helper.
 		DirectMount: os.Geteuid() == 0,
@@ -93,6 +94,25 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 	}
 	return server, nil
 }
+
+// maxIO is the largest read and write request the kernel is asked to send:
+// 1 MiB, or a little less where a reply of that size would not fit the
+// largest pipe (/proc/sys/fs/pipe-max-size, 1 MiB by default) with its
+// header, so that contiguous data can still be spliced into the reply
+// (go-fuse falls back to reading it into a buffer, and logs, when it
+// cannot).
+func maxIO() int {
+	const most, least = 1 << 20, 256 << 10
+	n := splice.MaxPipeSize() - spliceSlack
+	if n >= most || n < least {
+		return most
+	}
+	return n &^ (4096 - 1)
+}
+
+// spliceSlack is what a spliced reply needs in its pipe besides the data:
+// the reply header and a page (go-fuse's margin).
+const spliceSlack = 2 * 4096
 
 // readAheadKB is the kernel read-ahead window asked for the mount. The
 // kernel starts a FUSE mount at 128 KiB, whatever the INIT reply says, so a
