@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -481,7 +482,7 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	limitMemory(cfg.cacheBytes, file.Writable())
+	defer limitMemory(file, cfg.cacheBytes)()
 	defer lock.Close() // releases the lock
 	defer func() {
 		// Unmount has happened: write back what is still pending.
@@ -578,30 +579,57 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 	return nil
 }
 
-// memorySlack is the heap a mount may use beyond its chunk cache: chunks
-// being decoded on every core (each a compressed and a decoded copy), the
-// file's metadata and go-fuse's request buffers.
+// memorySlack is the heap a mount may use beyond its chunk cache and the
+// rest of what is live: chunks being decoded on every core (each a
+// compressed and a decoded copy), garbage between collections, go-fuse's
+// request buffers.
 const memorySlack = 32 << 20
 
-// limitMemory keeps the heap near the chunk cache's budget. Go's collector
-// lets the heap grow to twice what is live before it runs, and a full
-// cache is live: without a limit a mount reading a large compressed dataset
-// took about 1.5 times its cache. A writable mount also holds dirty chunks,
-// up to half the budget, beside the cache. The limit is soft: a heap that
-// is live beyond it costs collector time, never an error. GOMEMLIMIT, when
-// set, wins.
-func limitMemory(cacheBytes int64, writable bool) {
+// limitMemory keeps the heap near what is live, so that a mount reading a
+// large compressed dataset stays within its cache size plus a small
+// constant. Go's collector lets the heap grow to twice what is live before
+// it runs, and a full cache is live: without a limit such a mount took
+// about 1.5 times its cache. The rest of what is live (decoded metadata,
+// the kernel's inodes: a few KB a dataset, tens of MB for a file of
+// 100,000) is measured after each collection and added, so that a large
+// file's metadata never makes the collector run without end. A writable
+// mount also holds dirty chunks, up to half the budget, beside the cache.
+// GOMEMLIMIT, when set, wins. The returned function stops the adjusting.
+func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
-		return
+		return func() {}
 	}
 	if cacheBytes <= 0 {
 		cacheBytes = h5.DefaultCacheBytes
 	}
-	limit := cacheBytes + memorySlack
-	if writable {
-		limit += cacheBytes / 2
+	budget := cacheBytes + memorySlack
+	if file.Writable() {
+		budget += cacheBytes / 2
 	}
-	debug.SetMemoryLimit(limit)
+	set := func() {
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(sample)
+		other := int64(0)
+		if sample[0].Value.Kind() == metrics.KindUint64 {
+			other = int64(sample[0].Value.Uint64()) - file.CachedBytes()
+		}
+		debug.SetMemoryLimit(budget + max(other, 0))
+	}
+	set()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				set()
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // openHDF5 opens the HDF5 file, locks it (shared for a read-only mount,

@@ -120,3 +120,18 @@ func (c *chunkCache) put(k chunkKey, data []byte) {
 		c.used -= int64(len(ent.data))
 	}
 }
+
+// CachedBytes is the memory the file holds in decoded chunks: the chunk
+// cache and chunks written but not yet stored. Programs that bound their
+// memory count it apart from the rest of their heap.
+func (f *File) CachedBytes() int64 {
+	f.chunks.mu.Lock()
+	n := f.chunks.used
+	f.chunks.mu.Unlock()
+	if f.wr != nil {
+		f.wr.mu.Lock()
+		n += f.wr.dirtyBytes
+		f.wr.mu.Unlock()
+	}
+	return n
+}
