@@ -19,6 +19,7 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/hanwen/go-fuse/v2/splice"
+	"golang.org/x/sys/unix"
 )
 
 // cacheTimeout is how long the kernel may trust names and attributes. A
@@ -125,15 +126,17 @@ const readAheadKB = 4096
 // raiseReadAhead sets the mount's read-ahead window through sysfs. Only
 // root may; for anyone else the mount keeps the kernel's default.
 func raiseReadAhead(mountpoint string, logger *log.Logger) {
-	var st syscall.Stat_t
-	if err := syscall.Stat(mountpoint, &st); err != nil {
+	// The FUSE mount's backing device is named by its anonymous device
+	// number. A plain stat would ask this server for the root's attributes
+	// and leave them cached in the kernel, where a stat after the server
+	// died would still find them: statx asking for nothing, without a
+	// sync, reads only the device number.
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, mountpoint, unix.AT_STATX_DONT_SYNC, 0, &stx); err != nil {
 		logger.Printf("read-ahead: %v", err)
 		return
 	}
-	// The FUSE mount's backing device is named by its anonymous device
-	// number, major:minor.
-	major, minor := (st.Dev>>8)&0xfff|(st.Dev>>32)&^0xfff, st.Dev&0xff|(st.Dev>>12)&^0xff
-	name := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", major, minor)
+	name := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", stx.Dev_major, stx.Dev_minor)
 	if err := os.WriteFile(name, []byte(strconv.Itoa(readAheadKB)), 0); err != nil {
 		logger.Printf("read-ahead stays at the kernel's default: %v", err)
 	}
