@@ -11,30 +11,12 @@ import (
 )
 
 type deflateCodec struct {
-	inflaters sync.Pool // of *inflater: their Huffman tables are reused
-	readers   sync.Pool // of zlib readers, reset per chunk
+	readers sync.Pool // of zlib readers, reset per chunk
 }
 
 func init() { Register(Deflate, &deflateCodec{}) }
 
 func (c *deflateCodec) Decode(_ *format.Filter, in []byte, maxOut int) ([]byte, error) {
-	if maxOut <= 0 {
-		// No bound to decode into: the streaming decoder grows its output.
-		return c.decodeStream(in, maxOut)
-	}
-	f, _ := c.inflaters.Get().(*inflater)
-	if f == nil {
-		f = new(inflater)
-	}
-	out, err := inflateZlib(f, in, maxOut)
-	f.in, f.out = nil, nil // the pool must not keep the chunk alive
-	c.inflaters.Put(f)
-	return out, err
-}
-
-// decodeStream is the streaming decoder (klauspost's), kept for unbounded
-// output and as the reference the tests compare inflateZlib with.
-func (c *deflateCodec) decodeStream(in []byte, maxOut int) ([]byte, error) {
 	src := bytes.NewReader(in)
 	var zr io.ReadCloser
 	if v := c.readers.Get(); v != nil {
