@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -529,6 +530,7 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 	}
 	file := src.file
 	defer src.release()
+	defer limitMemory(file, cfg.cacheBytes)()
 	defer func() {
 		// Unmount has happened: write back what is still pending.
 		if err := file.Close(); err != nil {
@@ -614,7 +616,9 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 			}
 		}
 	}()
+	stopProfiling := startProfiling(logger.Printf)
 	server.Wait()
+	stopProfiling()
 	info.Printf("%s unmounted", mnt)
 	removeMnt()
 	removeRecord()
@@ -702,6 +706,59 @@ func remoteError(name string, err error) error {
 		return failf("%s: access denied (check the credentials)", name)
 	}
 	return fileError(name, err)
+}
+
+// memorySlack is the heap a mount may use beyond its chunk cache and the
+// rest of what is live: chunks being decoded on every core (each a
+// compressed and a decoded copy), garbage between collections, go-fuse's
+// request buffers.
+const memorySlack = 32 << 20
+
+// limitMemory keeps the heap near what is live, so that a mount reading a
+// large compressed dataset stays within its cache size plus a small
+// constant. Go's collector lets the heap grow to twice what is live before
+// it runs, and a full cache is live: without a limit such a mount took
+// about 1.5 times its cache. The rest of what is live (decoded metadata,
+// the kernel's inodes: a few KB a dataset, tens of MB for a file of
+// 100,000) is measured after each collection and added, so that a large
+// file's metadata never makes the collector run without end. A writable
+// mount also holds dirty chunks, up to half the budget, beside the cache.
+// GOMEMLIMIT, when set, wins. The returned function stops the adjusting.
+func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	if cacheBytes <= 0 {
+		cacheBytes = h5.DefaultCacheBytes
+	}
+	budget := cacheBytes + memorySlack
+	if file.Writable() {
+		budget += cacheBytes / 2
+	}
+	set := func() {
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(sample)
+		other := int64(0)
+		if sample[0].Value.Kind() == metrics.KindUint64 {
+			other = int64(sample[0].Value.Uint64()) - file.CachedBytes()
+		}
+		debug.SetMemoryLimit(budget + max(other, 0))
+	}
+	set()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				set()
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // openHDF5 opens the HDF5 file, locks it (shared for a read-only mount,

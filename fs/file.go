@@ -9,6 +9,7 @@ import (
 	"github.com/h5mount/h5mount/xattr"
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/hanwen/go-fuse/v2/splice"
 )
 
 // datasetNode is a regular file holding a dataset's element bytes.
@@ -108,7 +109,7 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 		if off >= int64(len(text)) {
 			return fuse.ReadResultData(nil), 0
 		}
-		return fuse.ReadResultData(text[off:min(int64(len(text)), off+int64(len(dest)))]), 0
+		return fuse.ReadResultVector([][]byte{text[off:min(int64(len(text)), off+int64(len(dest)))]}), 0
 	}
 	if fh, ok := n.fsys.file.OSFile(); ok {
 		// Contiguous data is spliced from the HDF5 file straight into the
@@ -117,7 +118,9 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 		if size <= 0 {
 			return fuse.ReadResultData(nil), 0
 		}
-		if at, ok := ds.FileExtent(off, size); ok {
+		// A reply too big for a pipe cannot be spliced (a kernel with a
+		// small pipe-max-size): it is read below instead.
+		if at, ok := ds.FileExtent(off, size); ok && int(size)+spliceSlack <= splice.MaxPipeSize() {
 			return fuse.ReadResultFd(fh.Fd(), at, int(size)), 0
 		}
 	}
@@ -125,5 +128,7 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 	if err != nil && got == 0 && off < ds.Size() {
 		return nil, n.fsys.errno("read", n.path, err)
 	}
-	return fuse.ReadResultData(dest[:got]), 0
+	// A vector goes to the kernel with writev at once; go-fuse would first
+	// try (and fail) to splice a plain data result.
+	return fuse.ReadResultVector([][]byte{dest[:got]}), 0
 }

@@ -3,12 +3,14 @@ package fs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"io"
 	"log"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -17,6 +19,8 @@ import (
 	"github.com/h5mount/h5mount/xattr"
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/hanwen/go-fuse/v2/splice"
+	"golang.org/x/sys/unix"
 )
 
 // cacheTimeout is how long the kernel may trust names and attributes. A
@@ -55,8 +59,8 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 		Name:         "h5mount",
 		AllowOther:   opts.AllowOther,
 		Debug:        opts.Debug,
-		MaxReadAhead: 1 << 20,
-		MaxWrite:     1 << 20,
+		MaxReadAhead: maxIO(),
+		MaxWrite:     maxIO(),
 		Options:      append([]string(nil), opts.Options...),
 		// As root the kernel mount needs no fusermount3 helper.
 		DirectMount: os.Geteuid() == 0,
@@ -89,6 +93,7 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 	if err := server.WaitMount(); err != nil {
 		return nil, err
 	}
+	raiseReadAhead(mountpoint, fsys.log)
 	if !opts.ReadOnly {
 		fsys.done = make(chan struct{})
 		go fsys.flushPeriodically()
@@ -98,6 +103,52 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 		}()
 	}
 	return server, nil
+}
+
+// maxIO is the largest read and write request the kernel is asked to send:
+// 1 MiB, or a little less where a reply of that size would not fit the
+// largest pipe (/proc/sys/fs/pipe-max-size, 1 MiB by default) with its
+// header, so that contiguous data can still be spliced into the reply
+// (go-fuse falls back to reading it into a buffer, and logs, when it
+// cannot).
+func maxIO() int {
+	const most, least = 1 << 20, 256 << 10
+	n := splice.MaxPipeSize() - spliceSlack
+	if n >= most || n < least {
+		return most
+	}
+	return n &^ (4096 - 1)
+}
+
+// spliceSlack is what a spliced reply needs in its pipe besides the data:
+// the reply header and a page (go-fuse's margin).
+const spliceSlack = 2 * 4096
+
+// readAheadKB is the kernel read-ahead window asked for the mount. The
+// kernel starts a FUSE mount at 128 KiB, whatever the INIT reply says, so a
+// sequential reader gets 128-256 KiB requests, one or two at a time: with
+// a window of several 1 MiB requests (MaxWrite) there are four times fewer
+// requests, and several are in flight at once, which keeps the chunk
+// decoders of every core busy and the HDF5 file's own read-ahead going.
+const readAheadKB = 4096
+
+// raiseReadAhead sets the mount's read-ahead window through sysfs. Only
+// root may; for anyone else the mount keeps the kernel's default.
+func raiseReadAhead(mountpoint string, logger *log.Logger) {
+	// The FUSE mount's backing device is named by its anonymous device
+	// number. A plain stat would ask this server for the root's attributes
+	// and leave them cached in the kernel, where a stat after the server
+	// died would still find them: statx asking for nothing, without a
+	// sync, reads only the device number.
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, mountpoint, unix.AT_STATX_DONT_SYNC, 0, &stx); err != nil {
+		logger.Printf("read-ahead: %v", err)
+		return
+	}
+	name := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", stx.Dev_major, stx.Dev_minor)
+	if err := os.WriteFile(name, []byte(strconv.Itoa(readAheadKB)), 0); err != nil {
+		logger.Printf("read-ahead stays at the kernel's default: %v", err)
+	}
 }
 
 // flushInterval is how long a write may wait in memory before the mount

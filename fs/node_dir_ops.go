@@ -83,7 +83,9 @@ func (g *groupNode) cachedLink(name string) (l h5.Link, found, ok bool) {
 	if g.byName == nil {
 		g.byName = make(map[string]int, len(g.links))
 		for i, l := range g.links {
-			g.byName[l.Name] = i
+			if _, dup := g.byName[l.Name]; !dup { // a damaged file can repeat a name
+				g.byName[l.Name] = i
+			}
 		}
 	}
 	i, found := g.byName[name]

@@ -76,6 +76,18 @@ func (c *chunkCache) get(k chunkKey, load func() ([]byte, error)) ([]byte, error
 	return w.data, w.err
 }
 
+// peek returns a cached chunk, marking it recently used, without loading
+// it.
+func (c *chunkCache) peek(k chunkKey) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[k]; ok {
+		c.lru.MoveToFront(e)
+		return e.Value.(*cacheEntry).data, true
+	}
+	return nil, false
+}
+
 // contains reports whether a chunk is cached or being decoded, without
 // touching its rank: read-ahead must not spend a worker waiting on a decode
 // already under way.
@@ -107,4 +119,19 @@ func (c *chunkCache) put(k chunkKey, data []byte) {
 		delete(c.entries, ent.key)
 		c.used -= int64(len(ent.data))
 	}
+}
+
+// CachedBytes is the memory the file holds in decoded chunks: the chunk
+// cache and chunks written but not yet stored. Programs that bound their
+// memory count it apart from the rest of their heap.
+func (f *File) CachedBytes() int64 {
+	f.chunks.mu.Lock()
+	n := f.chunks.used
+	f.chunks.mu.Unlock()
+	if f.wr != nil {
+		f.wr.mu.Lock()
+		n += f.wr.dirtyBytes
+		f.wr.mu.Unlock()
+	}
+	return n
 }

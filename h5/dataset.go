@@ -37,9 +37,15 @@ type Dataset struct {
 	index    chunk.Index
 	indexErr error
 
+	// geo caches the chunk geometry of the current extent.
+	geo atomic.Pointer[chunkGeometry]
+
 	// lastEnd is where the previous read ended: a read starting there is
 	// sequential and triggers read-ahead.
 	lastEnd atomic.Uint64
+	// streak counts reads in a row that started near where the previous
+	// one ended.
+	streak atomic.Uint32
 
 	allocMu    sync.Mutex
 	allocValid bool

@@ -11,3 +11,6 @@ func Abandon(f *File) { f.wr.file.Close() }
 
 // ErrCrash is the error a simulated crash returns.
 var ErrCrash = errCrash
+
+// ChunkDecodes is how many chunks f has decoded through their filters.
+func ChunkDecodes(f *File) uint64 { return f.decodes.Load() }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
 )
@@ -42,6 +43,9 @@ type File struct {
 	// readConcurrency is Options.ReadConcurrency; zero for one per core.
 	readConcurrency int
 	selfContained   bool
+	// decodes counts chunks read from the file through their filters, for
+	// the tests that hold a sequential pass to one decode a chunk.
+	decodes atomic.Uint64
 
 	mu      sync.Mutex
 	objects map[uint64]*Object

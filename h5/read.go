@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/h5mount/h5mount/h5/internal/chunk"
 	"github.com/h5mount/h5mount/h5/internal/filter"
@@ -249,16 +251,27 @@ type chunkGeometry struct {
 	chunkBytes  uint64
 }
 
+// geometry is derived once per extent: a resize swaps in a new dims slice,
+// which the cached geometry no longer matches.
 func (d *Dataset) geometry() chunkGeometry {
-	g := chunkGeometry{dims: d.dims(), chunk: d.layout.ChunkDims, esize: uint64(d.Type.Size)}
+	dims := d.dims()
+	if c := d.geo.Load(); c != nil && len(c.dims) == len(dims) && (len(dims) == 0 || &c.dims[0] == &dims[0]) {
+		return *c
+	}
+	g := chunkGeometry{dims: dims, chunk: d.layout.ChunkDims, esize: uint64(d.Type.Size)}
 	g.grid = make([]uint64, len(g.dims))
 	g.chunkBytes = g.esize
 	for i := range g.dims {
 		g.grid[i] = (g.dims[i] + g.chunk[i] - 1) / g.chunk[i]
 		g.chunkBytes *= g.chunk[i]
 	}
+	d.geo.Store(&g)
 	return g
 }
+
+// stackRank is the rank up to which the read path keeps its per-dimension
+// scratch on the stack: a read of a cached chunk allocates nothing.
+const stackRank = 8
 
 // run is one piece of a read: a span of bytes that is contiguous both in
 // the dataset and inside one chunk.
@@ -305,7 +318,8 @@ func (g *chunkGeometry) nextRun(pos, limit uint64, coords, scaled []uint64) run 
 }
 
 // readChunked copies the requested bytes chunk by chunk. Chunks the range
-// needs are fetched in batches, decoded in parallel on all cores.
+// needs are fetched in batches, the ones not cached decoded in parallel on
+// all cores.
 func (d *Dataset) readChunked(dst []byte, off uint64) error {
 	idx, err := d.chunkIndex()
 	if err != nil {
@@ -313,38 +327,85 @@ func (d *Dataset) readChunked(dst []byte, off uint64) error {
 	}
 	g := d.geometry()
 	rank := len(g.dims)
-	coords := make([]uint64, rank)
-	scaled := make([]uint64, rank)
+	var scratch [2 * stackRank]uint64
+	coords, scaled := scratch[:0], scratch[:0]
+	if rank <= stackRank {
+		coords, scaled = scratch[:rank], scratch[stackRank:stackRank+rank]
+	} else {
+		coords, scaled = make([]uint64, rank), make([]uint64, rank)
+	}
 	end := off + uint64(len(dst))
-	batch := map[uint64][]byte{} // chunk number -> decoded data (nil: fill)
-	pos := off
-	for pos < end {
-		r := g.nextRun(pos, end-pos, coords, scaled)
-		data, ok := batch[r.chunkIdx]
-		if !ok {
-			clear(batch)
-			if err := d.fetchBatch(idx, &g, pos, end, batch); err != nil {
-				return err
+	r := g.nextRun(off, end-off, coords, scaled)
+	if r.n == end-off {
+		// One chunk holds the whole read (a small or random read): no
+		// batch.
+		data, err := d.chunkData(idx, &g, r.scaled, chunkKey{dataset: d.cacheID, index: r.chunkIdx})
+		if err != nil {
+			return err
+		}
+		copyRun(dst, data, r, off, d.fillVal)
+	} else {
+		var store [maxBatchStack]batchChunk
+		batch := store[:0]
+		for pos := off; pos < end; {
+			r := g.nextRun(pos, end-pos, coords, scaled)
+			data, ok := findBatch(batch, r.chunkIdx)
+			if !ok {
+				if batch, err = d.fetchBatch(idx, &g, pos, end, batch[:0]); err != nil {
+					return err
+				}
+				data, _ = findBatch(batch, r.chunkIdx)
 			}
-			data = batch[r.chunkIdx]
+			copyRun(dst[pos-off:pos-off+r.n], data, r, pos, d.fillVal)
+			pos += r.n
 		}
-		out := dst[pos-off : pos-off+r.n]
-		if data == nil {
-			fillPattern(out, pos, d.fillVal)
-		} else {
-			copy(out, data[r.srcOff:r.srcOff+r.n])
-		}
-		pos += r.n
 	}
 	// The kernel's own read-ahead sends several requests at once, slightly
 	// out of order: a read starting near where the last one ended counts as
 	// sequential.
+	// Two such reads in a row make a sequential reader: a random reader
+	// lands near its previous read now and then, and read-ahead for it
+	// would only take cores from its next read.
 	last := d.lastEnd.Swap(end)
 	near := max(2*g.chunkBytes, 4<<20)
 	if off+near >= last && off <= last+near {
-		d.readAhead(idx, &g, end)
+		if d.streak.Add(1) >= 2 {
+			d.readAhead(idx, &g, end)
+		}
+	} else {
+		d.streak.Store(0)
 	}
 	return nil
+}
+
+// copyRun copies one run out of its decoded chunk (nil: never written, the
+// fill value) into out, which starts at dataset offset pos.
+func copyRun(out, data []byte, r run, pos uint64, fill []byte) {
+	out = out[:r.n]
+	if data == nil {
+		fillPattern(out, pos, fill)
+	} else {
+		copy(out, data[r.srcOff:r.srcOff+r.n])
+	}
+}
+
+// batchChunk is one decoded chunk of a batch (data nil: fill value).
+type batchChunk struct {
+	index uint64
+	data  []byte
+}
+
+// maxBatchStack is the batch size kept on the stack; a batch is at most
+// two chunks per core.
+const maxBatchStack = 16
+
+func findBatch(batch []batchChunk, index uint64) ([]byte, bool) {
+	for i := range batch {
+		if batch[i].index == index {
+			return batch[i].data, true
+		}
+	}
+	return nil, false
 }
 
 // readAhead decodes, in the background, the chunks that a sequential reader
@@ -358,26 +419,33 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 	}
 	// The chunk being read plus two per core ahead of it: every core stays
 	// busy while the reader copies. A reader with latency keeps as many
-	// requests going.
-	want := 2*runtime.GOMAXPROCS(0) + 1
+	// requests going (within what a batch holds).
+	want := min(2*runtime.GOMAXPROCS(0)+1, maxBatchStack)
 	if d.f.readConcurrency > 0 {
-		want = max(want, d.f.readConcurrency+1)
+		want = max(want, min(d.f.readConcurrency+1, maxBatchStack))
 	}
 	if limit := int(d.f.chunks.budget / 4 / int64(g.chunkBytes)); limit < want {
 		want = limit
 	}
 	rank := len(g.dims)
-	coords := make([]uint64, rank)
-	scaled := make([]uint64, rank)
-	seen := map[uint64]bool{}
+	var scratch [2 * stackRank]uint64
+	coords, scaled := scratch[:0], scratch[:0]
+	if rank <= stackRank {
+		coords, scaled = scratch[:rank], scratch[stackRank:stackRank+rank]
+	} else {
+		coords, scaled = make([]uint64, rank), make([]uint64, rank)
+	}
+	var seenStore [maxBatchStack]uint64
+	seen := seenStore[:0]
+	var gh *chunkGeometry
 	pos := end
 	for steps := 0; pos < size && len(seen) < want && steps < 4096; steps++ {
 		r := g.nextRun(pos, size-pos, coords, scaled)
 		pos += r.n
-		if seen[r.chunkIdx] {
+		if slices.Contains(seen, r.chunkIdx) {
 			continue
 		}
-		seen[r.chunkIdx] = true
+		seen = append(seen, r.chunkIdx)
 		key := chunkKey{dataset: d.cacheID, index: r.chunkIdx}
 		if d.f.chunks.contains(key) {
 			continue
@@ -387,72 +455,108 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 		default:
 			return
 		}
-		sc := append([]uint64(nil), r.scaled...)
+		if gh == nil {
+			// The workers get their own copy: the caller's stays on its
+			// stack.
+			gh = new(chunkGeometry)
+			*gh = *g
+		}
+		sc, geo := append([]uint64(nil), r.scaled...), gh
 		go func() {
 			defer func() { <-d.f.prefetch }()
 			d.mu.RLock() // a write in between must not be overtaken
 			defer d.mu.RUnlock()
 			// An error here is reported when the reader gets to the chunk.
-			_, _ = d.chunkData(idx, g, sc, key)
+			_, _ = d.chunkData(idx, geo, sc, key)
 		}()
 	}
 }
 
 // fetchBatch gathers the chunks the read needs from pos on, up to a batch
-// size, and decodes the ones not cached in parallel.
-func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64, batch map[uint64][]byte) error {
+// size, into batch: cached ones at once, the others decoded in parallel.
+func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64, batch []batchChunk) ([]batchChunk, error) {
 	workers := runtime.GOMAXPROCS(0)
-	maxBatch := 2 * workers
+	maxBatch := min(2*workers, maxBatchStack)
 	if d.f.readConcurrency > 0 {
 		// Fetching, not decoding, is the wait: overlap many fetches.
 		workers = max(workers, d.f.readConcurrency)
-		maxBatch = max(maxBatch, d.f.readConcurrency)
+		maxBatch = max(maxBatch, min(d.f.readConcurrency, maxBatchStack))
 	}
 	rank := len(g.dims)
-	coords := make([]uint64, rank)
-	scaled := make([]uint64, rank)
+	var scratch [2 * stackRank]uint64
+	coords, scaled := scratch[:0], scratch[:0]
+	if rank <= stackRank {
+		coords, scaled = scratch[:rank], scratch[stackRank:stackRank+rank]
+	} else {
+		coords, scaled = make([]uint64, rank), make([]uint64, rank)
+	}
 	type job struct {
-		idx    uint64
+		at     int // in batch
 		scaled []uint64
 	}
-	var jobs []job
-	seen := map[uint64]bool{}
+	var missing []job
 	// A batch never holds more decoded bytes than the cache budget allows.
 	budget := d.f.chunks.budget / 2
-	for pos < end && len(jobs) < maxBatch && (len(jobs) == 0 || int64(len(jobs)+1)*int64(g.chunkBytes) <= budget) {
+	for pos < end && len(batch) < maxBatch && (len(batch) == 0 || int64(len(batch)+1)*int64(g.chunkBytes) <= budget) {
 		r := g.nextRun(pos, end-pos, coords, scaled)
-		if !seen[r.chunkIdx] {
-			seen[r.chunkIdx] = true
-			jobs = append(jobs, job{r.chunkIdx, append([]uint64(nil), r.scaled...)})
-		}
 		pos += r.n
-	}
-	results := make([][]byte, len(jobs))
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, workers)
-	for i, j := range jobs {
-		key := chunkKey{dataset: d.cacheID, index: j.idx}
-		if len(jobs) == 1 || d.f.chunks.contains(key) {
-			results[i], errs[i] = d.chunkData(idx, g, j.scaled, key)
+		if _, ok := findBatch(batch, r.chunkIdx); ok {
 			continue
 		}
+		key := chunkKey{dataset: d.cacheID, index: r.chunkIdx}
+		if data, ok := d.cachedChunk(key); ok {
+			batch = append(batch, batchChunk{index: r.chunkIdx, data: data})
+			continue
+		}
+		batch = append(batch, batchChunk{index: r.chunkIdx})
+		missing = append(missing, job{len(batch) - 1, append([]uint64(nil), r.scaled...)})
+	}
+	if len(missing) == 0 {
+		return batch, nil
+	}
+	if len(missing) == 1 {
+		j := missing[0]
+		data, err := d.chunkData(idx, g, j.scaled, chunkKey{dataset: d.cacheID, index: batch[j.at].index})
+		batch[j.at].data = data
+		return batch, err
+	}
+	// The decoders write apart from batch, which stays on the caller's
+	// stack.
+	gh := new(chunkGeometry)
+	*gh = *g
+	results := make([][]byte, len(missing))
+	errs := make([]error, len(missing))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+	for i, j := range missing {
+		key := chunkKey{dataset: d.cacheID, index: batch[j.at].index}
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(i int, j job) {
+		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i], errs[i] = d.chunkData(idx, g, j.scaled, key)
-		}(i, j)
+			results[i], errs[i] = d.chunkData(idx, gh, j.scaled, key)
+		}()
 	}
 	wg.Wait()
-	for i, j := range jobs {
+	for i, j := range missing {
 		if errs[i] != nil {
-			return errs[i]
+			return batch, errs[i]
 		}
-		batch[j.idx] = results[i]
+		batch[j.at].data = results[i]
 	}
-	return nil
+	return batch, nil
+}
+
+// cachedChunk is a chunk's pending (written) or cached decoded bytes, if
+// either is at hand.
+func (d *Dataset) cachedChunk(key chunkKey) ([]byte, bool) {
+	if d.f.wr != nil {
+		if dc := d.f.wr.pending(key); dc != nil {
+			return dc.data, true
+		}
+	}
+	return d.f.chunks.peek(key)
 }
 
 // errNoChunk marks a chunk never written; it is not cached as an error.
@@ -467,7 +571,9 @@ func (d *Dataset) chunkData(idx chunk.Index, g *chunkGeometry, scaled []uint64, 
 		}
 	}
 	data, err := d.f.chunks.get(key, func() ([]byte, error) {
-		c, ok, err := idx.Lookup(scaled)
+		// A copy goes to the index, so that the caller's scratch stays on
+		// its stack.
+		c, ok, err := idx.Lookup(append([]uint64(nil), scaled...))
 		if err != nil {
 			return nil, err
 		}
@@ -486,24 +592,70 @@ func (d *Dataset) decodeChunk(c chunk.Chunk, g *chunkGeometry) ([]byte, error) {
 	if c.Size > uint64(d.f.r.FileSize()) {
 		return nil, format.Corruptf(c.Addr, "chunk", "stored size %d exceeds the file", c.Size)
 	}
-	raw, err := d.f.r.Read(c.Addr, int(c.Size), "chunk")
-	if err != nil {
-		return nil, err
-	}
 	filtered := len(d.Filters) > 0
 	if filtered && d.layout.NoFilterEdgeChunks() && g.isEdgeChunk(c.Scaled) {
 		filtered = false
 	}
-	if filtered {
-		raw, err = filter.DecodePipeline(d.Filters, c.FilterMask, raw, int(g.chunkBytes))
+	if !filtered {
+		raw, err := d.f.r.Read(c.Addr, int(c.Size), "chunk")
 		if err != nil {
-			return nil, fmt.Errorf("h5: chunk %v of dataset at 0x%x (stored at 0x%x): %w", c.Scaled, d.Addr, c.Addr, err)
+			return nil, err
 		}
+		return d.checkDecoded(raw, c, g)
 	}
+	// The stored bytes are needed only while they are decoded: their
+	// buffer goes back to a pool, unless a filter handed (part of) it back
+	// as its output.
+	d.f.decodes.Add(1)
+	stored := getStoredBuf(int(c.Size))
+	if err := d.f.r.ReadInto(stored, c.Addr, "chunk"); err != nil {
+		putStoredBuf(stored)
+		return nil, err
+	}
+	raw, err := filter.DecodePipeline(d.Filters, c.FilterMask, stored, int(g.chunkBytes))
+	if err == nil && !sameMemory(raw, stored) {
+		putStoredBuf(stored)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("h5: chunk %v of dataset at 0x%x (stored at 0x%x): %w", c.Scaled, d.Addr, c.Addr, err)
+	}
+	return d.checkDecoded(raw, c, g)
+}
+
+func (d *Dataset) checkDecoded(raw []byte, c chunk.Chunk, g *chunkGeometry) ([]byte, error) {
 	if uint64(len(raw)) < g.chunkBytes {
 		return nil, format.Corruptf(c.Addr, "chunk", "decodes to %d bytes, want %d", len(raw), g.chunkBytes)
 	}
 	return raw[:g.chunkBytes], nil
+}
+
+// storedBufs recycles the buffers chunks are read into before decoding:
+// without them a sequential read of compressed data made as much garbage
+// again as it decoded.
+var storedBufs sync.Pool // of *[]byte
+
+func getStoredBuf(n int) []byte {
+	if p, ok := storedBufs.Get().(*[]byte); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	// Rounded up, so that chunks of slightly different sizes share.
+	return make([]byte, n, (n+64<<10-1)&^(64<<10-1))
+}
+
+func putStoredBuf(b []byte) {
+	if cap(b) > 64<<20 {
+		return // a rare giant chunk is not worth keeping
+	}
+	storedBufs.Put(&b)
+}
+
+// sameMemory reports whether two slices share any of their backing array.
+func sameMemory(a, b []byte) bool {
+	if cap(a) == 0 || cap(b) == 0 {
+		return false
+	}
+	pa, pb := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return pa < pb+uintptr(cap(b)) && pb < pa+uintptr(cap(a))
 }
 
 // isEdgeChunk reports whether a chunk extends past the dataset's extent.

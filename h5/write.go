@@ -2,7 +2,9 @@ package h5
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/h5mount/h5mount/h5/internal/chunk"
 	"github.com/h5mount/h5mount/h5/internal/filter"
@@ -318,42 +320,83 @@ func (d *Dataset) flushChunks() error {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].index < keys[j].index })
 	g := d.geometry()
-	for _, k := range keys {
-		// Asked again for every chunk: storing one may replace the index.
-		cw, err := d.chunkWriter()
-		if err != nil {
-			return err
+	// Chunks are compressed in parallel, a window of a few per core at a
+	// time (the window bounds the compressed copies held), then stored one
+	// by one in order: the index and the file's space are not shared.
+	window := 2 * runtime.GOMAXPROCS(0)
+	for len(keys) > 0 {
+		batch := keys[:min(window, len(keys))]
+		keys = keys[len(batch):]
+		dcs := make([]*dirtyChunk, len(batch))
+		for i, k := range batch {
+			dcs[i] = w.pending(k)
 		}
-		idx, err := d.chunkIndex()
-		if err != nil {
-			return err
+		encs := d.encodeChunks(&g, dcs)
+		for i, k := range batch {
+			if encs[i].err != nil {
+				return encs[i].err
+			}
+			// Asked again for every chunk: storing one may replace the index.
+			cw, err := d.chunkWriter()
+			if err != nil {
+				return err
+			}
+			idx, err := d.chunkIndex()
+			if err != nil {
+				return err
+			}
+			dc := dcs[i]
+			if err := d.storeChunk(cw, idx, &g, dc, encs[i]); err != nil {
+				return err
+			}
+			w.mu.Lock()
+			delete(w.dirty, k)
+			w.dirtyBytes -= int64(len(dc.data))
+			w.mu.Unlock()
+			d.f.chunks.put(k, dc.data)
 		}
-		dc := w.pending(k)
-		if err := d.storeChunk(cw, idx, &g, dc); err != nil {
-			return err
-		}
-		w.mu.Lock()
-		delete(w.dirty, k)
-		w.dirtyBytes -= int64(len(dc.data))
-		w.mu.Unlock()
-		d.f.chunks.put(k, dc.data)
 	}
 	d.invalidateAllocated()
 	return nil
 }
 
+// encodedChunk is a dirty chunk as it will be stored.
+type encodedChunk struct {
+	stored     []byte
+	mask       uint32
+	unfiltered bool // an edge chunk the layout stores without filters
+	err        error
+}
+
+// encodeChunks runs the filter pipeline over chunks, in parallel when there
+// are filters to run.
+func (d *Dataset) encodeChunks(g *chunkGeometry, dcs []*dirtyChunk) []encodedChunk {
+	encs := make([]encodedChunk, len(dcs))
+	var wg sync.WaitGroup
+	for i, dc := range dcs {
+		e := &encs[i]
+		e.stored = dc.data
+		e.unfiltered = d.layout.NoFilterEdgeChunks() && g.isEdgeChunk(dc.scaled)
+		if len(d.Filters) == 0 || e.unfiltered {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if e.stored, e.mask, err = filter.EncodePipeline(d.Filters, dc.data); err != nil {
+				e.err = fmt.Errorf("h5: chunk %v of dataset at 0x%x: %w", dc.scaled, d.Addr, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return encs
+}
+
 // storeChunk encodes one chunk and records where it now is: in place when
 // it fits its old space, else in new space at the end of the file.
-func (d *Dataset) storeChunk(cw chunk.Writer, idx chunk.Index, g *chunkGeometry, dc *dirtyChunk) error {
-	stored := dc.data
-	var mask uint32
-	unfiltered := d.layout.NoFilterEdgeChunks() && g.isEdgeChunk(dc.scaled)
-	if len(d.Filters) > 0 && !unfiltered {
-		var err error
-		if stored, mask, err = filter.EncodePipeline(d.Filters, dc.data); err != nil {
-			return fmt.Errorf("h5: chunk %v of dataset at 0x%x: %w", dc.scaled, d.Addr, err)
-		}
-	}
+func (d *Dataset) storeChunk(cw chunk.Writer, idx chunk.Index, g *chunkGeometry, dc *dirtyChunk, enc encodedChunk) error {
+	stored, mask, unfiltered := enc.stored, enc.mask, enc.unfiltered
 	old, exists, err := idx.Lookup(dc.scaled)
 	if err != nil {
 		return err

@@ -47,8 +47,11 @@ func (b *btree1Index) node(addr uint64) (*btree1Node, error) {
 		return nil, format.Corruptf(addr, "v1 B-tree node", "node type %d in a chunk index", raw.Type)
 	}
 	n = &btree1Node{level: raw.Level, left: raw.Left, right: raw.Right, children: raw.Children, keys: make([]format.ChunkKey, len(raw.Keys))}
+	// One array holds every key's offsets: a node has up to 2K+1 keys,
+	// and a fresh lookup reads a node per level.
+	offsets := make([]uint64, len(raw.Keys)*b.rank)
 	for i, k := range raw.Keys {
-		n.keys[i] = format.DecodeChunkKey(k, b.rank)
+		n.keys[i] = format.DecodeChunkKeyInto(k, offsets[i*b.rank:(i+1)*b.rank:(i+1)*b.rank])
 	}
 	b.mu.Lock()
 	if len(b.nodes) >= maxCachedNodes {

@@ -117,15 +117,8 @@ func (shuffleEncoder) Encode(f *format.Filter, in []byte) ([]byte, error) {
 	if size <= 1 || len(in) < size {
 		return in, nil
 	}
-	n := len(in) / size
 	out := make([]byte, len(in))
-	for b := 0; b < size; b++ {
-		dst := out[b*n : (b+1)*n]
-		for i := range dst {
-			dst[i] = in[i*size+b]
-		}
-	}
-	copy(out[n*size:], in[n*size:])
+	shuffle(out, in, size)
 	return out, nil
 }
 

@@ -62,8 +62,14 @@ type ChunkKey struct {
 // DecodeChunkKey decodes a chunk key of a dataset of the given rank (the
 // stored key has one more, always zero, offset for the element size).
 func DecodeChunkKey(raw []byte, rank int) ChunkKey {
+	return DecodeChunkKeyInto(raw, make([]uint64, rank))
+}
+
+// DecodeChunkKeyInto decodes a chunk key whose offsets go into offsets (of
+// the dataset's rank): a node's keys can share one allocation.
+func DecodeChunkKeyInto(raw []byte, offsets []uint64) ChunkKey {
 	d := NewDecoder(raw, 0, "chunk key", Sizes{8, 8})
-	k := ChunkKey{Size: d.U32(), FilterMask: d.U32(), Offsets: make([]uint64, rank)}
+	k := ChunkKey{Size: d.U32(), FilterMask: d.U32(), Offsets: offsets}
 	for i := range k.Offsets {
 		k.Offsets[i] = d.U64()
 	}

@@ -1,0 +1,224 @@
+package h5_test
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand"
+	"path/filepath"
+	"testing"
+
+	"github.com/h5mount/h5mount/h5"
+)
+
+// Read-path microbenchmarks, on files made here:
+//
+//	go test -run '^$' -bench . -benchmem ./h5
+
+func float64Type() *h5.Datatype {
+	return &h5.Datatype{Class: h5.ClassFloat, Version: 1, Size: 8, Precision: 64, MantNorm: 2,
+		SignLoc: 63, ExpLoc: 52, ExpSize: 11, MantSize: 52, ExpBias: 1023}
+}
+
+// benchDataset writes a float64 dataset of the given shape and chunks
+// (gzip level 4 when compressed) and opens it read-only with a cache of
+// cache bytes.
+func benchDataset(b *testing.B, dims, chunks []uint64, compressed bool, cache int64) (*h5.Dataset, []byte) {
+	b.Helper()
+	name := filepath.Join(b.TempDir(), "bench.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	root, err := f.Root()
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec := &h5.DatasetSpec{Type: float64Type(), Dims: dims, Chunks: chunks}
+	if compressed {
+		spec.Filters = []h5.Filter{{ID: 1, Params: []uint32{4}}}
+	}
+	d, err := root.CreateDataset("d", spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, d.Size())
+	rng := rand.New(rand.NewSource(1))
+	for i := 0; i < len(data)/8; i++ {
+		v := math.Sin(float64(i)*1e-4) + rng.NormFloat64()*0.01
+		binary.LittleEndian.PutUint64(data[8*i:], math.Float64bits(v))
+	}
+	if _, err := d.WriteAt(data, 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	r, err := h5.OpenFile(name, &h5.Options{CacheBytes: cache})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close() })
+	o, err := r.OpenPath("/d")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rd, err := o.AsDataset()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rd, data
+}
+
+// BenchmarkReadAtRandom4K is the random pread case: 4 KiB at random
+// offsets of a compressed dataset whose chunks are all in the cache.
+func BenchmarkReadAtRandom4K(b *testing.B) {
+	d, data := benchDataset(b, []uint64{1 << 20}, []uint64{1 << 14}, true, 64<<20)
+	buf := make([]byte, 4096)
+	rng := rand.New(rand.NewSource(2))
+	offs := make([]int64, 4096)
+	for i := range offs {
+		offs[i] = rng.Int63n(int64(len(data))-4096) &^ 7
+	}
+	for _, o := range offs { // warm the cache
+		d.ReadAt(buf, o)
+	}
+	b.SetBytes(4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		o := offs[i%len(offs)]
+		if _, err := d.ReadAt(buf, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	o := offs[0]
+	d.ReadAt(buf, o)
+	if string(buf) != string(data[o:o+4096]) {
+		b.Fatal("bytes differ")
+	}
+}
+
+// BenchmarkReadHyperslab2D reads a 100×100 block, not chunk-aligned (it
+// spans four 128×128 chunks), of a cached 2-D chunked dataset: the cost of
+// the hyperslab copy, row by row.
+func BenchmarkReadHyperslab2D(b *testing.B) {
+	for _, compressed := range []bool{false, true} {
+		name := "raw"
+		if compressed {
+			name = "gzip"
+		}
+		b.Run(name, func(b *testing.B) {
+			d, data := benchDataset(b, []uint64{1024, 1024}, []uint64{128, 128}, compressed, 64<<20)
+			start, count := []uint64{70, 90}, []uint64{100, 100}
+			buf := make([]byte, 100*100*8)
+			if err := d.ReadHyperslab(start, count, buf); err != nil {
+				b.Fatal(err)
+			}
+			for r := uint64(0); r < 100; r++ {
+				at := ((70+r)*1024 + 90) * 8
+				if string(buf[r*800:(r+1)*800]) != string(data[at:at+800]) {
+					b.Fatalf("row %d differs", r)
+				}
+			}
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := d.ReadHyperslab(start, count, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkReadSequential reads a 64 MiB gzip dataset in 1 MiB requests
+// through a cache too small to keep it: chunk decoding and read-ahead.
+func BenchmarkReadSequential(b *testing.B) {
+	d, data := benchDataset(b, []uint64{8 << 20}, []uint64{1 << 17}, true, 16<<20)
+	buf := make([]byte, 1<<20)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for off := int64(0); off < int64(len(data)); off += int64(len(buf)) {
+			if _, err := d.ReadAt(buf, off); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	if string(buf) != string(data[len(data)-len(buf):]) {
+		b.Fatal("bytes differ")
+	}
+}
+
+// TestSequentialReadDecodesEachChunkOnce: a sequential pass in 128 KiB
+// reads, read-ahead on all cores, through a cache that holds a fraction of
+// the dataset, decodes every chunk exactly once; random 4 KiB reads start
+// no read-ahead.
+func TestSequentialReadDecodesEachChunkOnce(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "seq.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	const n, chunk = 4 << 20, 1 << 16 // 32 MiB of float64 in 512 KiB chunks
+	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: float64Type(), Dims: []uint64{n}, Chunks: []uint64{chunk},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, n*8)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint64(data[8*i:], math.Float64bits(float64(i%1000)+0.25))
+	}
+	if _, err := d.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := h5.OpenFile(name, &h5.Options{CacheBytes: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	o, _ := r.OpenPath("/d")
+	rd, err := o.AsDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 128<<10)
+	for off := 0; off < len(data); off += len(buf) {
+		if _, err := rd.ReadAt(buf, int64(off)); err != nil {
+			t.Fatal(err)
+		}
+		if string(buf) != string(data[off:off+len(buf)]) {
+			t.Fatalf("bytes at %d differ", off)
+		}
+	}
+	if got, want := h5.ChunkDecodes(r), uint64(n/chunk); got != want {
+		t.Errorf("sequential pass decoded %d chunks, want %d", got, want)
+	}
+
+	// Random reads far apart: each decodes at most the chunk it reads.
+	r2, err := h5.OpenFile(name, &h5.Options{CacheBytes: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	o2, _ := r2.OpenPath("/d")
+	rd2, _ := o2.AsDataset()
+	small := make([]byte, 4096)
+	for i, c := range []int{40, 3, 17, 60, 29, 50, 8} {
+		if _, err := rd2.ReadAt(small, int64(c*chunk*8+100*8)); err != nil {
+			t.Fatal(err)
+		}
+		if got := h5.ChunkDecodes(r2); got != uint64(i+1) {
+			t.Fatalf("after %d random reads, %d chunks decoded", i+1, got)
+		}
+	}
+}
