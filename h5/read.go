@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"unsafe"
@@ -570,7 +571,15 @@ func (d *Dataset) chunkData(idx chunk.Index, g *chunkGeometry, scaled []uint64, 
 			return dc.data, nil
 		}
 	}
-	data, err := d.f.chunks.get(key, func() ([]byte, error) {
+	data, err := d.f.chunks.get(key, func() (data []byte, err error) {
+		// Chunks decode on goroutines of their own (read-ahead, batches),
+		// where a panic would end the process: a bug meeting a damaged
+		// chunk fails that chunk's reads instead.
+		defer func() {
+			if r := recover(); r != nil {
+				data, err = nil, fmt.Errorf("h5: chunk %v of dataset at 0x%x: internal error: %v\n%s: %w", scaled, d.Addr, r, debug.Stack(), ErrCorrupt)
+			}
+		}()
 		// A copy goes to the index, so that the caller's scratch stays on
 		// its stack.
 		c, ok, err := idx.Lookup(append([]uint64(nil), scaled...))
