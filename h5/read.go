@@ -270,6 +270,17 @@ func (d *Dataset) geometry() chunkGeometry {
 	return g
 }
 
+// runScratch holds nextRun's per-dimension coordinates on the caller's
+// stack for ranks up to stackRank.
+type runScratch [2 * stackRank]uint64
+
+func (s *runScratch) slices(rank int) (coords, scaled []uint64) {
+	if rank > stackRank {
+		return make([]uint64, rank), make([]uint64, rank)
+	}
+	return s[:rank], s[stackRank : stackRank+rank]
+}
+
 // stackRank is the rank up to which the read path keeps its per-dimension
 // scratch on the stack: a read of a cached chunk allocates nothing.
 const stackRank = 8
@@ -328,13 +339,8 @@ func (d *Dataset) readChunked(dst []byte, off uint64) error {
 	}
 	g := d.geometry()
 	rank := len(g.dims)
-	var scratch [2 * stackRank]uint64
-	coords, scaled := scratch[:0], scratch[:0]
-	if rank <= stackRank {
-		coords, scaled = scratch[:rank], scratch[stackRank:stackRank+rank]
-	} else {
-		coords, scaled = make([]uint64, rank), make([]uint64, rank)
-	}
+	var scratch runScratch
+	coords, scaled := scratch.slices(rank)
 	end := off + uint64(len(dst))
 	r := g.nextRun(off, end-off, coords, scaled)
 	if r.n == end-off {
@@ -429,13 +435,8 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 		want = limit
 	}
 	rank := len(g.dims)
-	var scratch [2 * stackRank]uint64
-	coords, scaled := scratch[:0], scratch[:0]
-	if rank <= stackRank {
-		coords, scaled = scratch[:rank], scratch[stackRank:stackRank+rank]
-	} else {
-		coords, scaled = make([]uint64, rank), make([]uint64, rank)
-	}
+	var scratch runScratch
+	coords, scaled := scratch.slices(rank)
 	var seenStore [maxBatchStack]uint64
 	seen := seenStore[:0]
 	var gh *chunkGeometry
@@ -484,13 +485,8 @@ func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64,
 		maxBatch = max(maxBatch, min(d.f.readConcurrency, maxBatchStack))
 	}
 	rank := len(g.dims)
-	var scratch [2 * stackRank]uint64
-	coords, scaled := scratch[:0], scratch[:0]
-	if rank <= stackRank {
-		coords, scaled = scratch[:rank], scratch[stackRank:stackRank+rank]
-	} else {
-		coords, scaled = make([]uint64, rank), make([]uint64, rank)
-	}
+	var scratch runScratch
+	coords, scaled := scratch.slices(rank)
 	type job struct {
 		at     int // in batch
 		scaled []uint64
@@ -575,14 +571,15 @@ func (d *Dataset) chunkData(idx chunk.Index, g *chunkGeometry, scaled []uint64, 
 		// Chunks decode on goroutines of their own (read-ahead, batches),
 		// where a panic would end the process: a bug meeting a damaged
 		// chunk fails that chunk's reads instead.
+		// A copy goes to the index (and to a panic's message), so that the
+		// caller's scratch stays on its stack.
+		at := append([]uint64(nil), scaled...)
 		defer func() {
 			if r := recover(); r != nil {
-				data, err = nil, fmt.Errorf("h5: chunk %v of dataset at 0x%x: internal error: %v\n%s: %w", scaled, d.Addr, r, debug.Stack(), ErrCorrupt)
+				data, err = nil, fmt.Errorf("h5: chunk %v of dataset at 0x%x: internal error: %v\n%s: %w", at, d.Addr, r, debug.Stack(), ErrCorrupt)
 			}
 		}()
-		// A copy goes to the index, so that the caller's scratch stays on
-		// its stack.
-		c, ok, err := idx.Lookup(append([]uint64(nil), scaled...))
+		c, ok, err := idx.Lookup(at)
 		if err != nil {
 			return nil, err
 		}

@@ -153,7 +153,7 @@ func (d *Dataset) storedChunks(g chunkGeometry) (map[uint64]bool, error) {
 				return nil // beyond the current extent: never read
 			}
 		}
-		stored[chunkNumber(c.Scaled, g)] = true
+		stored[ravel(c.Scaled, g.grid)] = true
 		return nil
 	})
 	if err != nil {
@@ -169,15 +169,6 @@ func (d *Dataset) storedChunks(g chunkGeometry) (map[uint64]bool, error) {
 		w.mu.Unlock()
 	}
 	return stored, nil
-}
-
-// chunkNumber is the row-major number of the chunk at scaled coordinates.
-func chunkNumber(scaled []uint64, g chunkGeometry) uint64 {
-	var lin uint64
-	for i := range g.grid {
-		lin = lin*g.grid[i] + scaled[i]
-	}
-	return lin
 }
 
 // chunkOf is the row-major number of the chunk holding element x.
@@ -201,6 +192,8 @@ func unravel(lin uint64, dims []uint64) []uint64 {
 	return x
 }
 
+// ravel is the row-major position of x in a grid of dims (a chunk's number
+// from its scaled coordinates, an element's from its coordinates).
 func ravel(x, dims []uint64) uint64 {
 	var lin uint64
 	for i := range dims {

@@ -264,11 +264,7 @@ func (d *Dataset) writeChunked(p []byte, off uint64) error {
 // making it from the stored chunk (or the fill value) unless whole says the
 // caller replaces all of it. The caller holds d.mu.
 func (d *Dataset) dirtyChunkFor(idx chunk.Index, g *chunkGeometry, scaled []uint64, whole bool) (*dirtyChunk, error) {
-	var lin uint64
-	for i := range scaled {
-		lin = lin*g.grid[i] + scaled[i]
-	}
-	key := chunkKey{dataset: d.cacheID, index: lin}
+	key := chunkKey{dataset: d.cacheID, index: ravel(scaled, g.grid)}
 	w := d.f.wr
 	if dc := w.pending(key); dc != nil {
 		return dc, nil
