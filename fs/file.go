@@ -128,7 +128,52 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 	if err != nil && got == 0 && off < ds.Size() {
 		return nil, n.fsys.errno("read", n.path, err)
 	}
+	if n.fsys.opts.ReadOnly && len(dest) <= pushMaxRequest {
+		n.pushChunk(ds, off)
+	}
 	// A vector goes to the kernel with writev at once; go-fuse would first
 	// try (and fail) to splice a plain data result.
 	return fuse.ReadResultVector([][]byte{dest[:got]}), 0
+}
+
+// pushMaxRequest is the largest read after which the rest of its chunk is
+// pushed: bigger requests come from the kernel's read-ahead, which fills
+// the page cache itself.
+const pushMaxRequest = 64 << 10
+
+// pushChunk hands the kernel, after a small read, the rest of the decoded
+// chunk it came from: a random reader's next reads near it are answered
+// from the page cache, without a request or a decode here, and the kernel
+// keeps far more chunks there than the chunk cache holds (and gives the
+// memory back when it needs it). Read-only mounts only: on a writable one a
+// push could land after a write to the same pages and show the old bytes.
+// It runs after the reply, as the kernel holds the pages of a read in
+// flight locked; when two pushes are under way it skips.
+func (n *datasetNode) pushChunk(ds *h5.Dataset, off int64) {
+	select {
+	case n.fsys.pushes <- struct{}{}:
+	default:
+		return
+	}
+	go func() {
+		defer func() { <-n.fsys.pushes }()
+		start, data, ok := ds.DecodedSpan(off)
+		if !ok {
+			return
+		}
+		// Whole pages only (the kernel leaves a partly filled page out of
+		// its cache), but up to the dataset's last byte.
+		const page = 4096
+		lo := (start + page - 1) &^ (page - 1)
+		hi := start + int64(len(data))
+		if hi < ds.Size() {
+			hi &^= page - 1
+		}
+		if hi <= lo {
+			return
+		}
+		if errno := n.WriteCache(lo, data[lo-start:hi-start]); errno != 0 && n.fsys.opts.Debug {
+			n.fsys.log.Printf("push %s [%d, %d): %v", n.path, lo, hi, errno)
+		}
+	}()
 }

@@ -36,10 +36,12 @@ type filesystem struct {
 	// generation counts changes of links, so that cached listings know
 	// they are stale.
 	generation atomic.Uint64
+	// pushes bounds the chunks being handed to the kernel's page cache.
+	pushes chan struct{}
 }
 
 func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
-	fsys := &filesystem{file: f, opts: opts, log: opts.Logger}
+	fsys := &filesystem{file: f, opts: opts, log: opts.Logger, pushes: make(chan struct{}, 2)}
 	if fsys.log == nil {
 		fsys.log = log.New(io.Discard, "", 0)
 	}

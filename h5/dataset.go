@@ -46,6 +46,12 @@ type Dataset struct {
 	// streak counts reads in a row that started near where the previous
 	// one ended.
 	streak atomic.Uint32
+	// hinted holds the chunks whose stored bytes were lately asked of the
+	// disk ahead of a sequential reader, so that each is asked once.
+	hinting atomic.Bool
+	hintMu  sync.Mutex
+	hinted  [32]uint64 // chunk numbers + 1; 0 is empty
+	hintAt  int
 
 	allocMu    sync.Mutex
 	allocValid bool

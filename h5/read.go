@@ -182,6 +182,41 @@ func (d *Dataset) readRange(dst []byte, off uint64) error {
 	return fmt.Errorf("h5: dataset at 0x%x: layout class %d: %w", d.Addr, d.layout.Class, ErrUnsupported)
 }
 
+// DecodedSpan returns the decoded chunk that holds dataset byte off as the
+// dataset bytes [start, start+len(data)), when that chunk is in the cache,
+// its bytes are shown as stored and they are one run of the dataset's
+// bytes (one-dimensional datasets, chunks as wide as the dataset's rows).
+// It never decodes, and only answers for files open read-only, whose
+// chunks never change; data must not be modified.
+func (d *Dataset) DecodedSpan(off int64) (start int64, data []byte, ok bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.f.wr != nil || d.conv != nil || d.layout.Class != format.LayoutChunked || len(d.Filters) == 0 || off < 0 || off >= d.Size() {
+		return 0, nil, false
+	}
+	g := d.geometry()
+	if len(g.dims) == 0 {
+		return 0, nil, false
+	}
+	rowBytes := g.esize
+	for i := 1; i < len(g.dims); i++ {
+		if g.chunk[i] != g.dims[i] {
+			return 0, nil, false
+		}
+		rowBytes *= g.dims[i]
+	}
+	if rowBytes == 0 {
+		return 0, nil, false
+	}
+	first := uint64(off) / rowBytes / g.chunk[0] * g.chunk[0]
+	cached, ok := d.f.chunks.peek(chunkKey{dataset: d.cacheID, index: first / g.chunk[0]})
+	n := min(g.chunk[0], g.dims[0]-first) * rowBytes
+	if !ok || uint64(len(cached)) < n {
+		return 0, nil, false
+	}
+	return int64(first * rowBytes), cached[:n], true
+}
+
 // FileExtent says where the dataset bytes [off, off+n) lie in the file, when
 // they are stored there verbatim (contiguous layout, allocated, in the file
 // itself): the absolute offset to read them from. Callers that hold the
@@ -434,6 +469,19 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 	if limit := int(d.f.chunks.budget / 4 / int64(g.chunkBytes)); limit < want {
 		want = limit
 	}
+	if d.f.readConcurrency == 0 && d.hinting.CompareAndSwap(false, true) {
+		// Asking the disk allocates the pages it reads into: not on the
+		// reader's time. One hinter a dataset; a reader that overtakes
+		// it finds the next hints asked by its next read.
+		gh := new(chunkGeometry)
+		*gh = *g
+		go func() {
+			defer d.hinting.Store(false)
+			// Only a hint: a damaged index the reader meets for itself.
+			defer func() { _ = recover() }()
+			d.hintStored(idx, gh, end, size)
+		}()
+	}
 	rank := len(g.dims)
 	var scratch runScratch
 	coords, scaled := scratch.slices(rank)
@@ -472,6 +520,52 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 			_, _ = d.chunkData(idx, geo, sc, key)
 		}()
 	}
+}
+
+// hintAheadBytes is how far, in the dataset's bytes, past a sequential
+// reader the stored chunks are asked of the disk: cold, a decode otherwise
+// waits for its chunk's read, with the cores idle.
+const hintAheadBytes = 16 << 20
+
+// hintStored starts the disk reads of the stored chunks the reader will
+// want after end (at most two chunks' or hintAheadBytes' worth, 32
+// chunks), so that their bytes are in the page cache when they decode.
+func (d *Dataset) hintStored(idx chunk.Index, g *chunkGeometry, end, size uint64) {
+	limit := min(size, end+max(hintAheadBytes, 2*g.chunkBytes))
+	rank := len(g.dims)
+	var scratch runScratch
+	coords, scaled := scratch.slices(rank)
+	var last uint64
+	for pos, n := end, 0; pos < limit && n < len(d.hinted); {
+		r := g.nextRun(pos, limit-pos, coords, scaled)
+		pos += r.n
+		if n > 0 && r.chunkIdx == last {
+			continue
+		}
+		last = r.chunkIdx
+		n++
+		if !d.markHinted(r.chunkIdx) || d.f.chunks.contains(chunkKey{dataset: d.cacheID, index: r.chunkIdx}) {
+			continue
+		}
+		c, ok, err := idx.Lookup(r.scaled)
+		if err != nil || !ok || c.Addr == format.Undefined {
+			continue // the reader meets any error when it gets there
+		}
+		d.f.r.WillNeed(c.Addr, int(min(c.Size, 1<<30)))
+	}
+}
+
+// markHinted records a chunk as hinted and reports whether it was not
+// already.
+func (d *Dataset) markHinted(index uint64) bool {
+	d.hintMu.Lock()
+	defer d.hintMu.Unlock()
+	if slices.Contains(d.hinted[:], index+1) {
+		return false
+	}
+	d.hinted[d.hintAt] = index + 1
+	d.hintAt = (d.hintAt + 1) % len(d.hinted)
+	return true
 }
 
 // fetchBatch gathers the chunks the read needs from pos on, up to a batch

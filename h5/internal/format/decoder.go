@@ -3,6 +3,7 @@ package format
 import (
 	"encoding/binary"
 	"io"
+	"os"
 	"sync/atomic"
 )
 
@@ -222,6 +223,28 @@ func (r *Reader) ReadInto(buf []byte, addr uint64, what string) error {
 		return &FormatError{Addr: addr, What: what, Msg: "read: " + err.Error(), Err: err}
 	}
 	return nil
+}
+
+// WillNeeder is a reader that can start fetching a range it will be asked
+// for soon.
+type WillNeeder interface {
+	WillNeed(off, n int64)
+}
+
+// WillNeed hints that n bytes at addr will be read soon: chunks a
+// sequential reader will want next are fetched from the disk while the
+// ones before them decode, instead of each decode waiting for its read.
+func (r *Reader) WillNeed(addr uint64, n int) {
+	abs := addr + r.Base
+	if addr == Undefined || abs < addr || n <= 0 || abs >= uint64(r.FileSize()) {
+		return
+	}
+	switch h := r.R.(type) {
+	case WillNeeder:
+		h.WillNeed(int64(abs), int64(n))
+	case *os.File:
+		willNeedFile(h, int64(abs), int64(n))
+	}
 }
 
 // Decoder reads n bytes at addr and returns a decoder over them.

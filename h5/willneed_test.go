@@ -1,0 +1,124 @@
+package h5_test
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/h5mount/h5mount/h5"
+)
+
+// hintingReader records the ranges it is told will be read soon.
+type hintingReader struct {
+	*os.File
+	mu    sync.Mutex
+	hints [][2]int64
+}
+
+func (r *hintingReader) WillNeed(off, n int64) {
+	r.mu.Lock()
+	r.hints = append(r.hints, [2]int64{off, n})
+	r.mu.Unlock()
+}
+
+// TestSequentialReadHintsStoredChunks: a sequential reader of compressed
+// chunks has the stored bytes of the chunks ahead of it asked of the
+// reader (the disk, for a local file) before it gets to them, each once;
+// random reads ask for nothing.
+func TestSequentialReadHintsStoredChunks(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "hint.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	const n, chunk = 1 << 21, 1 << 15 // 16 MiB of float64 in 256 KiB chunks
+	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: float64Type(), Dims: []uint64{n}, Chunks: []uint64{chunk},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, n*8)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint64(data[8*i:], uint64(i)*2654435761)
+	}
+	if _, err := d.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	open := func() (*hintingReader, *h5.Dataset) {
+		fh, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fh.Close() })
+		st, _ := fh.Stat()
+		hr := &hintingReader{File: fh}
+		r, err := h5.Open(hr, st.Size(), &h5.Options{CacheBytes: 4 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		o, err := r.OpenPath("/d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := o.AsDataset()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hr, ds
+	}
+
+	hr, ds := open()
+	buf := make([]byte, 128<<10)
+	for off := 0; off < 4<<20; off += len(buf) {
+		if _, err := ds.ReadAt(buf, int64(off)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Hints are asked in the background: wait for the last.
+	var hints [][2]int64
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		hr.mu.Lock()
+		hints = append(hints[:0], hr.hints...)
+		hr.mu.Unlock()
+		if len(hints) >= 32 || time.Now().After(deadline) {
+			break
+		}
+	}
+	// After 4 MiB read, the hints reach 16 MiB of the dataset further
+	// (64 chunks of 256 KiB, at most 32 of them, each once).
+	seen := map[int64]bool{}
+	for _, h := range hints {
+		if seen[h[0]] {
+			t.Errorf("stored chunk at %d hinted twice", h[0])
+		}
+		seen[h[0]] = true
+		if h[1] <= 0 || h[1] > 2*chunk*8 {
+			t.Errorf("hint of %d bytes for a chunk of %d", h[1], chunk*8)
+		}
+	}
+	if len(seen) < 16+16 {
+		t.Errorf("%d chunks hinted after a 4 MiB sequential read of 256 KiB chunks, want those of the next 16 MiB ahead", len(seen))
+	}
+
+	hr2, ds2 := open()
+	small := make([]byte, 4096)
+	for _, off := range []int64{9 << 20, 1 << 20, 14 << 20, 5 << 20} {
+		if _, err := ds2.ReadAt(small, off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	hr2.mu.Lock()
+	defer hr2.mu.Unlock()
+	if len(hr2.hints) != 0 {
+		t.Errorf("random reads hinted %d ranges", len(hr2.hints))
+	}
+}

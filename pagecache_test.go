@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/h5mount/h5mount/h5"
+)
+
+// TestSmallReadFillsPageCache: on a read-only mount, a small read of a
+// compressed chunk hands the kernel the whole decoded chunk, so that the
+// reader's next reads in it need neither a request nor a decode. The
+// chunk's pages become resident (mincore over a mapping of the file, which
+// reads nothing) and hold the dataset's bytes; other chunks stay out. A
+// writable mount pushes nothing: a push could overtake a write.
+func TestSmallReadFillsPageCache(t *testing.T) {
+	const n, chunk = 1 << 20, 1 << 16 // 8 MiB of int64 in 512 KiB chunks
+	name := filepath.Join(t.TempDir(), "pages.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	i64 := &h5.Datatype{Class: h5.ClassInteger, Version: 1, Size: 8, Precision: 64, Signed: true}
+	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: i64, Dims: []uint64{n}, Chunks: []uint64{chunk},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{4}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, 8*n)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint64(want[8*i:], uint64(i*i)^0x5a5a)
+	}
+	if _, err := d.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	const chunkBytes = 8 * chunk
+	for _, mode := range []string{"ro", "rw"} {
+		mnt := mountT(t, name, "-o", mode)
+		fh, err := os.Open(filepath.Join(mnt, "d"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A 4 KiB read in the middle of chunk 3.
+		at := int64(3*chunkBytes + 37*4096)
+		got := make([]byte, 4096)
+		if _, err := fh.ReadAt(got, at); err != nil || !bytes.Equal(got, want[at:at+4096]) {
+			t.Fatalf("%s: read at %d: %v", mode, at, err)
+		}
+		mem, err := unix.Mmap(int(fh.Fd()), 0, len(want), unix.PROT_READ, unix.MAP_SHARED)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resident := func(off, size int) int {
+			vec := make([]byte, size/4096)
+			if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&mem[off])), uintptr(size), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+				t.Fatal(errno)
+			}
+			c := 0
+			for _, v := range vec {
+				c += int(v & 1)
+			}
+			return c
+		}
+		pages := chunkBytes / 4096
+		deadline := time.Now().Add(5 * time.Second)
+		for mode == "ro" && resident(3*chunkBytes, chunkBytes) < pages && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if mode == "rw" {
+			time.Sleep(200 * time.Millisecond) // what a push would take
+		}
+		inChunk, elsewhere := resident(3*chunkBytes, chunkBytes), resident(6*chunkBytes, chunkBytes)
+		switch {
+		case mode == "ro" && inChunk != pages:
+			t.Errorf("ro: %d of chunk 3's %d pages resident after a read in it", inChunk, pages)
+		case mode == "rw" && inChunk > pages/2:
+			t.Errorf("rw: %d of chunk 3's %d pages resident after a 4 KiB read: pushed on a writable mount", inChunk, pages)
+		}
+		if elsewhere != 0 {
+			t.Errorf("%s: %d pages of chunk 6, never read, resident", mode, elsewhere)
+		}
+		if !bytes.Equal(mem[3*chunkBytes:4*chunkBytes], want[3*chunkBytes:4*chunkBytes]) {
+			t.Errorf("%s: chunk 3 through the page cache differs from the data written", mode)
+		}
+		unix.Munmap(mem)
+		fh.Close()
+		unmountCleanup(t, mnt)
+	}
+}
