@@ -42,12 +42,14 @@ const (
 	entryInvalid   = 1 << 15 // no code, or a code the format forbids
 	entryValuePos  = 16      //
 	entryUnset     = entryInvalid
-	litTableBits   = 11        // covers most literal codes of real data in one lookup
-	distTableBits  = 8         //
-	preTableBits   = 7         // the code-length code's longest code
-	litTableSize   = 2342 + 64 // the most a complete code of 288 symbols, 11 root bits, needs
-	distTableSize  = 402 + 64  // the same for 32 symbols, 8 root bits
-	maxCodeBits    = 15
+	litTableBits   = 11 // covers most literal codes of real data in one lookup
+	distTableBits  = 8  //
+	preTableBits   = 7  // the code-length code's longest code
+	// Room for every code: each symbol longer than the root bits can
+	// start at most one subtable, of at most 2^(15-root) entries.
+	litTableSize  = 1<<litTableBits + 288<<(maxCodeBits-litTableBits)
+	distTableSize = 1<<distTableBits + 32<<(maxCodeBits-distTableBits)
+	maxCodeBits   = 15
 )
 
 // Per-symbol entries before the codeword length is added.
