@@ -42,7 +42,7 @@ const (
 	entryInvalid   = 1 << 15 // no code, or a code the format forbids
 	entryValuePos  = 16      //
 	entryUnset     = entryInvalid
-	litTableBits   = 11 // covers most literal codes of real data in one lookup
+	litTableBits   = 10 // covers most literal codes of real data in one lookup
 	distTableBits  = 8  //
 	preTableBits   = 7  // the code-length code's longest code
 	// Room for every code: each symbol longer than the root bits can
