@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
@@ -518,6 +519,8 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 		info = log.New(io.Discard, "", 0)
 	}
 
+	raiseProcs()
+
 	// Catch the signals from the start: one that comes while the mount is
 	// being made unmounts it as soon as it is ready.
 	sigs := make(chan os.Signal, 1)
@@ -713,6 +716,20 @@ func remoteError(name string, err error) error {
 // compressed and a decoded copy), garbage between collections, go-fuse's
 // request buffers.
 const memorySlack = 32 << 20
+
+// raiseProcs gives the mount twice as many Go processors as cores (unless
+// GOMAXPROCS says otherwise). Its threads block in read(2) on /dev/fuse and
+// in reads of a cold file, and a processor blocked in a system call is only
+// handed to runnable goroutines when the runtime's monitor notices, up to
+// 10 ms later: with one processor a core, decodes waited while cores idled
+// (a cold sequential read of gzip chunks spent a quarter of its time so;
+// twice as many cut its time by 15%). Decoding stays bounded by the
+// worker limits, which follow the processor count.
+func raiseProcs() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(2 * runtime.NumCPU())
+	}
+}
 
 // limitMemory keeps the heap near what is live, so that a mount reading a
 // large compressed dataset stays within its cache size plus a small

@@ -187,11 +187,13 @@ func (d *Dataset) readRange(dst []byte, off uint64) error {
 // its bytes are shown as stored and they are one run of the dataset's
 // bytes (one-dimensional datasets, chunks as wide as the dataset's rows).
 // It never decodes, and only answers for files open read-only, whose
-// chunks never change; data must not be modified.
+// chunks never change, and while the dataset's reads are not sequential
+// (the kernel's read-ahead brings a sequential reader its pages); data
+// must not be modified.
 func (d *Dataset) DecodedSpan(off int64) (start int64, data []byte, ok bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if d.f.wr != nil || d.conv != nil || d.layout.Class != format.LayoutChunked || len(d.Filters) == 0 || off < 0 || off >= d.Size() {
+	if d.f.wr != nil || d.streak.Load() >= 2 || d.conv != nil || d.layout.Class != format.LayoutChunked || len(d.Filters) == 0 || off < 0 || off >= d.Size() {
 		return 0, nil, false
 	}
 	g := d.geometry()
