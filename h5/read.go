@@ -404,22 +404,26 @@ func (d *Dataset) readChunked(dst []byte, off uint64) error {
 			pos += r.n
 		}
 	}
-	// The kernel's own read-ahead sends several requests at once, slightly
-	// out of order: a read starting near where the last one ended counts as
-	// sequential.
-	// Two such reads in a row make a sequential reader: a random reader
-	// lands near its previous read now and then, and read-ahead for it
-	// would only take cores from its next read.
-	last := d.lastEnd.Swap(end)
-	near := max(2*g.chunkBytes, 4<<20)
-	if off+near >= last && off <= last+near {
-		if d.streak.Add(1) >= 2 {
-			d.readAhead(idx, &g, end)
-		}
-	} else {
-		d.streak.Store(0)
+	if d.sequential(off, end, max(2*g.chunkBytes, 4<<20)) {
+		d.readAhead(idx, &g, end)
 	}
 	return nil
+}
+
+// sequential records a read of [off, end) and reports whether the dataset
+// is being read sequentially. The kernel's own read-ahead sends several
+// requests at once, slightly out of order: a read starting within near of
+// where the last one ended counts as sequential. Two such reads in a row
+// make a sequential reader: a random reader lands near its previous read
+// now and then, and read-ahead for it would only take cores and disk from
+// its next read.
+func (d *Dataset) sequential(off, end, near uint64) bool {
+	last := d.lastEnd.Swap(end)
+	if off+near >= last && off <= last+near {
+		return d.streak.Add(1) >= 2
+	}
+	d.streak.Store(0)
+	return false
 }
 
 // copyRun copies one run out of its decoded chunk (nil: never written, the

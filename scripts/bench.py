@@ -43,6 +43,9 @@ def run(*cmd, **kw):
 
 
 def drop_caches():
+    # Dirty pages survive a drop: files just written (every case's data)
+    # would stay in memory and "cold" runs would read them warm.
+    os.sync()
     try:
         with open("/proc/sys/vm/drop_caches", "w") as f:
             f.write("3\n")
