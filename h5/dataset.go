@@ -48,10 +48,11 @@ type Dataset struct {
 	streak atomic.Uint32
 	// hinted holds the chunks whose stored bytes were lately asked of the
 	// disk ahead of a sequential reader, so that each is asked once.
-	hinting atomic.Bool
-	hintMu  sync.Mutex
-	hinted  [32]uint64 // chunk numbers + 1; 0 is empty
-	hintAt  int
+	hinting  atomic.Bool
+	hintWant atomic.Uint64 // where the latest sequential read ended
+	hintMu   sync.Mutex
+	hinted   [32]uint64 // chunk numbers + 1; 0 is empty
+	hintAt   int
 
 	allocMu    sync.Mutex
 	allocValid bool

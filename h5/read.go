@@ -475,18 +475,8 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 	if limit := int(d.f.chunks.budget / 4 / int64(g.chunkBytes)); limit < want {
 		want = limit
 	}
-	if d.f.readConcurrency == 0 && d.hinting.CompareAndSwap(false, true) {
-		// Asking the disk allocates the pages it reads into: not on the
-		// reader's time. One hinter a dataset; a reader that overtakes
-		// it finds the next hints asked by its next read.
-		gh := new(chunkGeometry)
-		*gh = *g
-		go func() {
-			defer d.hinting.Store(false)
-			// Only a hint: a damaged index the reader meets for itself.
-			defer func() { _ = recover() }()
-			d.hintStored(idx, gh, end, size)
-		}()
+	if d.f.readConcurrency == 0 {
+		d.hintFrom(idx, g, end, size)
 	}
 	rank := len(g.dims)
 	var scratch runScratch
@@ -532,6 +522,40 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 // reader the stored chunks are asked of the disk: cold, a decode otherwise
 // waits for its chunk's read, with the cores idle.
 const hintAheadBytes = 16 << 20
+
+// hintFrom has the stored chunks after end hinted in the background:
+// asking the disk allocates the pages it reads into, which is not for the
+// reader to wait on. One hinter runs a dataset at a time; it keeps going
+// until it has hinted from where the latest reader asked.
+func (d *Dataset) hintFrom(idx chunk.Index, g *chunkGeometry, end, size uint64) {
+	d.hintWant.Store(end)
+	if !d.hinting.CompareAndSwap(false, true) {
+		return
+	}
+	gh := new(chunkGeometry)
+	*gh = *g
+	go func() {
+		defer func() {
+			// Only a hint: a damaged index the reader meets for itself.
+			if recover() != nil {
+				d.hinting.Store(false)
+			}
+		}()
+		done := uint64(0)
+		for {
+			if want := d.hintWant.Load(); want != done {
+				done = want
+				d.hintStored(idx, gh, want, size)
+				continue
+			}
+			d.hinting.Store(false)
+			// A reader may have asked between the check and the store.
+			if d.hintWant.Load() == done || !d.hinting.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
+}
 
 // hintStored starts the disk reads of the stored chunks the reader will
 // want after end (at most two chunks' or hintAheadBytes' worth, 32
