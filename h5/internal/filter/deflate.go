@@ -2,8 +2,10 @@ package filter
 
 import "github.com/h5mount/h5mount/h5/internal/format"
 
-// deflateCodec decodes with inflate.go's whole-chunk decoder; encoding
-// (encode.go) uses klauspost/compress.
+// deflateCodec decodes with inflate.go's whole-chunk decoder: a streaming
+// reader (klauspost/compress's, which encode.go uses to compress) spent
+// 5.7 ms on a 1 MiB chunk of noisy floats, zlib 4.9 ms, this one 3.1-3.5 ms,
+// and gzip chunks are what sequential and random reads wait for.
 type deflateCodec struct{}
 
 func init() { Register(Deflate, &deflateCodec{}) }
