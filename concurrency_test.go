@@ -417,3 +417,85 @@ func setxattrString(path, name, value string) error {
 	}
 	return nil
 }
+
+// TestReadersSeeEachWrite: a write through a write-only descriptor (which
+// the kernel passes on without its page cache) is what every read after it
+// returns, though the bytes it replaces were in the page cache, and while
+// other descriptors keep reading them back into it.
+func TestReadersSeeEachWrite(t *testing.T) {
+	const (
+		elems  = 1 << 18 // int32 elements per dataset: 1 MiB
+		region = 64 << 10
+	)
+	rounds := 100 * stressFactor()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "coherent.h5")
+	h5py(t, `
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f.create_dataset("chunked", shape=(`+fmt.Sprint(elems)+`,), dtype="<i4", chunks=(16384,), compression="gzip", compression_opts=1)
+    f.create_dataset("contig", data=np.zeros(`+fmt.Sprint(elems)+`, "<i4"))
+print("ok")
+`, file)
+	mnt := mountT(t, file, "-o", "rw")
+	for _, name := range []string{"contig", "chunked"} {
+		path := filepath.Join(mnt, name)
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		check, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer check.Close()
+		// The racing readers keep the region's pages coming back into the
+		// kernel's cache while the writes replace them.
+		ctx, stop := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for r := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f, err := os.Open(path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer f.Close()
+				rng := rand.New(rand.NewPCG(uint64(r), 5))
+				buf := make([]byte, 16<<10)
+				for ctx.Err() == nil {
+					if _, err := f.ReadAt(buf, int64(rng.IntN(region-len(buf)))); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		buf := make([]byte, region)
+		got := make([]byte, region)
+		stale := 0
+		for k := 1; k <= rounds && stale == 0; k++ {
+			for i := 0; i < region; i += 4 {
+				binary.LittleEndian.PutUint32(buf[i:], uint32(k))
+			}
+			if _, err := w.WriteAt(buf, 0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := check.ReadAt(got, 0); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < region; i += 4 {
+				if v := binary.LittleEndian.Uint32(got[i:]); v != uint32(k) {
+					t.Errorf("%s: after write %d, byte %d reads as write %d's", name, k, i, v)
+					stale++
+					break
+				}
+			}
+		}
+		stop()
+		wg.Wait()
+	}
+}

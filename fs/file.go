@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/h5mount/h5mount/h5"
@@ -24,6 +25,10 @@ type datasetNode struct {
 	textOnce sync.Once
 	text     []byte
 	textErr  error
+
+	// readFrom is set once the kernel has asked for any of the bytes, and
+	// so may hold some in its page cache (see Write).
+	readFrom atomic.Bool
 }
 
 // maxTextBytes bounds the text form of a variable-length dataset.
@@ -93,12 +98,35 @@ func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	}
 	// O_TRUNC is ignored: a dataset's shape is fixed, so "cp same-size.bin"
 	// and a dd without conv=notrunc overwrite it and lose nothing.
-	// Nothing can change a read-only mount's data: the kernel keeps its
-	// page cache across opens.
-	return nil, fuse.FOPEN_KEEP_CACHE, 0
+	// The kernel keeps its page cache across opens: nothing changes a
+	// read-only mount's data, and a writable mount's writes keep it
+	// current (Write).
+	fh, fl := openHandle(flags)
+	return fh, fl | fuse.FOPEN_KEEP_CACHE, 0
+}
+
+// writeOnly marks a handle opened O_WRONLY, whose writes bypass the
+// kernel's page cache.
+type writeOnly struct{}
+
+// openHandle chooses how the kernel passes a handle's writes. A handle
+// that cannot read gets direct I/O: each write(2) reaches Write with the
+// caller's own pages, instead of being copied into page cache pages the
+// writer never reads (with bs=1M that copy costs as much as the HDF5
+// file's own write). It stays synchronous, so every error (ENOSPC past a
+// fixed shape, EPERM, EIO) is still write(2)'s own. Handles that can read
+// keep the page cache, and with it mmap.
+func openHandle(flags uint32) (gofs.FileHandle, uint32) {
+	if flags&syscall.O_ACCMODE == syscall.O_WRONLY {
+		return &writeOnly{}, fuse.FOPEN_DIRECT_IO
+	}
+	return nil, 0
 }
 
 func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if !n.readFrom.Load() {
+		n.readFrom.Store(true)
+	}
 	ds, err := n.dataset()
 	if err != nil {
 		return nil, n.fsys.errno("read", n.path, err)

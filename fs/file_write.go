@@ -31,6 +31,20 @@ func (n *datasetNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte
 	if err != nil {
 		return 0, n.fsys.errno("write", n.path, err)
 	}
+	if _, direct := fh.(*writeOnly); direct && n.readFrom.Load() {
+		// The kernel drops its cached pages of the range before it sends
+		// a direct write, but a read racing with the write may have
+		// cached the old bytes again since (xfstests generic/209).
+		// Kernels with commit b359af8275a9 ("fuse: Invalidate the page
+		// cache after FOPEN_DIRECT_IO write", in the 6.6 and 6.12 stable
+		// series too) drop them again when the write is done; for the
+		// others, this does it, before write(2) returns, so that every
+		// later read sees the new bytes. Only pages a read brought in can
+		// be stale, so a file nothing has read skips it.
+		if errno := n.NotifyContent(off, int64(got)); errno != 0 && errno != syscall.ENOENT {
+			n.fsys.log.Printf("write %s: dropping the kernel's cached pages: %v", n.path, errno)
+		}
+	}
 	return uint32(got), 0
 }
 

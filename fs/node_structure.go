@@ -111,7 +111,11 @@ func (g *groupNode) Create(ctx context.Context, name string, flags uint32, mode 
 		return nil, nil, 0, g.fsys.errno("create", p, err)
 	}
 	inode, errno := g.newChild(ctx, h5.Link{Name: name, Type: h5.LinkHard, Addr: ds.Addr}, out)
-	return inode, nil, 0, errno
+	if errno != 0 {
+		return nil, nil, 0, errno
+	}
+	fh, fl := openHandle(flags)
+	return inode, fh, fl, 0
 }
 
 func (g *groupNode) Mknod(ctx context.Context, name string, mode uint32, dev uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
