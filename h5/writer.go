@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
 )
@@ -43,6 +44,11 @@ type writer struct {
 	// meta is held across every change of metadata, so that a commit never
 	// takes in half of one (a B-tree split, say).
 	meta sync.Mutex
+
+	// unsynced counts the data bytes written since writeback was last
+	// started; startingWriteback is set while a start is under way.
+	unsynced          atomic.Int64
+	startingWriteback atomic.Bool
 
 	mu         sync.Mutex // guards what follows
 	sp         space
@@ -138,7 +144,31 @@ func (f *File) writeData(p []byte, addr uint64) error {
 		return fmt.Errorf("h5: writing %d bytes at 0x%x: %w", len(p), addr, err)
 	}
 	f.wr.ov.forget(abs, uint64(len(p)))
+	f.wr.wrote(len(p))
 	return nil
+}
+
+// writebackEvery is how many bytes of data may wait in the page cache
+// before their writeback to disk is started.
+const writebackEvery = 8 << 20
+
+// wrote starts the writeback of the data written so far once enough is
+// waiting, without waiting for it, so that the disk writes while more
+// arrives and the commit's fsync finds little left to do: left to the
+// kernel, a large write is all still dirty at the fsync, which then takes
+// as long again as the write. The start runs on a goroutine of its own
+// (one at a time): submitting the I/O takes a while, which the write
+// request need not wait for. It never changes what is durable: data is
+// written before the metadata that points at it either way.
+func (w *writer) wrote(n int) {
+	if w.unsynced.Add(int64(n)) < writebackEvery || !w.startingWriteback.CompareAndSwap(false, true) {
+		return
+	}
+	w.unsynced.Store(0)
+	go func() {
+		defer w.startingWriteback.Store(false)
+		startWriteback(w.file)
+	}()
 }
 
 // writeMeta changes metadata at relative address addr; the change reaches
