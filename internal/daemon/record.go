@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Record describes a running mount, so that `h5mount unmount` can wait for
@@ -119,6 +122,9 @@ func (r Record) Running() bool {
 // whether it did.
 func (r Record) WaitExit(timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
+	if exited, ok := r.waitPidfd(deadline); ok {
+		return exited
+	}
 	for r.Running() {
 		if time.Now().After(deadline) {
 			return false
@@ -126,6 +132,41 @@ func (r Record) WaitExit(timeout time.Duration) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return true
+}
+
+// waitPidfd waits for the process's exit through a pidfd, which wakes the
+// waiter the moment it exits (a mount process exits a few milliseconds
+// after its unmount, which polling every 10 ms would as often as not
+// miss by most of a period). ok is false where pidfds are not to be had.
+func (r Record) waitPidfd(deadline time.Time) (exited, ok bool) {
+	fd, err := unix.PidfdOpen(r.PID, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return true, true
+	}
+	if err != nil {
+		return false, false
+	}
+	defer unix.Close(fd)
+	// The pidfd names whatever process has the pid now: only the
+	// recorded one is waited for.
+	if !r.Running() {
+		return true, true
+	}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false, true
+		}
+		n, err := unix.Poll(fds, int(min(left, time.Hour).Milliseconds())+1)
+		switch {
+		case err == unix.EINTR:
+		case err != nil:
+			return false, false
+		case n > 0:
+			return true, true
+		}
+	}
 }
 
 // startTime reads a process's start time (field 22 of /proc/PID/stat), or
