@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -87,7 +88,7 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 		Logger:          opts.Logger,
 		RootStableAttr:  &gofs.StableAttr{Ino: 1, Mode: syscall.S_IFDIR},
 	})
-	server, err := fuse.NewServer(guarded{RawFileSystem: raw, log: fsys.log}, mountpoint, &mo)
+	server, err := newServer(guarded{RawFileSystem: raw, log: fsys.log}, mountpoint, mo)
 	if err != nil {
 		return nil, err
 	}
@@ -107,12 +108,12 @@ func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 	return server, nil
 }
 
-// maxIO is the largest read and write request the kernel is asked to send:
-// 1 MiB, or a little less where a reply of that size would not fit the
-// largest pipe (/proc/sys/fs/pipe-max-size, 1 MiB by default) with its
-// header, so that contiguous data can still be spliced into the reply
-// (go-fuse falls back to reading it into a buffer, and logs, when it
-// cannot).
+// maxIO is the largest read request the kernel is asked to send (and write
+// request, but see newServer): 1 MiB, or a little less where a reply of
+// that size would not fit the largest pipe (/proc/sys/fs/pipe-max-size,
+// 1 MiB by default) with its header, so that contiguous data can still be
+// spliced into the reply (go-fuse falls back to reading it into a buffer,
+// and logs, when it cannot).
 func maxIO() int {
 	const most, least = 1 << 20, 256 << 10
 	n := splice.MaxPipeSize() - spliceSlack
@@ -120,6 +121,35 @@ func maxIO() int {
 		return most
 	}
 	return n &^ (4096 - 1)
+}
+
+// wholeWrite is the write request size asked for where reads can keep
+// theirs: dd's and cp's 1 MiB write(2) then reaches the server as one
+// request, where maxIO splits it in two (1 MiB - 8 KiB, then 8 KiB), each
+// paying a full round trip. It is the kernel's largest request.
+const wholeWrite = 1 << 20
+
+// newServer mounts with writes of wholeWrite bytes where reads can keep
+// maxIO's limit. go-fuse gives reads the write limit through the max_read
+// option, which it places after ours for fusermount3, where it wins, but
+// before ours for a direct mount (root). So only a direct mount sends
+// whole writes; when root may not mount directly, the mount goes through
+// fusermount3, as go-fuse would itself, with requests of maxIO both ways.
+func newServer(fsys fuse.RawFileSystem, mountpoint string, mo fuse.MountOptions) (*fuse.Server, error) {
+	if mo.DirectMount && mo.MaxWrite < wholeWrite {
+		direct := mo
+		direct.DirectMountStrict = true
+		direct.MaxWrite = wholeWrite
+		direct.Options = append(slices.Clip(mo.Options), fmt.Sprintf("max_read=%d", mo.MaxWrite))
+		server, err := fuse.NewServer(fsys, mountpoint, &direct)
+		var refused syscall.Errno
+		if err == nil || !errors.As(err, &refused) {
+			return server, err
+		}
+		// mount(2) refused (no CAP_SYS_ADMIN in this namespace, say).
+		mo.DirectMount = false
+	}
+	return fuse.NewServer(fsys, mountpoint, &mo)
 }
 
 // spliceSlack is what a spliced reply needs in its pipe besides the data:
