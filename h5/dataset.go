@@ -54,6 +54,12 @@ type Dataset struct {
 	hinted   [32]uint64 // chunk numbers + 1; 0 is empty
 	hintAt   int
 
+	// writeEnd is where the previous write into contiguous storage ended,
+	// writeRun how many bytes were written in sequence up to there, and
+	// reservedTo how far the storage's disk blocks have been reserved
+	// ahead of them (write.go). Guarded by mu.
+	writeEnd, writeRun, reservedTo uint64
+
 	allocMu    sync.Mutex
 	allocValid bool
 	allocated  int64

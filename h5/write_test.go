@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/h5mount/h5mount/h5"
@@ -225,4 +226,74 @@ print("ok")`, "../testdata/features.h5")
 	if old != 37*row {
 		t.Errorf("size before the write %d, want %d", old, 37*row)
 	}
+}
+
+// TestSequentialWritesReserveAhead: a sequential writer of contiguous data
+// has the disk blocks ahead of it reserved, a bounded distance, while a
+// lone write into a large contiguous dataset takes a block or so; the
+// bytes read back are those written, zeros elsewhere, here and in h5py.
+func TestSequentialWritesReserveAhead(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "reserve.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	const size = 256 << 20
+	seq, err := root.CreateDataset("seq", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{size}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lone, err := root.CreateDataset("lone", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{size}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diskBytes := func() int64 {
+		t.Helper()
+		var st syscall.Stat_t
+		if err := syscall.Stat(name, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Blocks * 512
+	}
+	before := diskBytes()
+	if _, err := lone.WriteAt([]byte{1, 2, 3}, 100<<20); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lone.WriteAt([]byte{4}, 100<<20+3); err != nil { // continues the first
+		t.Fatal(err)
+	}
+	if _, err := lone.WriteAt([]byte{5}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if grown := diskBytes() - before; grown > 1<<20 {
+		t.Errorf("three small writes took %d bytes of disk", grown)
+	}
+	const written = 24 << 20
+	block := make([]byte, 1<<20)
+	for off := 0; off < written; off += len(block) {
+		for i := range block {
+			block[i] = byte(off>>20 + i)
+		}
+		if _, err := seq.WriteAt(block, int64(off)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if grown := diskBytes() - before; grown < written || grown > written+12<<20 {
+		t.Errorf("%d MiB written in sequence took %d bytes of disk, want at most 12 MiB more", written>>20, grown)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h5pyCheck(t, name, `
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+s = f["seq"][()]
+want = (np.arange(24 << 20) % (1 << 20) + np.repeat(np.arange(24), 1 << 20)) % 256
+assert np.array_equal(s[:24 << 20], want)
+assert not s[24 << 20:].any()
+l = f["lone"][()]
+assert l[0] == 5 and list(l[100 << 20:(100 << 20) + 4]) == [1, 2, 3, 4]
+assert np.count_nonzero(l) == 5
+print("ok")`)
 }

@@ -148,6 +148,12 @@ func (f *File) writeData(p []byte, addr uint64) error {
 	return nil
 }
 
+// reserve asks the file system for the disk blocks of [addr, addr+n),
+// where data is about to be written (Dataset.reserveAhead).
+func (f *File) reserve(addr, n uint64) {
+	reserveBlocks(f.wr.file, int64(f.sb.BaseAddr+addr), int64(n))
+}
+
 // writebackEvery is how many bytes of data may wait in the page cache
 // before their writeback to disk is started.
 const writebackEvery = 8 << 20

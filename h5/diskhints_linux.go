@@ -1,0 +1,33 @@
+package h5
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Hints to the file system that make writing faster and never change what
+// the file holds: their errors are ignored, as the writes that follow
+// report any failure that matters. A file closed meanwhile is left alone:
+// Control holds its descriptor open for the call, or refuses.
+
+// startWriteback asks the kernel to start writing the file's dirty pages to
+// disk, without waiting for them.
+func startWriteback(f *os.File) {
+	control(f, func(fd int) { _ = unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE) })
+}
+
+// reserveBlocks allocates the disk blocks of [off, off+n) of the file.
+// Blocks it already has stay as they are; new ones read as zeros, as the
+// hole they replace did. The file grows to off+n if it is shorter.
+func reserveBlocks(f *os.File, off, n int64) {
+	control(f, func(fd int) { _ = unix.Fallocate(fd, 0, off, n) })
+}
+
+func control(f *os.File, fn func(fd int)) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = rc.Control(func(fd uintptr) { fn(int(fd)) })
+}
