@@ -163,8 +163,14 @@ func crashClient(mnt string, regions []crashRegion, model *byteModel, seed int64
 		r := regions[rng.Intn(len(regions))]
 		f := files[r.dataset]
 		if f == nil {
+			// A write-only descriptor writes with direct I/O, a read-write
+			// one through the page cache: both are tried.
+			mode := os.O_RDWR
+			if rng.Intn(2) == 0 {
+				mode = os.O_WRONLY
+			}
 			var err error
-			if f, err = os.OpenFile(filepath.Join(mnt, r.dataset), os.O_RDWR, 0); err != nil {
+			if f, err = os.OpenFile(filepath.Join(mnt, r.dataset), mode, 0); err != nil {
 				return
 			}
 			files[r.dataset] = f
