@@ -35,13 +35,7 @@ func TestConcurrentWriters(t *testing.T) {
 	writes := 60 * stressFactor() // per overlapping writer
 	dir := t.TempDir()
 	file := filepath.Join(dir, "conc.h5")
-	h5py(t, `
-import sys, h5py, numpy as np
-with h5py.File(sys.argv[1], "w") as f:
-    f.create_dataset("chunked", shape=(`+fmt.Sprint(elems)+`,), dtype="<i4", chunks=(16384,), compression="gzip", compression_opts=1)
-    f.create_dataset("contig", data=np.zeros(`+fmt.Sprint(elems)+`, "<i4"))
-print("ok")
-`, file)
+	makeInt32Pair(t, file, elems)
 	mnt := mountT(t, file, "-o", "rw")
 	rng := rand.New(rand.NewPCG(7, 11))
 
@@ -430,13 +424,7 @@ func TestReadersSeeEachWrite(t *testing.T) {
 	rounds := 100 * stressFactor()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "coherent.h5")
-	h5py(t, `
-import sys, h5py, numpy as np
-with h5py.File(sys.argv[1], "w") as f:
-    f.create_dataset("chunked", shape=(`+fmt.Sprint(elems)+`,), dtype="<i4", chunks=(16384,), compression="gzip", compression_opts=1)
-    f.create_dataset("contig", data=np.zeros(`+fmt.Sprint(elems)+`, "<i4"))
-print("ok")
-`, file)
+	makeInt32Pair(t, file, elems)
 	mnt := mountT(t, file, "-o", "rw")
 	for _, name := range []string{"contig", "chunked"} {
 		path := filepath.Join(mnt, name)
@@ -498,4 +486,17 @@ print("ok")
 		stop()
 		wg.Wait()
 	}
+}
+
+// makeInt32Pair has h5py make file with two int32 datasets of elems
+// zeros: "chunked" (gzip) and "contig".
+func makeInt32Pair(t *testing.T, file string, elems int) {
+	t.Helper()
+	h5py(t, `
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f.create_dataset("chunked", shape=(`+fmt.Sprint(elems)+`,), dtype="<i4", chunks=(16384,), compression="gzip", compression_opts=1)
+    f.create_dataset("contig", data=np.zeros(`+fmt.Sprint(elems)+`, "<i4"))
+print("ok")
+`, file)
 }

@@ -19,40 +19,50 @@ func float64Type() *h5.Datatype {
 		SignLoc: 63, ExpLoc: 52, ExpSize: 11, MantSize: 52, ExpBias: 1023}
 }
 
+// writeFloat64Dataset makes a file holding one float64 dataset "/d" of the
+// given shape, chunks and filters, element i holding the bits value(i),
+// and returns the bytes written.
+func writeFloat64Dataset(tb testing.TB, name string, dims, chunks []uint64, filters []h5.Filter, value func(i int) uint64) []byte {
+	tb.Helper()
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	root, err := f.Root()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: float64Type(), Dims: dims, Chunks: chunks, Filters: filters})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data := make([]byte, d.Size())
+	for i := 0; i < len(data)/8; i++ {
+		binary.LittleEndian.PutUint64(data[8*i:], value(i))
+	}
+	if _, err := d.WriteAt(data, 0); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
 // benchDataset writes a float64 dataset of the given shape and chunks
 // (gzip level 4 when compressed) and opens it read-only with a cache of
 // cache bytes.
 func benchDataset(b *testing.B, dims, chunks []uint64, compressed bool, cache int64) (*h5.Dataset, []byte) {
 	b.Helper()
 	name := filepath.Join(b.TempDir(), "bench.h5")
-	f, err := h5.Create(name, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	root, err := f.Root()
-	if err != nil {
-		b.Fatal(err)
-	}
-	spec := &h5.DatasetSpec{Type: float64Type(), Dims: dims, Chunks: chunks}
+	var filters []h5.Filter
 	if compressed {
-		spec.Filters = []h5.Filter{{ID: 1, Params: []uint32{4}}}
+		filters = []h5.Filter{{ID: 1, Params: []uint32{4}}}
 	}
-	d, err := root.CreateDataset("d", spec)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data := make([]byte, d.Size())
 	rng := rand.New(rand.NewSource(1))
-	for i := 0; i < len(data)/8; i++ {
-		v := math.Sin(float64(i)*1e-4) + rng.NormFloat64()*0.01
-		binary.LittleEndian.PutUint64(data[8*i:], math.Float64bits(v))
-	}
-	if _, err := d.WriteAt(data, 0); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		b.Fatal(err)
-	}
+	data := writeFloat64Dataset(b, name, dims, chunks, filters, func(i int) uint64 {
+		return math.Float64bits(math.Sin(float64(i)*1e-4) + rng.NormFloat64()*0.01)
+	})
 	r, err := h5.OpenFile(name, &h5.Options{CacheBytes: cache})
 	if err != nil {
 		b.Fatal(err)
@@ -193,27 +203,10 @@ func BenchmarkWriteAtContiguous(b *testing.B) {
 // no read-ahead.
 func TestSequentialReadDecodesEachChunkOnce(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "seq.h5")
-	f, err := h5.Create(name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := f.Root()
 	const n, chunk = 4 << 20, 1 << 16 // 32 MiB of float64 in 512 KiB chunks
-	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: float64Type(), Dims: []uint64{n}, Chunks: []uint64{chunk},
-		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := make([]byte, n*8)
-	for i := 0; i < n; i++ {
-		binary.LittleEndian.PutUint64(data[8*i:], math.Float64bits(float64(i%1000)+0.25))
-	}
-	if _, err := d.WriteAt(data, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	data := writeFloat64Dataset(t, name, []uint64{n}, []uint64{chunk}, []h5.Filter{{ID: 1, Params: []uint32{1}}}, func(i int) uint64 {
+		return math.Float64bits(float64(i%1000) + 0.25)
+	})
 	r, err := h5.OpenFile(name, &h5.Options{CacheBytes: 8 << 20})
 	if err != nil {
 		t.Fatal(err)

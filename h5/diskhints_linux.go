@@ -6,8 +6,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Hints to the file system that make writing faster and never change what
-// the file holds: their errors are ignored, as the writes that follow
+// Hints to the file system that make reading and writing faster and never
+// change what the file holds: their errors are ignored, as the writes that follow
 // report any failure that matters. A file closed meanwhile is left alone:
 // Control holds its descriptor open for the call, or refuses.
 
@@ -22,6 +22,15 @@ func startWriteback(f *os.File) {
 // hole they replace did. The file grows to off+n if it is shorter.
 func reserveBlocks(f *os.File, off, n int64) {
 	control(f, func(fd int) { _ = unix.Fallocate(fd, 0, off, n) })
+}
+
+// hintedFile is a local file that takes read hints: the stored chunks a
+// sequential reader will want next are read from the disk into the page
+// cache while the ones before them decode.
+type hintedFile struct{ *os.File }
+
+func (h hintedFile) WillNeed(off, n int64) {
+	control(h.File, func(fd int) { _ = unix.Fadvise(fd, off, n, unix.FADV_WILLNEED) })
 }
 
 func control(f *os.File, fn func(fd int)) {

@@ -69,6 +69,9 @@ const (
 
 // Open reads the superblock of the HDF5 file held by r, which is size bytes.
 func Open(r io.ReaderAt, size int64, opt *Options) (*File, error) {
+	if fh, ok := r.(*os.File); ok {
+		r = hintedFile{fh}
+	}
 	sb, err := format.FindSuperblock(r, size)
 	if err != nil {
 		return nil, err

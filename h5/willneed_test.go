@@ -1,7 +1,6 @@
 package h5_test
 
 import (
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"sync"
@@ -30,27 +29,10 @@ func (r *hintingReader) WillNeed(off, n int64) {
 // random reads ask for nothing.
 func TestSequentialReadHintsStoredChunks(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "hint.h5")
-	f, err := h5.Create(name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := f.Root()
 	const n, chunk = 1 << 21, 1 << 15 // 16 MiB of float64 in 256 KiB chunks
-	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: float64Type(), Dims: []uint64{n}, Chunks: []uint64{chunk},
-		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := make([]byte, n*8)
-	for i := 0; i < n; i++ {
-		binary.LittleEndian.PutUint64(data[8*i:], uint64(i)*2654435761)
-	}
-	if _, err := d.WriteAt(data, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeFloat64Dataset(t, name, []uint64{n}, []uint64{chunk}, []h5.Filter{{ID: 1, Params: []uint32{1}}}, func(i int) uint64 {
+		return uint64(i) * 2654435761
+	})
 	open := func() (*hintingReader, *h5.Dataset) {
 		fh, err := os.Open(name)
 		if err != nil {

@@ -3,7 +3,6 @@ package format
 import (
 	"encoding/binary"
 	"io"
-	"os"
 	"sync/atomic"
 )
 
@@ -239,11 +238,8 @@ func (r *Reader) WillNeed(addr uint64, n int) {
 	if addr == Undefined || abs < addr || n <= 0 || abs >= uint64(r.FileSize()) {
 		return
 	}
-	switch h := r.R.(type) {
-	case WillNeeder:
+	if h, ok := r.R.(WillNeeder); ok {
 		h.WillNeed(int64(abs), int64(n))
-	case *os.File:
-		willNeedFile(h, int64(abs), int64(n))
 	}
 }
 
