@@ -152,6 +152,20 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 			return fuse.ReadResultFd(fh.Fd(), at, int(size)), 0
 		}
 	}
+	if n.fsys.opts.ReadOnly {
+		// Decoded chunks go to the kernel from the cache's memory: a
+		// copy into dest would be one more pass over every byte read.
+		vec, ok, err := ds.ReadSlices(off, len(dest), nil)
+		if err != nil {
+			return nil, n.fsys.errno("read", n.path, err)
+		}
+		if ok {
+			if len(dest) <= pushMaxRequest {
+				n.pushChunk(ds, off)
+			}
+			return fuse.ReadResultVector(vec), 0
+		}
+	}
 	got, err := ds.ReadAt(dest, off)
 	if err != nil && got == 0 && off < ds.Size() {
 		return nil, n.fsys.errno("read", n.path, err)

@@ -46,13 +46,12 @@ type Dataset struct {
 	// streak counts reads in a row that started near where the previous
 	// one ended.
 	streak atomic.Uint32
-	// hinted holds the chunks whose stored bytes were lately asked of the
-	// disk ahead of a sequential reader, so that each is asked once.
+	// hinting is set while the dataset's hinter runs (read.go), hints
+	// once a sequential reader is seen: most datasets are never read so,
+	// and a file can hold 100,000.
 	hinting  atomic.Bool
 	hintWant atomic.Uint64 // where the latest sequential read ended
-	hintMu   sync.Mutex
-	hinted   [32]uint64 // chunk numbers + 1; 0 is empty
-	hintAt   int
+	hints    atomic.Pointer[hintRing]
 
 	// writeEnd is where the previous write into contiguous storage ended,
 	// writeRun how many bytes were written in sequence up to there, and

@@ -156,6 +156,7 @@ func openNamed(name string, flag int, opt *Options) (*File, *os.File, os.FileInf
 			fh.Close()
 			return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
+		r = newBlockReader(r)
 	}
 	f, err := Open(r, st.Size(), opt)
 	if err != nil {

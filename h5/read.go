@@ -370,24 +370,97 @@ func (g *chunkGeometry) nextRun(pos, limit uint64, coords, scaled []uint64) run 
 // needs are fetched in batches, the ones not cached decoded in parallel on
 // all cores.
 func (d *Dataset) readChunked(dst []byte, off uint64) error {
+	_, err := d.readChunks(&runTarget{dst: dst, off: off}, off, off+uint64(len(dst)))
+	return err
+}
+
+// runTarget is where readChunks puts the runs of a read: copied into dst
+// (which holds the dataset bytes from off on), or, with slices set,
+// appended to vec as the cached chunks' own memory.
+type runTarget struct {
+	dst    []byte
+	off    uint64
+	slices bool
+	vec    [][]byte
+}
+
+// maxReadSlices bounds the slices of one ReadSlices answer (writev takes
+// at most 1024, and many small ones are better copied).
+const maxReadSlices = 64
+
+// put takes one run; false when the run cannot be a slice (fill values
+// other than zeros, too many runs).
+func (t *runTarget) put(data []byte, r run, pos uint64, fill []byte) bool {
+	if !t.slices {
+		copyRun(t.dst[pos-t.off:pos-t.off+r.n], data, r, pos, fill)
+		return true
+	}
+	if data != nil {
+		if len(t.vec) == maxReadSlices {
+			return false
+		}
+		t.vec = append(t.vec, data[r.srcOff:r.srcOff+r.n])
+		return true
+	}
+	if !isZero(fill) {
+		return false
+	}
+	for n := r.n; n > 0; {
+		if len(t.vec) == maxReadSlices {
+			return false
+		}
+		z := zeroRun[:min(n, uint64(len(zeroRun)))]
+		t.vec = append(t.vec, z)
+		n -= uint64(len(z))
+	}
+	return true
+}
+
+// zeroRun is what never-written chunks of zero fill are answered with.
+var zeroRun = make([]byte, 256<<10)
+
+// ReadSlices is ReadAt without the copy, for callers that pass bytes on
+// (a FUSE reply written with writev): it returns the dataset bytes [off,
+// off+n) as slices of the decoded chunks the cache holds, appended to vec,
+// which must not be modified. It answers only for chunked datasets of
+// files open read-only (whose cached chunks never change), shown as
+// stored, and whose read takes few slices; ok is false otherwise, and the
+// caller reads with ReadAt (the chunks are then cached).
+func (d *Dataset) ReadSlices(off int64, n int, vec [][]byte) (_ [][]byte, ok bool, err error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	size := d.Size()
+	if d.f.wr != nil || d.conv != nil || d.layout.Class != format.LayoutChunked || off < 0 || n <= 0 || off >= size {
+		return vec, false, nil
+	}
+	end := uint64(min(size, off+int64(n)))
+	t := runTarget{slices: true, vec: vec}
+	ok, err = d.readChunks(&t, uint64(off), end)
+	return t.vec, ok && err == nil, err
+}
+
+// readChunks puts the dataset bytes [off, end) into t chunk by chunk;
+// false when t refused a run.
+func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 	idx, err := d.chunkIndex()
 	if err != nil {
-		return err
+		return false, err
 	}
 	g := d.geometry()
 	rank := len(g.dims)
 	var scratch runScratch
 	coords, scaled := scratch.slices(rank)
-	end := off + uint64(len(dst))
 	r := g.nextRun(off, end-off, coords, scaled)
 	if r.n == end-off {
 		// One chunk holds the whole read (a small or random read): no
 		// batch.
 		data, err := d.chunkData(idx, &g, r.scaled, chunkKey{dataset: d.cacheID, index: r.chunkIdx})
 		if err != nil {
-			return err
+			return false, err
 		}
-		copyRun(dst, data, r, off, d.fillVal)
+		if !t.put(data, r, off, d.fillVal) {
+			return false, nil
+		}
 	} else {
 		var store [maxBatchStack]batchChunk
 		batch := store[:0]
@@ -396,18 +469,20 @@ func (d *Dataset) readChunked(dst []byte, off uint64) error {
 			data, ok := findBatch(batch, r.chunkIdx)
 			if !ok {
 				if batch, err = d.fetchBatch(idx, &g, pos, end, batch[:0]); err != nil {
-					return err
+					return false, err
 				}
 				data, _ = findBatch(batch, r.chunkIdx)
 			}
-			copyRun(dst[pos-off:pos-off+r.n], data, r, pos, d.fillVal)
+			if !t.put(data, r, pos, d.fillVal) {
+				return false, nil
+			}
 			pos += r.n
 		}
 	}
 	if d.sequential(off, end, max(2*g.chunkBytes, 4<<20)) {
 		d.readAhead(idx, &g, end)
 	}
-	return nil
+	return true, nil
 }
 
 // sequential records a read of [off, end) and reports whether the dataset
@@ -566,7 +641,12 @@ func (d *Dataset) hintStored(idx chunk.Index, g *chunkGeometry, end, size uint64
 	var scratch runScratch
 	coords, scaled := scratch.slices(rank)
 	var last uint64
-	for pos, n := end, 0; pos < limit && n < len(d.hinted); {
+	ring := d.hints.Load()
+	if ring == nil {
+		d.hints.CompareAndSwap(nil, new(hintRing))
+		ring = d.hints.Load()
+	}
+	for pos, n := end, 0; pos < limit && n < len(ring.chunks); {
 		r := g.nextRun(pos, limit-pos, coords, scaled)
 		pos += r.n
 		if n > 0 && r.chunkIdx == last {
@@ -574,7 +654,7 @@ func (d *Dataset) hintStored(idx chunk.Index, g *chunkGeometry, end, size uint64
 		}
 		last = r.chunkIdx
 		n++
-		if !d.markHinted(r.chunkIdx) || d.f.chunks.contains(chunkKey{dataset: d.cacheID, index: r.chunkIdx}) {
+		if !ring.mark(r.chunkIdx) || d.f.chunks.contains(chunkKey{dataset: d.cacheID, index: r.chunkIdx}) {
 			continue
 		}
 		c, ok, err := idx.Lookup(r.scaled)
@@ -585,16 +665,23 @@ func (d *Dataset) hintStored(idx chunk.Index, g *chunkGeometry, end, size uint64
 	}
 }
 
-// markHinted records a chunk as hinted and reports whether it was not
-// already.
-func (d *Dataset) markHinted(index uint64) bool {
-	d.hintMu.Lock()
-	defer d.hintMu.Unlock()
-	if slices.Contains(d.hinted[:], index+1) {
+// hintRing holds the chunks whose stored bytes were lately asked of the
+// disk ahead of a sequential reader, so that each is asked once.
+type hintRing struct {
+	mu     sync.Mutex
+	chunks [32]uint64 // chunk numbers + 1; 0 is empty
+	at     int
+}
+
+// mark records a chunk as hinted and reports whether it was not already.
+func (h *hintRing) mark(index uint64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if slices.Contains(h.chunks[:], index+1) {
 		return false
 	}
-	d.hinted[d.hintAt] = index + 1
-	d.hintAt = (d.hintAt + 1) % len(d.hinted)
+	h.chunks[h.at] = index + 1
+	h.at = (h.at + 1) % len(h.chunks)
 	return true
 }
 

@@ -233,10 +233,13 @@ type inflater struct {
 var inflaters = sync.Pool{New: func() any { return new(inflater) }}
 
 // inflate decodes the raw DEFLATE stream at the start of in into out and
-// returns how many bytes it wrote and how many of in the stream took.
-func inflate(out, in []byte) (n, used int, err error) {
+// returns how many bytes it wrote, how many of in the stream took, and the
+// Adler-32 of what it wrote (summed block by block, while each block's
+// output is still in the core's cache: summed after the whole chunk, the
+// output came back from memory).
+func inflate(out, in []byte) (n, used int, sum uint32, err error) {
 	if err := buildFixed(); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	d := inflaters.Get().(*inflater)
 	defer inflaters.Put(d)
@@ -286,14 +289,16 @@ func (br *bitReader) consume(n uint) {
 // pos is the next unconsumed byte, whole bytes loaded ahead given back.
 func (br bitReader) pos() int { return br.ip - int(br.valid()>>3) }
 
-func (d *inflater) inflate(out, in []byte) (int, int, error) {
+func (d *inflater) inflate(out, in []byte) (int, int, uint32, error) {
 	var br bitReader
 	op := 0
+	sum := uint32(1)
 	for final := false; !final; {
 		var ok bool
 		if br, ok = br.refill(in); !ok {
-			return 0, 0, errInflateTruncated
+			return 0, 0, 0, errInflateTruncated
 		}
+		start := op
 		final = br.bb&1 != 0
 		kind := (br.bb >> 1) & 3
 		br.consume(3)
@@ -306,43 +311,45 @@ func (d *inflater) inflate(out, in []byte) (int, int, error) {
 			ip := br.pos()
 			br = bitReader{}
 			if ip+4 > len(in) {
-				return 0, 0, errInflateTruncated
+				return 0, 0, 0, errInflateTruncated
 			}
 			size := int(binary.LittleEndian.Uint16(in[ip:]))
 			if uint16(size) != ^binary.LittleEndian.Uint16(in[ip+2:]) {
-				return 0, 0, inflateCorrupt("stored block length check")
+				return 0, 0, 0, inflateCorrupt("stored block length check")
 			}
 			ip += 4
 			if size > len(in)-ip {
-				return 0, 0, errInflateTruncated
+				return 0, 0, 0, errInflateTruncated
 			}
 			if size > len(out)-op {
-				return 0, 0, errInflateOverflow
+				return 0, 0, 0, errInflateOverflow
 			}
 			op += copy(out[op:], in[ip:ip+size])
 			br.ip = ip + size
+			sum = adler32Update(sum, out[start:op])
 			continue
 		case 1:
 			lit, dist = &fixedLit, &fixedDist
 		case 2:
 			var err error
 			if br, err = d.readCodes(in, br); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 			lit, dist = &d.lit, &d.dist
 		default:
-			return 0, 0, inflateCorrupt("block type 3")
+			return 0, 0, 0, inflateCorrupt("block type 3")
 		}
 		var err error
 		if op, br, err = decodeBlock(out, op, in, br, lit, dist); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
+		sum = adler32Update(sum, out[start:op])
 	}
 	used := br.pos()
 	if used > len(in) {
-		return 0, 0, errInflateTruncated
+		return 0, 0, 0, errInflateTruncated
 	}
-	return op, used, nil
+	return op, used, sum, nil
 }
 
 // readCodes reads a dynamic block's header into d.lit and d.dist.
@@ -573,7 +580,7 @@ func inflateZlib(out, in []byte) (int, error) {
 	if flg&0x20 != 0 {
 		return 0, inflateCorrupt("zlib stream needs a preset dictionary")
 	}
-	n, used, err := inflate(out, in[2:])
+	n, used, sum, err := inflate(out, in[2:])
 	if err != nil {
 		return 0, err
 	}
@@ -581,18 +588,22 @@ func inflateZlib(out, in []byte) (int, error) {
 	if len(trailer) < 4 {
 		return 0, errInflateTruncated
 	}
-	if binary.BigEndian.Uint32(trailer) != adler32(out[:n]) {
+	if binary.BigEndian.Uint32(trailer) != sum {
 		return 0, inflateCorrupt("Adler-32 mismatch")
 	}
 	return n, nil
 }
 
-// adler32 is RFC 1950's checksum, sixteen bytes a step: a chunk's Adler-32
-// took a tenth of its decoding with the byte-at-a-time loop. Each step
+// adler32 is RFC 1950's checksum of p.
+func adler32(p []byte) uint32 { return adler32Update(1, p) }
+
+// adler32Update continues the Adler-32 sum of earlier bytes over p,
+// sixteen bytes a step: a chunk's Adler-32 took a tenth of its decoding
+// with the byte-at-a-time loop. Each step
 // sums its bytes, and their weights in s2, in 16-bit lanes of a multiply
 // (no lane can carry into the next). The sums fit 64 bits for 2^24 bytes,
 // so the modulo runs once per 16 MiB, not per 5552 bytes.
-func adler32(p []byte) uint32 {
+func adler32Update(sum uint32, p []byte) uint32 {
 	const (
 		mod    = 65521
 		lanes  = 0x00ff00ff00ff00ff
@@ -602,7 +613,7 @@ func adler32(p []byte) uint32 {
 		evenW2 = 0x0008000600040002 // 8, 6, 4, 2 of bytes 8, 10, 12, 14
 		oddW2  = 0x0007000500030001 // 7, 5, 3, 1 of bytes 9, 11, 13, 15
 	)
-	s1, s2 := uint64(1), uint64(0)
+	s1, s2 := uint64(sum&0xffff), uint64(sum>>16)
 	for len(p) > 0 {
 		block := p[:min(len(p), 1<<24)]
 		p = p[len(block):]

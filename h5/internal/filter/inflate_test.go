@@ -86,12 +86,15 @@ func TestInflateMatchesStdlib(t *testing.T) {
 				z := deflateWith(t, data, level, klaus)
 				trailing := append(append([]byte{}, z...), 0xde, 0xad)
 				out := make([]byte, len(data))
-				n, used, err := inflate(out, trailing)
+				n, used, sum, err := inflate(out, trailing)
 				if err != nil || n != len(data) || used != len(z) || !bytes.Equal(out, data) {
 					t.Fatalf("%s level %d klauspost %v: n=%d/%d used=%d/%d err=%v", name, level, klaus, n, len(data), used, len(z), err)
 				}
+				if want := stdadler32.Checksum(data); sum != want {
+					t.Fatalf("%s level %d klauspost %v: Adler-32 %08x, want %08x", name, level, klaus, sum, want)
+				}
 				if len(data) > 0 {
-					if _, _, err := inflate(out[:len(data)-1], z); !errors.Is(err, format.ErrCorrupt) {
+					if _, _, _, err := inflate(out[:len(data)-1], z); !errors.Is(err, format.ErrCorrupt) {
 						t.Fatalf("%s level %d: one byte short: %v", name, level, err)
 					}
 				}
@@ -149,7 +152,7 @@ func TestInflateHandMadeBlocks(t *testing.T) {
 		{"stored", []byte{0x01, 0x02, 0x00, 0xfd, 0xff, 'h', '5'}, []byte("h5")},
 	} {
 		out := make([]byte, 64)
-		n, _, err := inflate(out, tc.stream)
+		n, _, _, err := inflate(out, tc.stream)
 		ref, refErr := io.ReadAll(flate.NewReader(bytes.NewReader(tc.stream)))
 		if tc.want == nil {
 			if err == nil || refErr == nil {
@@ -247,11 +250,14 @@ func FuzzInflate(f *testing.F) {
 		const limit = 1 << 16
 		ref, refErr := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(stream)), limit+1))
 		out := make([]byte, limit)
-		n, used, err := inflate(out, stream)
+		n, used, sum, err := inflate(out, stream)
 		switch {
 		case refErr == nil && len(ref) <= limit:
 			if err != nil || !bytes.Equal(out[:n], ref) {
 				t.Fatalf("stdlib decodes %d bytes, ours %d: %v", len(ref), n, err)
+			}
+			if want := stdadler32.Checksum(ref); sum != want {
+				t.Fatalf("Adler-32 %08x, want %08x", sum, want)
 			}
 			if used > len(stream) {
 				t.Fatalf("used %d of %d bytes", used, len(stream))
@@ -276,6 +282,15 @@ func TestAdler32(t *testing.T) {
 	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 5551, 5552, 5553, 65536, 1 << 20, len(buf)} {
 		if got, want := adler32(buf[:n]), stdadler32.Checksum(buf[:n]); got != want {
 			t.Errorf("%d random bytes: %08x, want %08x", n, got, want)
+		}
+		// Continued over pieces, as the decoder sums block by block.
+		sum := uint32(1)
+		for rest, step := buf[:n], 1; len(rest) > 0; step = step*3 + 1 {
+			piece := rest[:min(step, len(rest))]
+			sum, rest = adler32Update(sum, piece), rest[len(piece):]
+		}
+		if want := stdadler32.Checksum(buf[:n]); sum != want {
+			t.Errorf("%d random bytes in pieces: %08x, want %08x", n, sum, want)
 		}
 		if n <= len(ff) {
 			if got, want := adler32(ff[:n]), stdadler32.Checksum(ff[:n]); got != want {
