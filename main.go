@@ -738,12 +738,13 @@ func raiseProcs() {
 // it runs, and a full cache is live: without a limit such a mount took
 // about 1.5 times its cache. The rest of what is live (decoded metadata,
 // the kernel's inodes: a few KB a dataset, hundreds of MB for a file of
-// 100,000) is measured after each collection and added twice over, the
-// room Go's collector gives any heap: with it added once, a find over
-// 100,000 datasets ran the collector at every 20 MB of growth, and a third
-// of its time went to marking. A writable
-// mount also holds dirty chunks, up to half the budget, beside the cache.
-// GOMEMLIMIT, when set, wins. The returned function stops the adjusting.
+// 100,000) is measured after each collection and added, and what of it
+// is beyond the slack added twice, the room Go's collector gives any heap:
+// with it added once, a find over 100,000 datasets ran the collector at
+// every 20 MB of growth, and a third of its time went to marking. A
+// writable mount also holds dirty chunks, up to half the budget, beside
+// the cache. GOMEMLIMIT, when set, wins. The returned function stops the
+// adjusting.
 func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
@@ -762,7 +763,8 @@ func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
 		if sample[0].Value.Kind() == metrics.KindUint64 {
 			other = int64(sample[0].Value.Uint64()) - file.CachedBytes()
 		}
-		debug.SetMemoryLimit(budget + 2*max(other, 0))
+		// Beyond the slack, the rest gets the collector's usual room.
+		debug.SetMemoryLimit(budget + max(other, 0) + max(other-memorySlack, 0))
 	}
 	set()
 	// After every collection, when the live heap is known anew: measured

@@ -70,6 +70,25 @@ def median_time(fn, runs=RUNS, warm=True, before=None):
     return statistics.median(times)
 
 
+def interleaved(*cases, runs=RUNS):
+    """Medians of several (fn, before) cases run in turn, run by run, after
+    a warm-up of each: the host's disk and CPU speed drift over minutes, and
+    cases timed back to back meet the same drift."""
+    for fn, before in cases:
+        if before:
+            before()
+        fn()
+    times = [[] for _ in cases]
+    for _ in range(runs):
+        for (fn, before), ts in zip(cases, times):
+            if before:
+                before()
+            t = time.perf_counter()
+            own = fn()
+            ts.append(own if isinstance(own, float) else time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times]
+
+
 def timed(fn):
     t = time.perf_counter()
     fn()
@@ -192,9 +211,8 @@ def bench(work, bin):
         rows.append(("cat %s contiguous f8, warm" % size, "%.0f MB/s" % mbps(nbytes, mount_w),
                      "plain cat %.0f MB/s; h5py %.0f MB/s" % (mbps(nbytes, plain_w), mbps(nbytes, h5py_w)),
                      "%.2fx plain, %.2fx h5py" % (plain_w / mount_w, h5py_w / mount_w)))
-        mount_c = median_time(cold_mount_cat("contiguous"))
-        plain_c = median_time(lambda: cat(raw), before=drop_caches)
-        h5py_c = median_time(h5py_read("contiguous"), before=drop_caches)
+        mount_c, plain_c, h5py_c = interleaved((cold_mount_cat("contiguous"), None), (lambda: cat(raw), drop_caches),
+                                               (h5py_read("contiguous"), drop_caches))
         rows.append(("cat %s contiguous f8, cold (remount, caches dropped)" % size, "%.0f MB/s" % mbps(nbytes, mount_c),
                      "plain cat %.0f MB/s; h5py %.0f MB/s" % (mbps(nbytes, plain_c), mbps(nbytes, h5py_c)),
                      "%.2fx plain, %.2fx h5py" % (plain_c / mount_c, h5py_c / mount_c)))
@@ -206,8 +224,7 @@ def bench(work, bin):
             continue
         check_mount(name)
         check_h5py(name)
-        t_mount = median_time(cold_mount_cat(name))
-        t_h5py = median_time(h5py_read(name), before=drop_caches)
+        t_mount, t_h5py = interleaved((cold_mount_cat(name), None), (h5py_read(name), drop_caches))
         if name == "gzip":
             t_h5py_gzip = t_h5py
         rows.append(("sequential read, %s %s chunks (cold)" % (size, label), "%.0f MB/s" % mbps(nbytes, t_mount),
@@ -308,9 +325,10 @@ def bench(work, bin):
                 os.fsync(fd)
                 os.close(fd)
 
-            t_m = median_time(by_mount, before=prepare)
-            check_h5py("d", target)
-            t_h = median_time(by_h5py, before=prepare)
+            prepare()
+            by_mount()
+            check_h5py("d", target)  # what the mount wrote, before h5py writes
+            t_m, t_h = interleaved((by_mount, prepare), (by_h5py, prepare))
             rows.append(("dd write %s into a %s dataset (until unmount)" % (size, name), "%.0f MB/s" % mbps(nbytes, t_m),
                          "h5py %.0f MB/s" % mbps(nbytes, t_h), "%.2fx h5py" % (t_h / t_m)))
 
