@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -11,6 +12,7 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/hanwen/go-fuse/v2/splice"
+	"golang.org/x/sys/unix"
 )
 
 // datasetNode is a regular file holding a dataset's element bytes.
@@ -140,16 +142,30 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 		return fuse.ReadResultVector([][]byte{text[off:min(int64(len(text)), off+int64(len(dest)))]}), 0
 	}
 	if fh, ok := n.fsys.file.OSFile(); ok {
-		// Contiguous data is spliced from the HDF5 file straight into the
-		// reply, without passing through this process's memory.
+		// Bytes the HDF5 file holds verbatim (contiguous data, chunks
+		// stored unfiltered or as incompressible LZ4) are spliced from it
+		// straight into the reply, without passing through this process's
+		// memory.
 		size := min(int64(len(dest)), ds.Size()-off)
 		if size <= 0 {
 			return fuse.ReadResultData(nil), 0
 		}
 		// A reply too big for a pipe cannot be spliced (a kernel with a
 		// small pipe-max-size): it is read below instead.
-		if at, ok := ds.FileExtent(off, size); ok && int(size)+spliceSlack <= splice.MaxPipeSize() {
-			return fuse.ReadResultFd(fh.Fd(), at, int(size)), 0
+		if int(size)+spliceSlack <= splice.MaxPipeSize() {
+			var store [4]h5.FileRange
+			ranges, ok, err := ds.StoredRanges(off, size, store[:0])
+			if err != nil {
+				return nil, n.fsys.errno("read", n.path, err)
+			}
+			if ok && len(ranges) == 1 {
+				return fuse.ReadResultFd(fh.Fd(), ranges[0].Off, int(size)), 0
+			}
+			if ok && pipeFits(ranges, int(size)) {
+				if res, ok := spliceRanges(fh.Fd(), ranges, int(size)); ok {
+					return res, 0
+				}
+			}
 		}
 	}
 	if n.fsys.opts.ReadOnly {
@@ -176,6 +192,89 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 	// A vector goes to the kernel with writev at once; go-fuse would first
 	// try (and fail) to splice a plain data result.
 	return fuse.ReadResultVector([][]byte{dest[:got]}), 0
+}
+
+// pipeFits reports whether a reply of size bytes from ranges of the file
+// fits the pipe go-fuse splices it through. Pipes count buffers, not
+// bytes: each page a range touches takes one (a range that starts or ends
+// inside a page takes that page whole), the reply header another, and
+// go-fuse asks for a pipe of the reply's size plus a page, which the
+// kernel rounds up to a power of two pages. A reply that did not fit would
+// reach the reader cut short, as if the file ended there.
+func pipeFits(ranges []h5.FileRange, size int) bool {
+	const page = 4096
+	capacity, ok := pipeCapacity(replyHeaderBytes + size + page)
+	if !ok {
+		return false
+	}
+	buffers := 1
+	for _, r := range ranges {
+		buffers += int((r.Off+r.N-1)/page - r.Off/page + 1)
+	}
+	return buffers*page <= capacity
+}
+
+// replyHeaderBytes is the size of a FUSE reply's header.
+const replyHeaderBytes = 16
+
+// pipeCapacity is the capacity the kernel gives a pipe asked to hold n
+// bytes: n in whole pages, rounded up to a power of two. ok is false when
+// the running kernel was found to round otherwise (checked once, on a pipe
+// of its own), and then no reply is made of several ranges.
+func pipeCapacity(n int) (int, bool) {
+	roundingOnce.Do(checkPipeRounding)
+	if !roundingAsExpected {
+		return 0, false
+	}
+	return roundedPipeSize(n), true
+}
+
+func roundedPipeSize(n int) int {
+	const page = 4096
+	pages := (n + page - 1) / page
+	p := 1
+	for p < pages {
+		p *= 2
+	}
+	return p * page
+}
+
+var (
+	roundingOnce       sync.Once
+	roundingAsExpected bool
+)
+
+func checkPipeRounding() {
+	var fds [2]int
+	if syscall.Pipe2(fds[:], syscall.O_CLOEXEC) != nil {
+		return
+	}
+	defer syscall.Close(fds[0])
+	defer syscall.Close(fds[1])
+	ask := replyHeaderBytes + maxIO() + os.Getpagesize()
+	got, err := unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, ask)
+	roundingAsExpected = err == nil && os.Getpagesize() == 4096 && got == roundedPipeSize(ask)
+}
+
+// spliceRanges loads the file's ranges, size bytes in all, into a pipe
+// for a reply (a read across chunks stored apart); false when the pipe
+// cannot take them, and the read goes the ordinary way.
+func spliceRanges(fd uintptr, ranges []h5.FileRange, size int) (fuse.ReadResult, bool) {
+	pipe, err := splice.Get()
+	if err != nil {
+		return nil, false
+	}
+	if pipe.Grow(size+os.Getpagesize()) != nil {
+		splice.Done(pipe)
+		return nil, false
+	}
+	for _, r := range ranges {
+		if n, err := pipe.LoadFromAt(fd, int(r.N), r.Off); err != nil || n != int(r.N) {
+			splice.Done(pipe)
+			return nil, false
+		}
+	}
+	return fuse.ReadResultPipe(pipe, size), true
 }
 
 // pushMaxRequest is the largest read after which the rest of its chunk is

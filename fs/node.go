@@ -153,8 +153,9 @@ func newServer(fsys fuse.RawFileSystem, mountpoint string, mo fuse.MountOptions)
 }
 
 // spliceSlack is what a spliced reply needs in its pipe besides the data:
-// the reply header and a page (go-fuse's margin).
-const spliceSlack = 2 * 4096
+// the reply header and a page (go-fuse's margin), and room for the partly
+// filled pages of a read across two chunks stored apart (see pipeFits).
+const spliceSlack = 3 * 4096
 
 // readAheadKB is the kernel read-ahead window asked for the mount. The
 // kernel starts a FUSE mount at 128 KiB, whatever the INIT reply says, so a

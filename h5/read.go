@@ -219,6 +219,85 @@ func (d *Dataset) DecodedSpan(off int64) (start int64, data []byte, ok bool) {
 	return int64(first * rowBytes), cached[:n], true
 }
 
+// FileRange is a run of a dataset's bytes held verbatim in its file.
+type FileRange struct {
+	Off int64 // absolute offset in the file
+	N   int64
+}
+
+// maxStoredRanges bounds the ranges of one StoredRanges answer.
+const maxStoredRanges = 16
+
+// StoredRanges says where the dataset bytes [off, off+n) lie verbatim in
+// the file, as ranges appended to dst, so that a caller holding the file's
+// descriptor can move them without copying (splice): contiguous data (see
+// FileExtent), and, in files open read-only, chunks stored with no filter
+// applied or as one LZ4 block left as it was (incompressible data). ok is
+// false when some of the bytes are held otherwise (compressed, never
+// written, converted) or would take more than maxStoredRanges ranges.
+func (d *Dataset) StoredRanges(off, n int64, dst []FileRange) (_ []FileRange, ok bool, err error) {
+	if at, ok := d.FileExtent(off, n); ok {
+		return append(dst, FileRange{Off: at, N: n}), true, nil
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.f.wr != nil || d.conv != nil || d.layout.Class != format.LayoutChunked || off < 0 || n <= 0 || n > d.Size()-off {
+		return dst, false, nil
+	}
+	idx, err := d.chunkIndex()
+	if err != nil {
+		return dst, false, err
+	}
+	g := d.geometry()
+	var scratch runScratch
+	coords, scaled := scratch.slices(len(g.dims))
+	var header [filter.VerbatimHeaderBytes]byte
+	fileSize := uint64(d.f.r.FileSize())
+	end := uint64(off + n)
+	for pos := uint64(off); pos < end; {
+		r := g.nextRun(pos, end-pos, coords, scaled)
+		c, found, err := idx.Lookup(r.scaled)
+		if err != nil {
+			return dst, false, err
+		}
+		if !found || c.Addr == format.Undefined {
+			return dst, false, nil
+		}
+		pipeline := d.Filters
+		if len(pipeline) > 0 && d.layout.NoFilterEdgeChunks() && g.isEdgeChunk(c.Scaled) {
+			pipeline = nil
+		}
+		var head []byte
+		if len(pipeline) > 0 {
+			head = header[:min(uint64(len(header)), c.Size)]
+			if err := d.f.r.ReadInto(head, c.Addr, "chunk"); err != nil {
+				return dst, false, err
+			}
+		}
+		start, verbatim := filter.VerbatimStart(pipeline, c.FilterMask, head, c.Size, g.chunkBytes)
+		if !verbatim || start+r.srcOff+r.n > c.Size {
+			return dst, false, nil
+		}
+		abs := c.Addr + d.f.r.Base + start + r.srcOff
+		if abs < c.Addr || abs > fileSize || r.n > fileSize-abs {
+			return dst, false, format.Corruptf(c.Addr, "chunk", "%d bytes stored at 0x%x run past the end of the file", c.Size, c.Addr)
+		}
+		if k := len(dst) - 1; k >= 0 && dst[k].Off+dst[k].N == int64(abs) {
+			dst[k].N += int64(r.n)
+		} else if len(dst) == maxStoredRanges {
+			return dst, false, nil
+		} else {
+			dst = append(dst, FileRange{Off: int64(abs), N: int64(r.n)})
+		}
+		pos += r.n
+	}
+	if d.sequential(uint64(off), end, max(2*g.chunkBytes, 4<<20)) && d.f.readConcurrency == 0 {
+		// Nothing decodes ahead of such a reader; the disk can read ahead.
+		d.hintFrom(idx, &g, end, uint64(d.Size()))
+	}
+	return dst, true, nil
+}
+
 // FileExtent says where the dataset bytes [off, off+n) lie in the file, when
 // they are stored there verbatim (contiguous layout, allocated, in the file
 // itself): the absolute offset to read them from. Callers that hold the

@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"math/rand"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/h5mount/h5mount/h5"
 )
 
-// sliceFixture writes one float64 dataset /d (values i+0.5) with the given
-// shape, chunks and fill, leaving the elements from written on unwritten
-// (so their chunks are never stored), and returns the file's name and the
-// bytes a reader must see.
-func sliceFixture(t *testing.T, dims, chunks []uint64, fill []byte, written int) (string, []byte) {
+var gzip1 = []h5.Filter{{ID: 1, Params: []uint32{1}}}
+
+// sliceFixture writes one float64 dataset /d with the given shape, chunks,
+// filters and fill (values i+0.5, or value(i) when given), leaving the
+// elements from written on unwritten (so their chunks are never stored),
+// and returns the file's name and the bytes a reader must see.
+func sliceFixture(t *testing.T, dims, chunks []uint64, filters []h5.Filter, fill []byte, written int, value func(i int) float64) (string, []byte) {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), "slices.h5")
 	f, err := h5.Create(name, nil)
@@ -25,9 +29,9 @@ func sliceFixture(t *testing.T, dims, chunks []uint64, fill []byte, written int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := &h5.DatasetSpec{Type: float64Type(), Dims: dims, Chunks: chunks, Fill: fill}
-	if chunks != nil {
-		spec.Filters = []h5.Filter{{ID: 1, Params: []uint32{1}}}
+	spec := &h5.DatasetSpec{Type: float64Type(), Dims: dims, Chunks: chunks, Filters: filters, Fill: fill}
+	if value == nil {
+		value = func(i int) float64 { return float64(i) + 0.5 }
 	}
 	d, err := root.CreateDataset("d", spec)
 	if err != nil {
@@ -36,7 +40,7 @@ func sliceFixture(t *testing.T, dims, chunks []uint64, fill []byte, written int)
 	want := make([]byte, d.Size())
 	for i := 0; i < len(want)/8; i++ {
 		if i < written {
-			binary.LittleEndian.PutUint64(want[8*i:], math.Float64bits(float64(i)+0.5))
+			binary.LittleEndian.PutUint64(want[8*i:], math.Float64bits(value(i)))
 		} else if fill != nil {
 			copy(want[8*i:], fill)
 		}
@@ -84,7 +88,7 @@ func readSlices(t *testing.T, d *h5.Dataset, want []byte, off int64, n int) bool
 
 func TestReadSlicesHoldWhatReadAtReads(t *testing.T) {
 	// 10.5 chunks of 8 KiB, the last partial.
-	name, want := sliceFixture(t, []uint64{10*1024 + 512}, []uint64{1024}, nil, 10*1024+512)
+	name, want := sliceFixture(t, []uint64{10*1024 + 512}, []uint64{1024}, gzip1, nil, 10*1024+512, nil)
 	d := openSliceDataset(t, name, false)
 	for _, r := range []struct {
 		off int64
@@ -108,7 +112,7 @@ func TestReadSlicesHoldWhatReadAtReads(t *testing.T) {
 
 func TestReadSlicesUnwrittenChunks(t *testing.T) {
 	// Elements 3000 on were never written: chunks 3 to 7 are not stored.
-	name, want := sliceFixture(t, []uint64{8 * 1024}, []uint64{1024}, nil, 3000)
+	name, want := sliceFixture(t, []uint64{8 * 1024}, []uint64{1024}, gzip1, nil, 3000, nil)
 	d := openSliceDataset(t, name, false)
 	if !readSlices(t, d, want, 2900*8, 5000*8) {
 		t.Error("no slices over never-written chunks of zero fill")
@@ -116,7 +120,7 @@ func TestReadSlicesUnwrittenChunks(t *testing.T) {
 
 	fill := make([]byte, 8)
 	binary.LittleEndian.PutUint64(fill, math.Float64bits(-1))
-	name, want = sliceFixture(t, []uint64{8 * 1024}, []uint64{1024}, fill, 3000)
+	name, want = sliceFixture(t, []uint64{8 * 1024}, []uint64{1024}, gzip1, fill, 3000, nil)
 	d = openSliceDataset(t, name, false)
 	if readSlices(t, d, want, 2900*8, 2000*8) {
 		t.Error("slices for never-written chunks of a non-zero fill value")
@@ -132,7 +136,7 @@ func TestReadSlicesUnwrittenChunks(t *testing.T) {
 
 func TestReadSlicesFewRunsOnly(t *testing.T) {
 	// Chunks 8 elements wide across rows of 64: each run is 64 bytes.
-	name, want := sliceFixture(t, []uint64{256, 64}, []uint64{16, 8}, nil, 256*64)
+	name, want := sliceFixture(t, []uint64{256, 64}, []uint64{16, 8}, gzip1, nil, 256*64, nil)
 	d := openSliceDataset(t, name, false)
 	if !readSlices(t, d, want, 512, 1024) {
 		t.Error("no slices for a read of 16 runs")
@@ -140,8 +144,89 @@ func TestReadSlicesFewRunsOnly(t *testing.T) {
 	if readSlices(t, d, want, 0, 64<<10) {
 		t.Error("slices for a read of 1,024 runs")
 	}
-	name, want = sliceFixture(t, []uint64{4096}, nil, nil, 4096)
+	name, want = sliceFixture(t, []uint64{4096}, nil, nil, nil, 4096, nil)
 	if readSlices(t, openSliceDataset(t, name, false), want, 0, 4096) {
 		t.Error("slices for a contiguous dataset")
+	}
+}
+
+// storedRanges asks StoredRanges for [off, off+n) and, when it answers,
+// checks the file holds exactly the dataset's bytes there.
+func storedRanges(t *testing.T, d *h5.Dataset, file string, want []byte, off, n int64) bool {
+	t.Helper()
+	ranges, ok, err := d.StoredRanges(off, n, nil)
+	if err != nil {
+		t.Fatalf("[%d, +%d): %v", off, n, err)
+	}
+	if !ok {
+		return false
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	for _, r := range ranges {
+		got = append(got, raw[r.Off:r.Off+r.N]...)
+	}
+	if !bytes.Equal(got, want[off:off+n]) {
+		t.Fatalf("[%d, +%d): the file's %d ranges hold other bytes", off, n, len(ranges))
+	}
+	return true
+}
+
+func TestStoredRangesHoldTheDatasetsBytes(t *testing.T) {
+	noise := rand.New(rand.NewSource(9))
+	random := func(int) float64 { return noise.NormFloat64() }
+	lz4 := []h5.Filter{{ID: 32004}}
+	for _, c := range []struct {
+		name     string
+		filters  []h5.Filter
+		value    func(int) float64
+		verbatim bool
+	}{
+		{"unfiltered", nil, nil, true},
+		{"lz4 of noise", lz4, random, true},
+		{"lz4 that compresses", lz4, nil, false},
+		{"gzip", gzip1, random, false},
+	} {
+		// 10.5 chunks of 8,008 bytes: ranges start and end inside pages.
+		file, want := sliceFixture(t, []uint64{1001*10 + 500}, []uint64{1001}, c.filters, nil, 1001*10+500, c.value)
+		d := openSliceDataset(t, file, false)
+		spans := [][2]int64{{0, 100}, {8000, 16}, {5000, 40000}}
+		if c.filters == nil {
+			// The partial last chunk, stored whole (LZ4 compresses its
+			// unwritten half).
+			spans = append(spans, [2]int64{int64(len(want)) - 9000, 9000})
+		}
+		for _, r := range spans {
+			if got := storedRanges(t, d, file, want, r[0], r[1]); got != c.verbatim {
+				t.Errorf("%s: [%d, +%d): verbatim %v, want %v", c.name, r[0], r[1], got, c.verbatim)
+			}
+		}
+		if c.verbatim {
+			if _, ok, _ := openSliceDataset(t, file, true).StoredRanges(0, 100, nil); ok {
+				t.Errorf("%s: ranges of chunks from a file open for writing", c.name)
+			}
+		}
+	}
+	// Chunks 8 elements wide across rows of 64: a range every 64 bytes.
+	file, want := sliceFixture(t, []uint64{256, 64}, []uint64{16, 8}, nil, nil, 256*64, nil)
+	d := openSliceDataset(t, file, false)
+	if !storedRanges(t, d, file, want, 512, 512) {
+		t.Error("no ranges for a read of 8 runs")
+	}
+	if storedRanges(t, d, file, want, 0, 64<<10) {
+		t.Error("ranges for a read of 1,024 runs")
+	}
+	// Never-written chunks have no bytes in the file.
+	file, want = sliceFixture(t, []uint64{8 * 1024}, []uint64{1024}, nil, nil, 3000, nil)
+	if storedRanges(t, openSliceDataset(t, file, false), file, want, 2900*8, 2000*8) {
+		t.Error("ranges over never-written chunks")
+	}
+	// Contiguous data is one range, on a writable file too.
+	file, want = sliceFixture(t, []uint64{4096}, nil, nil, nil, 4096, nil)
+	if !storedRanges(t, openSliceDataset(t, file, true), file, want, 100, 8000) {
+		t.Error("no range for contiguous data")
 	}
 }

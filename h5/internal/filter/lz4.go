@@ -143,3 +143,21 @@ func lz4Length(src []byte, si, n, limit int) (int, int, error) {
 		}
 	}
 }
+
+// lz4VerbatimHeader is the bytes before a chunk's data when LZ4 stored it
+// as one block left as it was: the chunk's size, the block size, and the
+// block's stored size, all the chunk's size.
+const lz4VerbatimHeader = 16
+
+// lz4Verbatim reports whether a chunk of chunkSize bytes that LZ4 stored
+// in storedSize bytes, which begin with header, holds the chunk's bytes
+// verbatim after lz4VerbatimHeader bytes (what Decode hands back uncopied).
+func lz4Verbatim(header []byte, storedSize, chunkSize uint64) bool {
+	if len(header) < lz4VerbatimHeader || chunkSize == 0 {
+		return false
+	}
+	orig := binary.BigEndian.Uint64(header)
+	block := uint64(binary.BigEndian.Uint32(header[8:]))
+	first := uint64(binary.BigEndian.Uint32(header[12:]))
+	return orig == chunkSize && block >= orig && first == orig && storedSize >= lz4VerbatimHeader+orig
+}
