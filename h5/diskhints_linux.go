@@ -40,3 +40,13 @@ func control(f *os.File, fn func(fd int)) {
 	}
 	_ = rc.Control(func(fd uintptr) { fn(int(fd)) })
 }
+
+// adviseSequential doubles the kernel's read-ahead on a file read mostly
+// in long runs. A mount's reads of one run arrive on several threads at
+// once, slightly out of order, and the kernel takes many of them for
+// random reads, reading exactly what each asks: a cold cat of 256 MiB
+// through a mount made 240-360 disk reads (a plain cat of a file, 78);
+// with the advice, 180-270. Random reads still read only what they ask.
+func adviseSequential(f *os.File) {
+	control(f, func(fd int) { _ = unix.Fadvise(fd, 0, 0, unix.FADV_SEQUENTIAL) })
+}

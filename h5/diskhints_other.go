@@ -14,3 +14,5 @@ func reserveBlocks(*os.File, int64, int64) {}
 type hintedFile struct{ *os.File }
 
 func (hintedFile) WillNeed(int64, int64) {}
+
+func adviseSequential(*os.File) {}

@@ -157,6 +157,7 @@ func openNamed(name string, flag int, opt *Options) (*File, *os.File, os.FileInf
 			return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
 		r = newBlockReader(r)
+		adviseSequential(fh)
 	}
 	f, err := Open(r, st.Size(), opt)
 	if err != nil {
