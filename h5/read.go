@@ -251,7 +251,6 @@ func (d *Dataset) StoredRanges(off, n int64, dst []FileRange) (_ []FileRange, ok
 	g := d.geometry()
 	var scratch runScratch
 	coords, scaled := scratch.slices(len(g.dims))
-	var header [filter.VerbatimHeaderBytes]byte
 	fileSize := uint64(d.f.r.FileSize())
 	end := uint64(off + n)
 	for pos := uint64(off); pos < end; {
@@ -267,14 +266,12 @@ func (d *Dataset) StoredRanges(off, n int64, dst []FileRange) (_ []FileRange, ok
 		if len(pipeline) > 0 && d.layout.NoFilterEdgeChunks() && g.isEdgeChunk(c.Scaled) {
 			pipeline = nil
 		}
-		var head []byte
-		if len(pipeline) > 0 {
-			head = header[:min(uint64(len(header)), c.Size)]
-			if err := d.f.r.ReadInto(head, c.Addr, "chunk"); err != nil {
-				return dst, false, err
-			}
+		start, verbatim, err := filter.VerbatimStart(pipeline, c.FilterMask, c.Size, g.chunkBytes, func(head []byte) error {
+			return d.f.r.ReadInto(head, c.Addr, "chunk")
+		})
+		if err != nil {
+			return dst, false, err
 		}
-		start, verbatim := filter.VerbatimStart(pipeline, c.FilterMask, head, c.Size, g.chunkBytes)
 		if !verbatim || start+r.srcOff+r.n > c.Size {
 			return dst, false, nil
 		}

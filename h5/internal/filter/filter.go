@@ -135,18 +135,14 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 	return buf, nil
 }
 
-// VerbatimHeaderBytes is how many bytes of a stored chunk VerbatimStart
-// needs to see.
-const VerbatimHeaderBytes = lz4VerbatimHeader
-
 // VerbatimStart reports whether a chunk stored through pipeline (filters
 // skipped where mask says) holds its chunkSize decoded bytes verbatim,
 // from start on: with no filter applied, from 0; with LZ4 alone and one
-// block left as it was (incompressible data), after its header. header is
-// the stored chunk's first VerbatimHeaderBytes bytes (or fewer, if the
-// chunk is shorter), storedSize its size. Such a chunk's bytes can go from
-// the file to a reader without passing through memory.
-func VerbatimStart(pipeline []format.Filter, mask uint32, header []byte, storedSize, chunkSize uint64) (start uint64, ok bool) {
+// block left as it was (incompressible data), after its header, which it
+// reads with readHeader (only then: a compressed chunk's bytes are not
+// read for nothing). storedSize is the stored chunk's size. Such a chunk's
+// bytes can go from the file to a reader without passing through memory.
+func VerbatimStart(pipeline []format.Filter, mask uint32, storedSize, chunkSize uint64, readHeader func([]byte) error) (start uint64, ok bool, err error) {
 	active, last := 0, -1
 	for i := range pipeline {
 		if i >= 32 || mask&(1<<uint(i)) == 0 {
@@ -155,9 +151,13 @@ func VerbatimStart(pipeline []format.Filter, mask uint32, header []byte, storedS
 	}
 	switch {
 	case active == 0:
-		return 0, storedSize >= chunkSize
-	case active == 1 && pipeline[last].ID == LZ4 && lz4Verbatim(header, storedSize, chunkSize):
-		return lz4VerbatimHeader, true
+		return 0, storedSize >= chunkSize, nil
+	case active == 1 && pipeline[last].ID == LZ4 && storedSize >= lz4VerbatimHeader:
+		var header [lz4VerbatimHeader]byte
+		if err := readHeader(header[:]); err != nil {
+			return 0, false, err
+		}
+		return lz4VerbatimHeader, lz4Verbatim(header[:], storedSize, chunkSize), nil
 	}
-	return 0, false
+	return 0, false, nil
 }
