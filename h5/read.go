@@ -288,10 +288,11 @@ func (d *Dataset) StoredRanges(off, n int64, dst []FileRange) (_ []FileRange, ok
 		}
 		pos += r.n
 	}
-	if d.sequential(uint64(off), end, max(2*g.chunkBytes, 4<<20)) && d.f.readConcurrency == 0 {
-		// Nothing decodes ahead of such a reader; the disk can read ahead.
-		d.hintFrom(idx, &g, end, uint64(d.Size()))
-	}
+	// No hints to the disk here: such a reader's spliced reads meet the
+	// kernel's own read-ahead, as contiguous data does, and hinting each
+	// chunk ahead broke the disk's reads up (a cold cat of 256 MiB of LZ4
+	// chunks: 300-350 reads and 0.22-0.23 s with hints, 180-390 reads and
+	// 0.16-0.20 s without).
 	return dst, true, nil
 }
 
