@@ -30,6 +30,10 @@ done
 if ! [ -x "$PY" ] || ! "$PY" -c 'import h5py' >/dev/null 2>&1; then
     missing+=("python3-h5py")
 fi
+# libhdf5's filter plugins (LZ4, bzip2, LZF, Bitshuffle): tests write with them through h5py
+for pkg in hdf5-filter-plugin hdf5-plugin-lzf bitshuffle; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing packages (missing: ${missing[*]})"
     SUDO=""
