@@ -168,30 +168,29 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 			}
 		}
 	}
+	// Decoded chunks go to the kernel from the cache's memory on a
+	// read-only mount: a copy into dest would be one more pass over every
+	// byte read.
+	var vec [][]byte
+	ok := false
 	if n.fsys.opts.ReadOnly {
-		// Decoded chunks go to the kernel from the cache's memory: a
-		// copy into dest would be one more pass over every byte read.
-		vec, ok, err := ds.ReadSlices(off, len(dest), nil)
-		if err != nil {
+		if vec, ok, err = ds.ReadSlices(off, len(dest), nil); err != nil {
 			return nil, n.fsys.errno("read", n.path, err)
 		}
-		if ok {
-			if len(dest) <= pushMaxRequest {
-				n.pushChunk(ds, off)
-			}
-			return fuse.ReadResultVector(vec), 0
-		}
 	}
-	got, err := ds.ReadAt(dest, off)
-	if err != nil && got == 0 && off < ds.Size() {
-		return nil, n.fsys.errno("read", n.path, err)
+	if !ok {
+		got, err := ds.ReadAt(dest, off)
+		if err != nil && got == 0 && off < ds.Size() {
+			return nil, n.fsys.errno("read", n.path, err)
+		}
+		vec = [][]byte{dest[:got]}
 	}
 	if n.fsys.opts.ReadOnly && len(dest) <= pushMaxRequest {
 		n.pushChunk(ds, off)
 	}
 	// A vector goes to the kernel with writev at once; go-fuse would first
 	// try (and fail) to splice a plain data result.
-	return fuse.ReadResultVector([][]byte{dest[:got]}), 0
+	return fuse.ReadResultVector(vec), 0
 }
 
 // pipeFits reports whether a reply of size bytes from ranges of the file

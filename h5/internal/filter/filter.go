@@ -3,6 +3,7 @@
 package filter
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -111,7 +112,7 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 	buf := in
 	for i := len(pipeline) - 1; i >= 0; i-- {
 		f := &pipeline[i]
-		if i < 32 && mask&(1<<uint(i)) != 0 {
+		if skipped(i, mask) {
 			continue
 		}
 		c, ok := Lookup(f.ID)
@@ -145,7 +146,7 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 func VerbatimStart(pipeline []format.Filter, mask uint32, storedSize, chunkSize uint64, readHeader func([]byte) error) (start uint64, ok bool, err error) {
 	active, last := 0, -1
 	for i := range pipeline {
-		if i >= 32 || mask&(1<<uint(i)) == 0 {
+		if !skipped(i, mask) {
 			active, last = active+1, i
 		}
 	}
@@ -157,7 +158,11 @@ func VerbatimStart(pipeline []format.Filter, mask uint32, storedSize, chunkSize 
 		if err := readHeader(header[:]); err != nil {
 			return 0, false, err
 		}
-		return lz4VerbatimHeader, lz4Verbatim(header[:], storedSize, chunkSize), nil
+		return lz4VerbatimHeader, lz4OneRawBlock(header[:], storedSize) && binary.BigEndian.Uint64(header[:]) == chunkSize, nil
 	}
 	return 0, false, nil
 }
+
+// skipped reports whether a chunk's filter mask says filter i of the
+// pipeline was not applied to it.
+func skipped(i int, mask uint32) bool { return i < 32 && mask&(1<<uint(i)) != 0 }

@@ -35,10 +35,10 @@ func (lz4Codec) Decode(_ *format.Filter, in []byte, maxOut int) ([]byte, error) 
 	if block == 0 && orig > 0 {
 		return nil, fmt.Errorf("lz4: zero block size: %w", format.ErrCorrupt)
 	}
-	if orig > 0 && block == orig && len(in) >= 16 && uint64(binary.BigEndian.Uint32(in[12:])) == orig && uint64(len(in)-16) >= orig {
+	if lz4OneRawBlock(in, uint64(len(in))) {
 		// One block stored as it is (compression did not help, as with
 		// noisy floats): the chunk is that part of the input, uncopied.
-		return in[16 : 16+orig], nil
+		return in[lz4VerbatimHeader : lz4VerbatimHeader+orig], nil
 	}
 	out := make([]byte, orig)
 	pos := 12
@@ -149,15 +149,15 @@ func lz4Length(src []byte, si, n, limit int) (int, int, error) {
 // block's stored size, all the chunk's size.
 const lz4VerbatimHeader = 16
 
-// lz4Verbatim reports whether a chunk of chunkSize bytes that LZ4 stored
-// in storedSize bytes, which begin with header, holds the chunk's bytes
-// verbatim after lz4VerbatimHeader bytes (what Decode hands back uncopied).
-func lz4Verbatim(header []byte, storedSize, chunkSize uint64) bool {
-	if len(header) < lz4VerbatimHeader || chunkSize == 0 {
+// lz4OneRawBlock reports whether an LZ4 chunk of storedSize bytes, which
+// begin with header, is one block stored as it was: its unfiltered bytes
+// follow the first lz4VerbatimHeader bytes.
+func lz4OneRawBlock(header []byte, storedSize uint64) bool {
+	if len(header) < lz4VerbatimHeader {
 		return false
 	}
 	orig := binary.BigEndian.Uint64(header)
 	block := uint64(binary.BigEndian.Uint32(header[8:]))
 	first := uint64(binary.BigEndian.Uint32(header[12:]))
-	return orig == chunkSize && block >= orig && first == orig && storedSize >= lz4VerbatimHeader+orig
+	return orig > 0 && block >= orig && first == orig && storedSize >= lz4VerbatimHeader+orig
 }
