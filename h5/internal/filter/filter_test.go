@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"errors"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 
@@ -98,6 +99,43 @@ func TestClaimedChunkSizeDoesNotSizeBuffers(t *testing.T) {
 		}
 		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
 			t.Errorf("%v: decoding %d bytes into a chunk claimed at 2 GiB allocated %d bytes", p, z.Len(), grew)
+		}
+	}
+}
+
+// TestShuffleSizes checks shuffle and unshuffle against the definition,
+// byte by byte, for every element size the word-at-a-time paths take and
+// their neighbours, with lengths around the eight-element steps and tails.
+func TestShuffleSizes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for size := 1; size <= 17; size++ {
+		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000} {
+			for _, tail := range []int{0, 1, size - 1} {
+				if tail < 0 || (tail >= size && size > 0) {
+					continue
+				}
+				orig := make([]byte, n*size+tail)
+				for i := range orig {
+					orig[i] = byte(rng.Uint32())
+				}
+				want := make([]byte, len(orig))
+				for e := range n {
+					for b := range size {
+						want[b*n+e] = orig[e*size+b]
+					}
+				}
+				copy(want[n*size:], orig[n*size:])
+				got := make([]byte, len(orig))
+				shuffle(got, orig, size)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("shuffle size %d, %d elements, tail %d: wrong bytes", size, n, tail)
+				}
+				back := make([]byte, len(orig))
+				unshuffle(back, got, size)
+				if !bytes.Equal(back, orig) {
+					t.Fatalf("unshuffle size %d, %d elements, tail %d: wrong bytes", size, n, tail)
+				}
+			}
 		}
 	}
 }
