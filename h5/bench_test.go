@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/h5mount/h5mount/h5"
 )
@@ -246,5 +247,57 @@ func TestSequentialReadDecodesEachChunkOnce(t *testing.T) {
 		if got := h5.ChunkDecodes(r2); got != uint64(i+1) {
 			t.Fatalf("after %d random reads, %d chunks decoded", i+1, got)
 		}
+	}
+}
+
+// TestReadAheadFollowsChunkGrid: a sequential reader of a 3-D dataset whose
+// chunks are smaller than its planes first needs the chunks in their grid
+// order, so read-ahead decodes along that order: after the first plane,
+// the chunks of the next planes' blocks decode in the background, and a
+// whole pass still decodes each chunk once.
+func TestReadAheadFollowsChunkGrid(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "grid.h5")
+	dims, chunks := []uint64{16, 64, 256}, []uint64{4, 16, 32} // 128 chunks of 16 KiB
+	data := writeFloat64Dataset(t, name, dims, chunks, []h5.Filter{{ID: 1, Params: []uint32{1}}}, func(i int) uint64 {
+		return math.Float64bits(float64(i%977) * 0.5)
+	})
+	const total = 4 * 4 * 8
+	r, err := h5.OpenFile(name, &h5.Options{CacheBytes: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	o, _ := r.OpenPath("/d")
+	rd, err := o.AsDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	read := func(off int) {
+		t.Helper()
+		if _, err := rd.ReadAt(buf, int64(off)); err != nil {
+			t.Fatal(err)
+		}
+		if string(buf) != string(data[off:off+len(buf)]) {
+			t.Fatalf("bytes at %d differ", off)
+		}
+	}
+	// The first plane (two reads) touches the 32 chunks of the first
+	// block of planes; the next chunks in grid order are the other
+	// blocks', which read-ahead decodes without being asked.
+	read(0)
+	read(len(buf))
+	deadline := time.Now().Add(10 * time.Second)
+	for h5.ChunkDecodes(r) < total && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := h5.ChunkDecodes(r); got != total {
+		t.Fatalf("after the first plane, %d chunks decoded, want all %d decoded ahead", got, total)
+	}
+	for off := 2 * len(buf); off < len(data); off += len(buf) {
+		read(off)
+	}
+	if got := h5.ChunkDecodes(r); got != total {
+		t.Errorf("a sequential pass decoded %d chunks, want %d", got, total)
 	}
 }

@@ -52,6 +52,9 @@ type Dataset struct {
 	hinting  atomic.Bool
 	hintWant atomic.Uint64 // where the latest sequential read ended
 	hints    atomic.Pointer[hintRing]
+	// ahead is the decode-ahead window of a sequential reader (read.go),
+	// allocated by the first.
+	ahead atomic.Pointer[aheadState]
 
 	// writeEnd is where the previous write into contiguous storage ended,
 	// writeRun how many bytes were written in sequence up to there, and

@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/bits"
 	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
-	"unsafe"
 
 	"github.com/h5mount/h5mount/h5/internal/chunk"
 	"github.com/h5mount/h5mount/h5/internal/filter"
@@ -384,6 +385,29 @@ func (d *Dataset) geometry() chunkGeometry {
 	return g
 }
 
+// chunkCount is the number of chunks in the grid (saturating: it bounds
+// chunk numbers, which never reach it then).
+func (g *chunkGeometry) chunkCount() uint64 {
+	n := uint64(1)
+	for _, c := range g.grid {
+		hi, lo := bits.Mul64(n, c)
+		if hi != 0 {
+			return math.MaxUint64
+		}
+		n = lo
+	}
+	return n
+}
+
+// unravel sets scaled to the grid coordinates of chunk number i (ravel's
+// inverse).
+func (g *chunkGeometry) unravel(i uint64, scaled []uint64) {
+	for k := len(g.grid) - 1; k >= 0; k-- {
+		scaled[k] = i % g.grid[k]
+		i /= g.grid[k]
+	}
+}
+
 // runScratch holds nextRun's per-dimension coordinates on the caller's
 // stack for ranks up to stackRank.
 type runScratch [2 * stackRank]uint64
@@ -608,66 +632,112 @@ func findBatch(batch []batchChunk, index uint64) ([]byte, bool) {
 	return nil, false
 }
 
-// readAhead decodes, in the background, the chunks that a sequential reader
-// will want after end, so that decompression runs on every core while the
-// reader copies. It never blocks the read that triggered it: when every
-// worker is busy, it skips.
+// readAhead keeps chunks decoding in the background ahead of a sequential
+// reader, so that decompression runs on every core while the reader
+// copies. A C-order read first needs the chunks in their row-major order
+// in the chunk grid, whatever the chunk shape: the decoders walk that
+// order from the chunk holding end, over a window of at least two chunks
+// per core and aheadDecodeBytes, and keep going while the reader moves the
+// window on. It never blocks the read that triggered it.
 func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 	size := uint64(d.Size())
 	if (len(d.Filters) == 0 && d.f.readConcurrency == 0) || end >= size {
 		return // unfiltered local chunks cost a read, not a decode: the kernel reads ahead
 	}
-	// The chunk being read plus two per core ahead of it: every core stays
-	// busy while the reader copies. A reader with latency keeps as many
-	// requests going (within what a batch holds).
-	want := min(2*runtime.GOMAXPROCS(0)+1, maxBatchStack)
+	want := uint64(2*runtime.GOMAXPROCS(0) + 1)
+	want = max(want, aheadDecodeBytes/g.chunkBytes)
 	if d.f.readConcurrency > 0 {
-		want = max(want, min(d.f.readConcurrency+1, maxBatchStack))
+		// A reader with latency keeps as many requests going.
+		want = max(want, uint64(d.f.readConcurrency+1))
 	}
-	if limit := int(d.f.chunks.budget / 4 / int64(g.chunkBytes)); limit < want {
-		want = limit
+	// What is decoded ahead must not push out what the reader is copying.
+	want = min(want, uint64(d.f.chunks.budget/4)/g.chunkBytes)
+	if want == 0 {
+		return
 	}
 	if d.f.readConcurrency == 0 {
 		d.hintFrom(idx, g, end, size)
 	}
-	rank := len(g.dims)
 	var scratch runScratch
-	coords, scaled := scratch.slices(rank)
-	var seenStore [maxBatchStack]uint64
-	seen := seenStore[:0]
-	var gh *chunkGeometry
-	pos := end
-	for steps := 0; pos < size && len(seen) < want && steps < 4096; steps++ {
-		r := g.nextRun(pos, size-pos, coords, scaled)
-		pos += r.n
-		if slices.Contains(seen, r.chunkIdx) {
-			continue
-		}
-		seen = append(seen, r.chunkIdx)
-		key := chunkKey{dataset: d.cacheID, index: r.chunkIdx}
-		if d.f.chunks.contains(key) {
-			continue
-		}
+	coords, scaled := scratch.slices(len(g.dims))
+	first := g.nextRun(end, size-end, coords, scaled).chunkIdx
+	st := d.ahead.Load()
+	if st == nil {
+		d.ahead.CompareAndSwap(nil, new(aheadState))
+		st = d.ahead.Load()
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.next < first || st.next > first+want {
+		st.next = first // the reader overtook the decoders, or went back
+	}
+	st.limit = min(first+want, g.chunkCount())
+	for st.next < st.limit && st.workers < cap(d.f.prefetch) {
 		select {
 		case d.f.prefetch <- struct{}{}:
 		default:
 			return
 		}
-		if gh == nil {
-			// The workers get their own copy: the caller's stays on its
-			// stack.
-			gh = new(chunkGeometry)
-			*gh = *g
-		}
-		sc, geo := append([]uint64(nil), r.scaled...), gh
-		go func() {
-			defer func() { <-d.f.prefetch }()
-			d.mu.RLock() // a write in between must not be overtaken
-			defer d.mu.RUnlock()
-			// An error here is reported when the reader gets to the chunk.
-			_, _ = d.chunkData(idx, geo, sc, key)
-		}()
+		st.workers++
+		go d.decodeAhead(st)
 	}
+}
+
+// aheadDecodeBytes is how much decoded data readAhead keeps in flight or
+// ready ahead of a sequential reader (besides two chunks per core): small
+// chunks, each a fraction of one of the kernel's requests, need many at
+// once to keep the cores busy.
+const aheadDecodeBytes = 8 << 20
+
+// aheadState is a dataset's decode-ahead window, in chunk numbers (their
+// row-major index in the chunk grid).
+type aheadState struct {
+	mu      sync.Mutex
+	next    uint64 // the next chunk to decode
+	limit   uint64 // the window's end
+	workers int    // decodeAhead goroutines running
+}
+
+// decodeAhead decodes the window's chunks one after another until the
+// window is done, then gives its prefetch slot back.
+func (d *Dataset) decodeAhead(st *aheadState) {
+	defer func() { <-d.f.prefetch }()
+	var scratch runScratch
+	for {
+		st.mu.Lock()
+		if st.next >= st.limit {
+			st.workers--
+			st.mu.Unlock()
+			return
+		}
+		i := st.next
+		st.next++
+		st.mu.Unlock()
+		key := chunkKey{dataset: d.cacheID, index: i}
+		if d.f.chunks.contains(key) {
+			continue
+		}
+		d.decodeAheadChunk(i, key, &scratch)
+	}
+}
+
+// decodeAheadChunk decodes chunk i into the cache with the dataset's
+// current index and extent: a write in between must not be overtaken, nor
+// a chunk decoded by a layout it has since changed.
+func (d *Dataset) decodeAheadChunk(i uint64, key chunkKey, scratch *runScratch) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	g := d.geometry()
+	if i >= g.chunkCount() {
+		return
+	}
+	idx, err := d.chunkIndex()
+	if err != nil {
+		return // the reader meets the error when it gets there
+	}
+	_, scaled := scratch.slices(len(g.dims))
+	g.unravel(i, scaled)
+	_, _ = d.chunkData(idx, &g, scaled, key)
 }
 
 // hintAheadBytes is how far, in the dataset's bytes, past a sequential
@@ -901,14 +971,14 @@ func (d *Dataset) decodeChunk(c chunk.Chunk, g *chunkGeometry) ([]byte, error) {
 	// buffer goes back to a pool, unless a filter handed (part of) it back
 	// as its output.
 	d.f.decodes.Add(1)
-	stored := getStoredBuf(int(c.Size))
+	stored := storedBufs.Get(int(c.Size))
 	if err := d.f.r.ReadInto(stored, c.Addr, "chunk"); err != nil {
-		putStoredBuf(stored)
+		storedBufs.Put(stored)
 		return nil, err
 	}
 	raw, err := filter.DecodePipeline(d.Filters, c.FilterMask, stored, int(g.chunkBytes))
-	if err == nil && !sameMemory(raw, stored) {
-		putStoredBuf(stored)
+	if err != nil || !filter.SharesMemory(raw, stored) {
+		storedBufs.Put(stored)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("h5: chunk %v of dataset at 0x%x (stored at 0x%x): %w", c.Scaled, d.Addr, c.Addr, err)
@@ -923,34 +993,8 @@ func (d *Dataset) checkDecoded(raw []byte, c chunk.Chunk, g *chunkGeometry) ([]b
 	return raw[:g.chunkBytes], nil
 }
 
-// storedBufs recycles the buffers chunks are read into before decoding:
-// without them a sequential read of compressed data made as much garbage
-// again as it decoded.
-var storedBufs sync.Pool // of *[]byte
-
-func getStoredBuf(n int) []byte {
-	if p, ok := storedBufs.Get().(*[]byte); ok && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	// Rounded up, so that chunks of slightly different sizes share.
-	return make([]byte, n, (n+64<<10-1)&^(64<<10-1))
-}
-
-func putStoredBuf(b []byte) {
-	if cap(b) > 64<<20 {
-		return // a rare giant chunk is not worth keeping
-	}
-	storedBufs.Put(&b)
-}
-
-// sameMemory reports whether two slices share any of their backing array.
-func sameMemory(a, b []byte) bool {
-	if cap(a) == 0 || cap(b) == 0 {
-		return false
-	}
-	pa, pb := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	return pa < pb+uintptr(cap(b)) && pb < pa+uintptr(cap(a))
-}
+// storedBufs recycles the buffers chunks are read into before decoding.
+var storedBufs filter.BufferPool
 
 // isEdgeChunk reports whether a chunk extends past the dataset's extent.
 func (g *chunkGeometry) isEdgeChunk(scaled []uint64) bool {

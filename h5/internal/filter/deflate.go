@@ -10,11 +10,15 @@ type deflateCodec struct{}
 
 func init() { Register(Deflate, &deflateCodec{}) }
 
-func (c *deflateCodec) Decode(_ *format.Filter, in []byte, maxOut int) ([]byte, error) {
+func (c *deflateCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
+	return c.decodeInto(f, in, maxOut, nil)
+}
+
+func (c *deflateCodec) decodeInto(_ *format.Filter, in []byte, maxOut int, dst []byte) ([]byte, error) {
 	if maxOut <= 0 {
 		maxOut = 1032*len(in) + 4096 // maxExpansion's bound
 	}
-	out := make([]byte, maxOut)
+	out := sized(dst, maxOut)
 	n, err := inflateZlib(out, in)
 	if err != nil {
 		return nil, err

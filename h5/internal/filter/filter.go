@@ -109,7 +109,15 @@ func maxExpansion(f *format.Filter) (int, bool) {
 // reverse order, and a filter whose bit is set in mask was skipped when the
 // chunk was written. chunkSize is the chunk's unfiltered size.
 func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize int) ([]byte, error) {
+	lastUndone := len(pipeline)
+	for i := range pipeline {
+		if !skipped(i, mask) {
+			lastUndone = i
+			break
+		}
+	}
 	buf := in
+	var recycled []byte // buf's memory, when it is a recycled buffer
 	for i := len(pipeline) - 1; i >= 0; i-- {
 		f := &pipeline[i]
 		if skipped(i, mask) {
@@ -117,6 +125,7 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 		}
 		c, ok := Lookup(f.ID)
 		if !ok {
+			between.Put(recycled)
 			return nil, fmt.Errorf("h5: filter %s (id %d): %w", Name(f), f.ID, format.ErrUnsupported)
 		}
 		// Filters such as fletcher32 need a little more than the chunk.
@@ -127,7 +136,26 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 			// keeps a damaged chunk from sizing a buffer.
 			bound = r*len(buf) + 4096
 		}
-		out, err := c.Decode(f, buf, bound)
+		var out, dst []byte
+		var err error
+		if ic, ok := c.(intoCodec); ok && i != lastUndone {
+			// Only the next filter reads this output: it can go to a
+			// recycled buffer. The last one's is the caller's to keep.
+			dst = between.Get(bound)
+			out, err = ic.decodeInto(f, buf, bound, dst)
+		} else {
+			out, err = c.Decode(f, buf, bound)
+		}
+		if !SharesMemory(out, dst) || err != nil {
+			between.Put(dst)
+			dst = nil
+		}
+		if recycled != nil && (!SharesMemory(out, recycled) || err != nil) {
+			between.Put(recycled)
+		} else if recycled != nil {
+			dst = recycled // handed back in place (fletcher32, say)
+		}
+		recycled = dst
 		if err != nil {
 			return nil, fmt.Errorf("h5: filter %s: %w", Name(f), err)
 		}

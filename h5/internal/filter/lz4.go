@@ -20,7 +20,11 @@ type lz4Codec struct{}
 
 func init() { Register(LZ4, lz4Codec{}) }
 
-func (lz4Codec) Decode(_ *format.Filter, in []byte, maxOut int) ([]byte, error) {
+func (c lz4Codec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
+	return c.decodeInto(f, in, maxOut, nil)
+}
+
+func (lz4Codec) decodeInto(_ *format.Filter, in []byte, maxOut int, dst []byte) ([]byte, error) {
 	if len(in) < 12 {
 		return nil, fmt.Errorf("lz4: %d-byte chunk has no header: %w", len(in), format.ErrCorrupt)
 	}
@@ -40,7 +44,7 @@ func (lz4Codec) Decode(_ *format.Filter, in []byte, maxOut int) ([]byte, error) 
 		// noisy floats): the chunk is that part of the input, uncopied.
 		return in[lz4VerbatimHeader : lz4VerbatimHeader+orig], nil
 	}
-	out := make([]byte, orig)
+	out := sized(dst, int(orig))
 	pos := 12
 	for done := uint64(0); done < orig; {
 		bs := min(block, orig-done)

@@ -17,17 +17,21 @@ type lzfCodec struct{}
 
 func init() { Register(LZF, lzfCodec{}) }
 
-func (lzfCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
+func (c lzfCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
+	return c.decodeInto(f, in, maxOut, nil)
+}
+
+func (lzfCodec) decodeInto(f *format.Filter, in []byte, maxOut int, dst []byte) ([]byte, error) {
 	size := maxOut
 	if len(f.Params) > 2 && f.Params[2] > 0 && uint64(f.Params[2]) <= uint64(maxOut) {
 		size = int(f.Params[2])
 	}
-	out := make([]byte, size)
+	out := sized(dst, size)
 	n, err := lzfDecompress(in, out)
 	if errors.Is(err, errExpands) && size < maxOut {
 		// The hint was too small (a chunk of a dataset whose type changed
 		// size, say): allow up to the bound, like h5py's growing buffer.
-		out = make([]byte, maxOut)
+		out = sized(dst, maxOut)
 		n, err = lzfDecompress(in, out)
 	}
 	if err != nil {

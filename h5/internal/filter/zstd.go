@@ -16,7 +16,11 @@ type zstdCodec struct{}
 func init() { Register(Zstd, zstdCodec{}) }
 
 func (zstdCodec) Decode(_ *format.Filter, in []byte, maxOut int) ([]byte, error) {
-	return zstdDecode(in, maxOut)
+	return zstdDecode(in, maxOut, nil)
+}
+
+func (zstdCodec) decodeInto(_ *format.Filter, in []byte, maxOut int, dst []byte) ([]byte, error) {
+	return zstdDecode(in, maxOut, dst)
 }
 
 // zstdDecoders pools single-goroutine decoders. DecodeAll stops at the
@@ -37,7 +41,7 @@ var zstdDecoders = sync.Pool{New: func() any {
 // zstdDecode decodes the frames in `in`, at most maxOut bytes. When the
 // first frame records its content size the output is sized by it (and the
 // plugin, which allocates just that, would fail on anything longer).
-func zstdDecode(in []byte, maxOut int) ([]byte, error) {
+func zstdDecode(in []byte, maxOut int, dst []byte) ([]byte, error) {
 	size, err := zstdContentSize(in, maxOut)
 	if err != nil {
 		return nil, err
@@ -45,7 +49,8 @@ func zstdDecode(in []byte, maxOut int) ([]byte, error) {
 	if size < 0 {
 		size = maxOut
 	}
-	return zstdDecodeAll(in, make([]byte, 0, size))
+	// The capacity is the limit: a recycled buffer's may be larger.
+	return zstdDecodeAll(in, sized(dst, size)[:0:size])
 }
 
 // zstdDecodeExact decodes the frames in `in` into dst, which they must fill.

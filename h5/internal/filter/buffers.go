@@ -1,0 +1,62 @@
+package filter
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/h5mount/h5mount/h5/internal/format"
+)
+
+// A BufferPool recycles the buffers a chunk's bytes pass through on their
+// way to being decoded: the stored bytes and what the filters before the
+// last make of them. Without them a sequential read of compressed data made
+// as much garbage again as it decoded, and a read of small chunks spent a
+// sixth of its time allocating.
+type BufferPool struct{ pool sync.Pool } // of *[]byte
+
+// Get returns a buffer of n bytes, of undefined content.
+func (p *BufferPool) Get(n int) []byte {
+	if b, ok := p.pool.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	// Rounded up, so that chunks of slightly different sizes share.
+	return make([]byte, n, (n+64<<10-1)&^(64<<10-1))
+}
+
+// Put gives b back; nothing may use it afterwards.
+func (p *BufferPool) Put(b []byte) {
+	if cap(b) == 0 || cap(b) > 64<<20 {
+		return // a rare giant chunk is not worth keeping
+	}
+	p.pool.Put(&b)
+}
+
+// SharesMemory reports whether two slices share any of their backing
+// array: a filter may hand back (part of) its input as its output.
+func SharesMemory(a, b []byte) bool {
+	if cap(a) == 0 || cap(b) == 0 {
+		return false
+	}
+	pa, pb := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return pa < pb+uintptr(cap(b)) && pb < pa+uintptr(cap(a))
+}
+
+// between holds the outputs of the filters a pipeline undoes before its
+// last, which only the next filter reads.
+var between BufferPool
+
+// intoCodec is a codec that can decode into a buffer it is given: dst, of
+// any length, used when its capacity suffices (the bytes it holds are
+// garbage). Its output then shares dst's memory.
+type intoCodec interface {
+	decodeInto(f *format.Filter, in []byte, maxOut int, dst []byte) ([]byte, error)
+}
+
+// sized returns dst resized to n bytes when it has the room, else new
+// memory.
+func sized(dst []byte, n int) []byte {
+	if cap(dst) >= n {
+		return dst[:n]
+	}
+	return make([]byte, n)
+}
