@@ -619,9 +619,11 @@ type batchChunk struct {
 	data  []byte
 }
 
-// maxBatchStack is the batch size kept on the stack; a batch is at most
-// two chunks per core.
-const maxBatchStack = 16
+// maxBatchStack is the batch size kept on the stack. A batch takes at most
+// two chunks per core to decode, but more that are cached: a row of a
+// dataset whose chunks are narrower than its rows crosses many chunks, and
+// the rows after it the same ones again.
+const maxBatchStack = 64
 
 func findBatch(batch []batchChunk, index uint64) ([]byte, bool) {
 	for i := range batch {
@@ -836,11 +838,11 @@ func (h *hintRing) mark(index uint64) bool {
 // size, into batch: cached ones at once, the others decoded in parallel.
 func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64, batch []batchChunk) ([]batchChunk, error) {
 	workers := runtime.GOMAXPROCS(0)
-	maxBatch := min(2*workers, maxBatchStack)
+	maxMissing := min(2*workers, maxBatchStack)
 	if d.f.readConcurrency > 0 {
 		// Fetching, not decoding, is the wait: overlap many fetches.
 		workers = max(workers, d.f.readConcurrency)
-		maxBatch = max(maxBatch, min(d.f.readConcurrency, maxBatchStack))
+		maxMissing = max(maxMissing, min(d.f.readConcurrency, maxBatchStack))
 	}
 	rank := len(g.dims)
 	var scratch runScratch
@@ -852,7 +854,7 @@ func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64,
 	var missing []job
 	// A batch never holds more decoded bytes than the cache budget allows.
 	budget := d.f.chunks.budget / 2
-	for pos < end && len(batch) < maxBatch && (len(batch) == 0 || int64(len(batch)+1)*int64(g.chunkBytes) <= budget) {
+	for pos < end && len(batch) < maxBatchStack && len(missing) < maxMissing && (len(batch) == 0 || int64(len(batch)+1)*int64(g.chunkBytes) <= budget) {
 		r := g.nextRun(pos, end-pos, coords, scaled)
 		pos += r.n
 		if _, ok := findBatch(batch, r.chunkIdx); ok {

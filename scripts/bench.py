@@ -6,7 +6,8 @@ the same run, as medians (after a warm-up) and ratios.
     BENCH_SCALE=0.05 scripts/bench.sh a quick run at 5% of the sizes
     BENCH_ONLY=gzip,random scripts/bench.sh
                                       only these cases: cat (contiguous, warm and
-                                      cold), gzip, lz4, zstd, random, write, find, rss
+                                      cold), gzip, lz4, zstd, cube, random, write,
+                                      find, rss
     BENCH_RUNS=5                      timed runs per case (after a warm-up; default 3)
 
 Every case checks the bytes it reads (or, for writes, what h5py reads back)
@@ -23,7 +24,7 @@ import h5py
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
-CASES = {"cat", "gzip", "lz4", "zstd", "random", "write", "find", "rss"}
+CASES = {"cat", "gzip", "lz4", "zstd", "cube", "random", "write", "find", "rss"}
 if ONLY - CASES:
     sys.exit("BENCH_ONLY: unknown cases %s (known: %s)" % (",".join(sorted(ONLY - CASES)), ",".join(sorted(CASES))))
 
@@ -249,6 +250,31 @@ def bench(work, bin):
         rows.append(("sequential read, %s shuffle+zstd:3 chunks (cold)" % size, "%.0f MB/s" % mbps(nbytes, t_z),
                      "h5py on the gzip one %.0f MB/s (no zstd plugin for libhdf5 here)" % mbps(nbytes, t_h5py_gzip),
                      "%.2fx h5py-gzip" % (t_h5py_gzip / t_z)))
+
+    if want("cube"):
+        # A (time, lat, lon) float32 cube as climate data stores it:
+        # shuffle+gzip chunks of (8, 45, 90), smaller than a plane, so a
+        # sequential reader needs each chunk in eight planes' reads.
+        planes = max(8, int(256 * SCALE) // 8 * 8)
+        cfile, craw = os.path.join(work, "cube.h5"), os.path.join(work, "cube.bin")
+        lat, lon = np.arange(721, dtype=np.float32), np.arange(1440, dtype=np.float32)
+        rng = np.random.RandomState(7)
+        with h5py.File(cfile, "w") as f, open(craw, "wb") as out:
+            ds = f.create_dataset("cube", shape=(planes, 721, 1440), dtype="<f4", chunks=(8, 45, 90),
+                                  shuffle=True, compression="gzip", compression_opts=4)
+            for t in range(planes):
+                v = (280 + 20 * np.cos(lat / 50)[:, None] * np.sin(lon / 100 + t)[None, :]
+                     + rng.standard_normal((721, 1440)) * 0.1).astype("<f4")
+                ds[t] = v
+                out.write(v.tobytes())
+        cbytes = os.path.getsize(craw)
+        with Mount(bin, cfile, mnt, "-o", "ro"):
+            same_bytes(os.path.join(mnt, "cube"), craw, "cube")
+        if h5py_read("cube", cfile)().tobytes() != open(craw, "rb").read():
+            sys.exit("h5py reads other values from the cube")
+        t_mount, t_h5py = interleaved((cold_mount_cat("cube", cfile), None), (h5py_read("cube", cfile), drop_caches))
+        rows.append(("sequential read, %d MiB (%d, 721, 1440) f4 cube, shuffle+gzip:4 chunks (8, 45, 90) (cold)" % (cbytes // MIB, planes),
+                     "%.0f MB/s" % mbps(cbytes, t_mount), "h5py %.0f MB/s" % mbps(cbytes, t_h5py), "%.2fx h5py" % (t_h5py / t_mount)))
 
     if want("random"):
         # 10,000 random 4 KiB reads over the gzip dataset, from a fresh mount.
