@@ -14,3 +14,25 @@ var ErrCrash = errCrash
 
 // ChunkDecodes is how many chunks f has decoded through their filters.
 func ChunkDecodes(f *File) uint64 { return f.decodes.Load() }
+
+// HintStored has the stored chunks a sequential reader of d at byte end
+// will want next asked of d's file, at once.
+func HintStored(d *Dataset, end uint64) error {
+	idx, err := d.chunkIndex()
+	if err != nil {
+		return err
+	}
+	g := d.geometry()
+	d.hintStored(idx, &g, end, uint64(d.Size()))
+	return nil
+}
+
+// ChunkAddr is the file address of d's chunk at grid coordinates scaled.
+func ChunkAddr(d *Dataset, scaled []uint64) (uint64, error) {
+	idx, err := d.chunkIndex()
+	if err != nil {
+		return 0, err
+	}
+	c, _, err := idx.Lookup(scaled)
+	return c.Addr, err
+}

@@ -782,37 +782,41 @@ func (d *Dataset) hintFrom(idx chunk.Index, g *chunkGeometry, end, size uint64) 
 }
 
 // hintStored starts the disk reads of the stored chunks the reader will
-// want after end (at most two chunks' or hintAheadBytes' worth, 32
-// chunks), so that their bytes are in the page cache when they decode.
+// want after end, in the order it first needs them (the chunk grid's, as
+// for decoding ahead): two chunks' or hintAheadBytes' worth, at most 32
+// chunks, not counting chunks already decoded (up to hintScanMax of them:
+// a cube's reader holds its current planes' chunks), so that their bytes
+// are in the page cache when they decode.
 func (d *Dataset) hintStored(idx chunk.Index, g *chunkGeometry, end, size uint64) {
-	limit := min(size, end+max(hintAheadBytes, 2*g.chunkBytes))
-	rank := len(g.dims)
-	var scratch runScratch
-	coords, scaled := scratch.slices(rank)
-	var last uint64
 	ring := d.hints.Load()
 	if ring == nil {
 		d.hints.CompareAndSwap(nil, new(hintRing))
 		ring = d.hints.Load()
 	}
-	for pos, n := end, 0; pos < limit && n < len(ring.chunks); {
-		r := g.nextRun(pos, limit-pos, coords, scaled)
-		pos += r.n
-		if n > 0 && r.chunkIdx == last {
+	want := min(max(hintAheadBytes/g.chunkBytes, 2), uint64(len(ring.chunks)))
+	var scratch runScratch
+	coords, scaled := scratch.slices(len(g.dims))
+	first := g.nextRun(end, size-end, coords, scaled).chunkIdx
+	last := min(g.chunkCount(), first+hintScanMax)
+	for i, n := first, uint64(0); i < last && n < want; i++ {
+		if d.f.chunks.contains(chunkKey{dataset: d.cacheID, index: i}) {
 			continue
 		}
-		last = r.chunkIdx
 		n++
-		if !ring.mark(r.chunkIdx) || d.f.chunks.contains(chunkKey{dataset: d.cacheID, index: r.chunkIdx}) {
+		if !ring.mark(i) {
 			continue
 		}
-		c, ok, err := idx.Lookup(r.scaled)
+		g.unravel(i, scaled)
+		c, ok, err := idx.Lookup(scaled)
 		if err != nil || !ok || c.Addr == format.Undefined {
 			continue // the reader meets any error when it gets there
 		}
 		d.f.r.WillNeed(c.Addr, int(min(c.Size, 1<<30)))
 	}
 }
+
+// hintScanMax bounds the decoded chunks one hint skips over.
+const hintScanMax = 4096
 
 // hintRing holds the chunks whose stored bytes were lately asked of the
 // disk ahead of a sequential reader, so that each is asked once.

@@ -104,3 +104,63 @@ func TestSequentialReadHintsStoredChunks(t *testing.T) {
 		t.Errorf("random reads hinted %d ranges", len(hr2.hints))
 	}
 }
+
+// TestHintsFollowChunkGrid: with the first plane of a cube read (its block
+// of planes' chunks decoded), the chunks a reader of the next plane will
+// want stored next are the next block's, not the decoded ones its bytes
+// run through: those are hinted, in the grid's order.
+func TestHintsFollowChunkGrid(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "gridhint.h5")
+	dims, chunks := []uint64{16, 64, 256}, []uint64{4, 16, 32} // blocks of 32 chunks of 16 KiB
+	writeFloat64Dataset(t, name, dims, chunks, []h5.Filter{{ID: 1, Params: []uint32{1}}}, func(i int) uint64 {
+		return uint64(i) * 2654435761
+	})
+	fh, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	st, _ := fh.Stat()
+	hr := &hintingReader{File: fh}
+	r, err := h5.Open(hr, st.Size(), &h5.Options{CacheBytes: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	o, _ := r.OpenPath("/d")
+	ds, err := o.AsDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plane := 64 * 256 * 8
+	if _, err := ds.ReadAt(make([]byte, plane), 0); err != nil { // one read: no read-ahead
+		t.Fatal(err)
+	}
+	if err := h5.HintStored(ds, uint64(plane)); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]bool{}
+	for y := range uint64(4) {
+		for x := range uint64(8) {
+			addr, err := h5.ChunkAddr(ds, []uint64{1, y, x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[int64(addr)] = true
+		}
+	}
+	hr.mu.Lock()
+	defer hr.mu.Unlock()
+	got := map[int64]bool{}
+	for _, h := range hr.hints {
+		got[h[0]] = true
+	}
+	for a := range want {
+		if !got[a] {
+			t.Errorf("chunk of the next block at 0x%x not hinted", a)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d ranges hinted, want the next block's %d chunks", len(got), len(want))
+	}
+}
