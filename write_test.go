@@ -227,3 +227,49 @@ func copyTo(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// TestConvertedWriteReadsAsStored: a dataset shown converted (a 5-bit
+// integer at bit 2 of each byte) takes writes in its shown form, converted
+// as libhdf5 converts h5py's values (100 saturates to 31). After a write
+// through a descriptor that also reads, the mount shows what the file
+// holds, not the bytes as written, even with the page cached before, and
+// h5py reads the same after unmount.
+func TestConvertedWriteReadsAsStored(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "nbit.h5")
+	h5py(t, `
+import sys, h5py
+from h5py import h5t, h5s, h5d
+with h5py.File(sys.argv[1], "w") as f:
+    t = h5t.STD_U8LE.copy(); t.set_precision(5); t.set_offset(2)
+    h5d.create(f.id, b"d", t, h5s.create_simple((8,)))
+print("ok")
+`, file)
+	mnt := mountT(t, file)
+	p := filepath.Join(mnt, "d")
+	if b, err := os.ReadFile(p); err != nil || len(b) != 8 { // the kernel caches the page
+		t.Fatalf("read: %d bytes, %v", len(b), err)
+	}
+	fh, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fh.WriteAt([]byte{100, 7}, 0); err != nil {
+		t.Fatal(err)
+	}
+	back := make([]byte, 2)
+	if _, err := fh.ReadAt(back, 0); err != nil || back[0] != 31 || back[1] != 7 {
+		t.Errorf("the writing descriptor reads %v (%v), want [31 7]", back, err)
+	}
+	fh.Close()
+	if b, err := os.ReadFile(p); err != nil || b[0] != 31 || b[1] != 7 {
+		t.Errorf("the mount shows %v (%v), want [31 7 ...]", b, err)
+	}
+	unmountCleanup(t, mnt)
+	h5py(t, `
+import sys, h5py
+d = h5py.File(sys.argv[1], "r")["d"][:2].tolist()
+assert d == [31, 7], d
+print("ok")
+`, file)
+}

@@ -94,33 +94,35 @@ func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 		return nil, 0, n.fsys.errno("open", n.path, err)
 	}
 	if writing && (xattr.NeedsText(ds.Type) || ds.Layout() == h5.LayoutVirtual) {
-		// Elements of no fixed size, bytes shown converted and virtual
+		// Elements of no fixed size (shown as text) and virtual
 		// datasets are read-only.
-		return nil, 0, n.fsys.refuse("open for writing", n.path, syscall.EPERM, "elements of no fixed size, converted and virtual datasets are read-only")
+		return nil, 0, n.fsys.refuse("open for writing", n.path, syscall.EPERM, "elements of no fixed size and virtual datasets are read-only")
 	}
 	// O_TRUNC is ignored: a dataset's shape is fixed, so "cp same-size.bin"
 	// and a dd without conv=notrunc overwrite it and lose nothing.
 	// The kernel keeps its page cache across opens: nothing changes a
 	// read-only mount's data, and a writable mount's writes keep it
 	// current (Write).
-	fh, fl := openHandle(flags)
+	fh, fl := openHandle(flags, writing && ds.ReadsConverted())
 	return fh, fl | fuse.FOPEN_KEEP_CACHE, 0
 }
 
-// writeOnly marks a handle opened O_WRONLY, whose writes bypass the
-// kernel's page cache.
-type writeOnly struct{}
+// directWrites marks a handle whose writes bypass the kernel's page cache.
+type directWrites struct{}
 
 // openHandle chooses how the kernel passes a handle's writes. A handle
 // that cannot read gets direct I/O: each write(2) reaches Write with the
 // caller's own pages, instead of being copied into page cache pages the
 // writer never reads (with bs=1M that copy costs as much as the HDF5
 // file's own write). It stays synchronous, so every error (ENOSPC past a
-// fixed shape, EPERM, EIO) is still write(2)'s own. Handles that can read
-// keep the page cache, and with it mmap.
-func openHandle(flags uint32) (gofs.FileHandle, uint32) {
-	if flags&syscall.O_ACCMODE == syscall.O_WRONLY {
-		return &writeOnly{}, fuse.FOPEN_DIRECT_IO
+// fixed shape, EPERM, EIO) is still write(2)'s own. So does a writable
+// handle of a dataset shown converted (N-bit integers, padded strings):
+// the kernel would keep the bytes written in its cache, not the elements
+// they became (100 written into a 5-bit integer reads 31, as in h5py).
+// Other handles that can read keep the page cache, and with it mmap.
+func openHandle(flags uint32, converted bool) (gofs.FileHandle, uint32) {
+	if flags&syscall.O_ACCMODE == syscall.O_WRONLY || converted {
+		return &directWrites{}, fuse.FOPEN_DIRECT_IO
 	}
 	return nil, 0
 }
@@ -158,10 +160,16 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 			if err != nil {
 				return nil, n.fsys.errno("read", n.path, err)
 			}
-			if ok && len(ranges) == 1 {
+			// go-fuse splices a reply through a pipe of its size (plus a
+			// page, rounded to a power of two pages): a range that starts
+			// inside a page takes one more than its bytes fill, and a
+			// reply that does not fit arrives cut short, as if the file
+			// ended there (a 60000-byte dataset at offset 2048 read as
+			// 59392 bytes).
+			if ok && len(ranges) == 1 && pipeFits(ranges, int(size)) {
 				return fuse.ReadResultFd(fh.Fd(), ranges[0].Off, int(size)), 0
 			}
-			if ok && pipeFits(ranges, int(size)) {
+			if ok && len(ranges) > 1 && pipeFits(ranges, int(size)) {
 				if res, ok := spliceRanges(fh.Fd(), ranges, int(size)); ok {
 					return res, 0
 				}

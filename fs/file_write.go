@@ -31,7 +31,7 @@ func (n *datasetNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte
 	if err != nil {
 		return 0, n.fsys.errno("write", n.path, err)
 	}
-	if _, direct := fh.(*writeOnly); direct && n.readFrom.Load() {
+	if _, direct := fh.(*directWrites); direct && n.readFrom.Load() {
 		// The kernel drops its cached pages of the range before it sends
 		// a direct write, but a read racing with the write may have
 		// cached the old bytes again since (xfstests generic/209).

@@ -114,7 +114,7 @@ func (g *groupNode) Create(ctx context.Context, name string, flags uint32, mode 
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
-	fh, fl := openHandle(flags)
+	fh, fl := openHandle(flags, false) // a new dataset's |u1 bytes are stored as shown
 	return inode, fh, fl, 0
 }
 
