@@ -62,7 +62,8 @@ type dumpEntry struct {
 	Symlink    string              `json:"symlink"`
 	Dangling   bool                `json:"dangling"`
 	Filters    []struct {
-		ID int `json:"id"`
+		ID    int `json:"id"`
+		Flags int `json:"flags"`
 	} `json:"filters"`
 }
 
@@ -95,12 +96,13 @@ type dumpProbe struct {
 }
 
 type dumpAttr struct {
-	Dtype      string  `json:"dtype"`
-	Text       *string `json:"text"`
-	TextBytes  int     `json:"text_bytes"`
-	Truncated  bool    `json:"truncated"`
-	TextSHA256 string  `json:"text_sha256"`
-	Error      string  `json:"error"`
+	Dtype      string          `json:"dtype"`
+	Text       *string         `json:"text"`
+	TextBytes  int             `json:"text_bytes"`
+	Truncated  bool            `json:"truncated"`
+	TextSHA256 string          `json:"text_sha256"`
+	Error      string          `json:"error"`
+	Enum       json.RawMessage `json:"enum"` // member names of an enum (h5py bools too)
 }
 
 // loadDump reads testdata/NAME.json.
