@@ -18,14 +18,20 @@ import (
 // repository (see its README).
 const sharedCorpus = "../shared/corpus"
 
-// corpusDump runs scripts/dump_ref.py on a corpus file, caching by content
-// in $TMPDIR/h5mount-dumps (shared with the h5 package's corpus test).
+// corpusDump runs scripts/dump_ref.py on a corpus file, caching by the
+// file's and the script's content in $TMPDIR/h5mount-dumps (shared with the h5 package's corpus test).
 func corpusDump(file string) (map[string]*dumpEntry, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(data)
+	// The script's own bytes are in the key: a dump made by an older
+	// version of it is not the reference.
+	script, err := os.ReadFile("scripts/dump_ref.py")
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(append(data, script...))
 	dir := os.Getenv("H5MOUNT_DUMP_CACHE")
 	if dir == "" {
 		dir = filepath.Join(machineTmp, "h5mount-dumps")

@@ -453,7 +453,7 @@ def _read_flat(ds, start, stop):
         if lo >= hi:
             return
         if not dims:
-            out.append(np.ascontiguousarray(ds[tuple(prefix)]).tobytes())
+            out.append(_element_bytes(ds, ds[tuple(prefix)]))
             return
         inner = 1
         for d in dims[1:]:
@@ -594,16 +594,25 @@ def _strides(shape):
     return strides
 
 
+def _element_bytes(ds, v):
+    """The bytes of one element h5py read from ds, as stored in C order."""
+    # h5py hands a single element back as a NumPy scalar: a number in native
+    # byte order (the stored one may be big-endian), a fixed-length string
+    # with its trailing NULs cut ("abc" of an |S15): both as the dataset's
+    # type again.  No dtype= for an array datatype: h5py returns the base
+    # type with the array dimensions appended, whose bytes are already the
+    # stored elements.
+    if ds.dtype.kind in "biufS" and not ds.dtype.subdtype:
+        v = np.asarray(v, dtype=ds.dtype)
+    return np.ascontiguousarray(v).tobytes()
+
+
 def _all_bytes(ds):
     v = ds[()]
     if isinstance(v, h5py.Empty):
         return b""
-    # no dtype= here: for an array datatype h5py returns the base type with the
-    # array dimensions appended, whose bytes are already the stored elements
-    if ds.shape == () and ds.dtype.kind in "biuf" and not ds.dtype.subdtype:
-        # h5py hands a scalar back in native byte order; the stored one may
-        # be big-endian
-        v = np.asarray(v, dtype=ds.dtype)
+    if ds.shape == ():
+        return _element_bytes(ds, v)
     return np.ascontiguousarray(v).tobytes()
 
 
