@@ -51,6 +51,12 @@ func randomFiles(t *testing.T) (seed int64, files []randomFile) {
 	t.Helper()
 	requireFUSE(t)
 	seed, count := int64(randomDefaultSeed), randomDefaultFiles
+	if raceEnabled() {
+		// The mount under test is built with the race detector too, at
+		// a third of the speed: fewer files keep the test command's run
+		// within minutes (longer runs: H5MOUNT_RANDOM_FILES).
+		count = randomDefaultFiles * 3 / 5
+	}
 	if v, err := strconv.ParseInt(os.Getenv("H5MOUNT_RANDOM_SEED"), 10, 64); err == nil {
 		seed = v
 	}
