@@ -301,3 +301,31 @@ func TestReadAheadFollowsChunkGrid(t *testing.T) {
 		t.Errorf("a sequential pass decoded %d chunks, want %d", got, total)
 	}
 }
+
+// BenchmarkReadCubeCached reads a (16, 256, 512) float64 cube whose chunks
+// (4, 32, 32) are narrower than its rows, in 1 MiB requests, with every
+// chunk cached: the cost of walking thousands of short runs per request
+// and copying them.
+func BenchmarkReadCubeCached(b *testing.B) {
+	d, data := benchDataset(b, []uint64{16, 256, 512}, []uint64{4, 32, 32}, false, 64<<20)
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < int64(len(data)); off += int64(len(buf)) { // fill the cache
+		if _, err := d.ReadAt(buf, off); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for off := int64(0); off < int64(len(data)); off += int64(len(buf)) {
+			if _, err := d.ReadAt(buf, off); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	if string(buf) != string(data[len(data)-len(buf):]) {
+		b.Fatal("bytes differ")
+	}
+}

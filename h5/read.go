@@ -467,6 +467,108 @@ func (g *chunkGeometry) nextRun(pos, limit uint64, coords, scaled []uint64) run 
 	return run{scaled: scaled, chunkIdx: chunkIdx, srcOff: srcElem*g.esize + within, n: n}
 }
 
+// runIter walks the runs of a byte range in order. The first run's
+// coordinates come from its offset (nextRun's divisions, five a dimension);
+// each later one's from the run before it, by adding along the dimensions,
+// with no division: a read of a cube whose chunks are narrower than its
+// rows is thousands of runs, and dividing them out spent a tenth of it.
+type runIter struct {
+	g        *chunkGeometry
+	pos, end uint64
+	coords   []uint64 // the next run's first element
+	scaled   []uint64 // its chunk, in the grid
+	inner    []uint64 // its place in that chunk
+	started  bool
+}
+
+// runIterScratch holds a runIter's coordinates on the caller's stack for
+// ranks up to stackRank.
+type runIterScratch [3 * stackRank]uint64
+
+func (g *chunkGeometry) runs(pos, end uint64, s *runIterScratch) runIter {
+	rank := len(g.dims)
+	it := runIter{g: g, pos: pos, end: end}
+	if rank > stackRank {
+		it.coords, it.scaled, it.inner = make([]uint64, rank), make([]uint64, rank), make([]uint64, rank)
+	} else {
+		it.coords, it.scaled, it.inner = s[:rank], s[stackRank:stackRank+rank], s[2*stackRank:2*stackRank+rank]
+	}
+	return it
+}
+
+// next returns the next run; ok is false at the range's end. The run's
+// scaled coordinates are valid until the next call.
+func (it *runIter) next() (r run, ok bool) {
+	g := it.g
+	if !it.started {
+		if it.pos >= it.end {
+			return run{}, false
+		}
+		it.started = true
+		r = g.nextRun(it.pos, it.end-it.pos, it.coords, it.scaled)
+		for i := range it.coords {
+			it.inner[i] = it.coords[i] - it.scaled[i]*g.chunk[i]
+		}
+		it.pos += r.n
+		return r, true
+	}
+	if it.pos >= it.end {
+		return run{}, false
+	}
+	it.advance()
+	var chunkIdx, srcElem uint64
+	for i := range it.coords {
+		chunkIdx = chunkIdx*g.grid[i] + it.scaled[i]
+		srcElem = srcElem*g.chunk[i] + it.inner[i]
+	}
+	r = run{scaled: it.scaled, chunkIdx: chunkIdx, srcOff: srcElem * g.esize}
+	r.n = min(it.runElems()*g.esize, it.end-it.pos)
+	it.pos += r.n
+	return r, true
+}
+
+// runElems is how many elements the run from the current coordinates
+// holds (as nextRun counts them).
+func (it *runIter) runElems() uint64 {
+	g := it.g
+	n := uint64(1)
+	for i := len(g.dims) - 1; i >= 0; i-- {
+		avail := min(g.chunk[i]-it.inner[i], g.dims[i]-it.coords[i])
+		n *= avail
+		if !(it.inner[i] == 0 && avail == g.chunk[i] && g.chunk[i] == g.dims[i]) {
+			break
+		}
+	}
+	return n
+}
+
+// advance moves the coordinates past the run they start (which ends at a
+// chunk's or the dataset's edge along the dimension it stopped at; the
+// dimensions after that it covered whole, and they come back to 0).
+func (it *runIter) advance() {
+	g := it.g
+	i := len(g.dims) - 1
+	for i > 0 && it.inner[i] == 0 && g.chunk[i] == g.dims[i] && min(g.chunk[i], g.dims[i]-it.coords[i]) == g.chunk[i] {
+		i-- // covered whole: stays at 0
+	}
+	step := min(g.chunk[i]-it.inner[i], g.dims[i]-it.coords[i])
+	for {
+		it.coords[i] += step
+		it.inner[i] += step
+		if it.inner[i] == g.chunk[i] {
+			it.inner[i] = 0
+			it.scaled[i]++
+		}
+		if it.coords[i] < g.dims[i] || i == 0 {
+			return
+		}
+		// Past the dataset's edge along i: the next row of i-1.
+		it.coords[i], it.inner[i], it.scaled[i] = 0, 0, 0
+		i--
+		step = 1
+	}
+}
+
 // readChunked copies the requested bytes chunk by chunk. Chunks the range
 // needs are fetched in batches, the ones not cached decoded in parallel on
 // all cores.
@@ -565,8 +667,13 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 	} else {
 		var store [maxBatchStack]batchChunk
 		batch := store[:0]
-		for pos := off; pos < end; {
-			r := g.nextRun(pos, end-pos, coords, scaled)
+		var runScratch runIterScratch
+		runs := g.runs(off, end, &runScratch)
+		for pos := off; ; pos += r.n {
+			var more bool
+			if r, more = runs.next(); !more {
+				break
+			}
 			data, ok := findBatch(batch, r.chunkIdx)
 			if !ok {
 				if batch, err = d.fetchBatch(idx, &g, pos, end, batch[:0]); err != nil {
@@ -577,7 +684,6 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 			if !t.put(data, r, pos, d.fillVal) {
 				return false, nil
 			}
-			pos += r.n
 		}
 	}
 	if d.sequential(off, end, max(2*g.chunkBytes, 4<<20)) {
@@ -848,9 +954,6 @@ func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64,
 		workers = max(workers, d.f.readConcurrency)
 		maxMissing = max(maxMissing, min(d.f.readConcurrency, maxBatchStack))
 	}
-	rank := len(g.dims)
-	var scratch runScratch
-	coords, scaled := scratch.slices(rank)
 	type job struct {
 		at     int // in batch
 		scaled []uint64
@@ -858,9 +961,13 @@ func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64,
 	var missing []job
 	// A batch never holds more decoded bytes than the cache budget allows.
 	budget := d.f.chunks.budget / 2
-	for pos < end && len(batch) < maxBatchStack && len(missing) < maxMissing && (len(batch) == 0 || int64(len(batch)+1)*int64(g.chunkBytes) <= budget) {
-		r := g.nextRun(pos, end-pos, coords, scaled)
-		pos += r.n
+	var runScratch runIterScratch
+	runs := g.runs(pos, end, &runScratch)
+	for len(batch) < maxBatchStack && len(missing) < maxMissing && (len(batch) == 0 || int64(len(batch)+1)*int64(g.chunkBytes) <= budget) {
+		r, ok := runs.next()
+		if !ok {
+			break
+		}
 		if _, ok := findBatch(batch, r.chunkIdx); ok {
 			continue
 		}
