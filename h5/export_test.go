@@ -15,6 +15,9 @@ var ErrCrash = errCrash
 // ChunkDecodes is how many chunks f has decoded through their filters.
 func ChunkDecodes(f *File) uint64 { return f.decodes.Load() }
 
+// ChunkEncodes is how many chunks f has run through their filters to store.
+func ChunkEncodes(f *File) uint64 { return f.encodes.Load() }
+
 // HintStored has the stored chunks a sequential reader of d at byte end
 // will want next asked of d's file, at once.
 func HintStored(d *Dataset, end uint64) error {

@@ -46,6 +46,9 @@ type File struct {
 	// decodes counts chunks read from the file through their filters, for
 	// the tests that hold a sequential pass to one decode a chunk.
 	decodes atomic.Uint64
+	// encodes counts chunks run through their filters to be stored, for
+	// the tests that hold a sequential write to one compression a chunk.
+	encodes atomic.Uint64
 
 	mu      sync.Mutex
 	objects map[uint64]*Object

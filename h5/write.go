@@ -11,9 +11,16 @@ import (
 	"github.com/h5mount/h5mount/h5/internal/format"
 )
 
-// maxDirtyFraction: dirty chunks may use this share of the cache budget
-// before a write flushes them.
-const maxDirtyFraction = 2
+// Dirty chunks may use three quarters of the cache budget before a write
+// flushes them: the chunks one block of a cube's planes spans (272 chunks
+// of (8, 45, 90) floats, 35 MB, for a 721 x 1440 grid) fit the default's.
+// A write that takes more flushes the chunks written in full first
+// (flushChunks); a chunk flushed and then written again is compressed
+// again.
+const (
+	maxDirtyNum = 3
+	maxDirtyDen = 4
+)
 
 // WriteAt writes p at byte offset off of the dataset's element bytes. Whole
 // chunks are replaced, partial chunks read, modified and (at Flush, or when
@@ -291,10 +298,25 @@ func (d *Dataset) writeChunked(p []byte, off uint64) error {
 			return err
 		}
 		copy(dc.data[r.srcOff:], p[pos-off:pos-off+r.n])
+		dc.written += r.n
 		pos += r.n
 	}
+	limit := d.f.chunks.budget / maxDirtyDen * maxDirtyNum
 	w.mu.Lock()
-	over := w.dirtyBytes > d.f.chunks.budget/maxDirtyFraction
+	over := w.dirtyBytes > limit
+	w.mu.Unlock()
+	if !over {
+		return nil
+	}
+	// A writer going through the dataset in order is done with the
+	// chunks it wrote in full: those go first. Only when the limit is
+	// still exceeded does the rest follow, and then chunks still being
+	// written are compressed twice or more.
+	if err := d.flushChunksWhere(func(dc *dirtyChunk) bool { return dc.written >= g.chunkBytes }); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	over = w.dirtyBytes > limit
 	w.mu.Unlock()
 	if over {
 		return d.flushChunks()
@@ -344,11 +366,17 @@ func (d *Dataset) WriteBack() error {
 
 // flushChunks writes this dataset's dirty chunks. The caller holds d.mu.
 func (d *Dataset) flushChunks() error {
+	return d.flushChunksWhere(func(*dirtyChunk) bool { return true })
+}
+
+// flushChunksWhere writes the dataset's dirty chunks that pick selects.
+// The caller holds d.mu.
+func (d *Dataset) flushChunksWhere(pick func(*dirtyChunk) bool) error {
 	w := d.f.wr
 	w.mu.Lock()
 	var keys []chunkKey
 	for k, dc := range w.dirty {
-		if dc.d == d {
+		if dc.d == d && pick(dc) {
 			keys = append(keys, k)
 		}
 	}
@@ -422,6 +450,7 @@ func (d *Dataset) encodeChunks(g *chunkGeometry, dcs []*dirtyChunk) []encodedChu
 		go func() {
 			defer wg.Done()
 			var err error
+			d.f.encodes.Add(1)
 			if e.stored, e.mask, err = filter.EncodePipeline(d.Filters, dc.data); err != nil {
 				e.err = fmt.Errorf("h5: chunk %v of dataset at 0x%x: %w", dc.scaled, d.Addr, err)
 			}

@@ -297,3 +297,65 @@ assert l[0] == 5 and list(l[100 << 20:(100 << 20) + 4]) == [1, 2, 3, 4]
 assert np.count_nonzero(l) == 5
 print("ok")`)
 }
+
+// TestSequentialCubeWriteCompressesEachChunkOnce: a writer going through a
+// cube in order, whose chunks are narrower than its planes, writes each
+// chunk across several planes' writes. With the chunks of one block of
+// planes within the dirty limit, and the chunks written in full flushed
+// first, each chunk is compressed once (flushing every dirty chunk when
+// over the limit compressed chunks still being written again and again:
+// 8.8 s for a 256 MiB cube through a mount, h5py 3.3 s).
+func TestSequentialCubeWriteCompressesEachChunkOnce(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "cube.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	// Planes of 128 KiB; 4 blocks of 4 planes, each of 32 chunks of 16 KiB.
+	if _, err := root.CreateDataset("c", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{16, 64, 2048}, Chunks: []uint64{4, 16, 256},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A cache of 1 MiB: dirty chunks may take 768 KiB, a block 512 KiB.
+	f, err = h5.OpenFileRW(name, &h5.Options{CacheBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := f.OpenPath("/c")
+	d, err := o.AsDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, d.Size())
+	rng := rand.New(rand.NewSource(4))
+	for i := range data {
+		data[i] = byte(i/3) ^ byte(rng.Intn(4))
+	}
+	const step = 48 << 10 // a third of a plane: writes end inside chunks
+	for off := 0; off < len(data); off += step {
+		if _, err := d.WriteAt(data[off:min(off+step, len(data))], int64(off)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h5.ChunkEncodes(f), uint64(4*4*8); got != want {
+		t.Errorf("a sequential write compressed %d chunks, want each of %d once", got, want)
+	}
+	r, err := h5.OpenFile(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	o, _ = r.OpenPath("/c")
+	rd, _ := o.AsDataset()
+	back := make([]byte, len(data))
+	if _, err := rd.ReadAt(back, 0); err != nil || string(back) != string(data) {
+		t.Fatalf("read back: %v, or other bytes", err)
+	}
+}

@@ -64,6 +64,10 @@ type dirtyChunk struct {
 	d      *Dataset
 	scaled []uint64
 	data   []byte // decoded, full chunk size
+	// written counts the bytes written into data since it was made: a
+	// chunk written in full is done with (for a writer going through the
+	// dataset in order) and is the first to go when dirty chunks must.
+	written uint64
 }
 
 // OpenFileRW opens the named HDF5 file for reading and writing. A journal
