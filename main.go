@@ -742,8 +742,8 @@ func raiseProcs() {
 // is beyond the slack added twice, the room Go's collector gives any heap:
 // with it added once, a find over 100,000 datasets ran the collector at
 // every 20 MB of growth, and a third of its time went to marking. A
-// writable mount also holds dirty chunks, up to half the budget, beside
-// the cache. GOMEMLIMIT, when set, wins. The returned function stops the
+// writable mount also holds dirty chunks, up to three quarters of the
+// budget, beside the cache. GOMEMLIMIT, when set, wins. The returned function stops the
 // adjusting.
 func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
@@ -754,7 +754,7 @@ func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
 	}
 	budget := cacheBytes + memorySlack
 	if file.Writable() {
-		budget += cacheBytes / 2
+		budget += h5.MaxDirtyBytes(cacheBytes)
 	}
 	set := func() {
 		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}

@@ -22,6 +22,10 @@ const (
 	maxDirtyDen = 4
 )
 
+// MaxDirtyBytes is how much a writable file with a cache of cacheBytes
+// holds of chunks written but not yet stored, beside the cache.
+func MaxDirtyBytes(cacheBytes int64) int64 { return cacheBytes / maxDirtyDen * maxDirtyNum }
+
 // WriteAt writes p at byte offset off of the dataset's element bytes. Whole
 // chunks are replaced, partial chunks read, modified and (at Flush, or when
 // too many are pending) written back through the filter pipeline. A write
@@ -301,7 +305,7 @@ func (d *Dataset) writeChunked(p []byte, off uint64) error {
 		dc.written += r.n
 		pos += r.n
 	}
-	limit := d.f.chunks.budget / maxDirtyDen * maxDirtyNum
+	limit := MaxDirtyBytes(d.f.chunks.budget)
 	w.mu.Lock()
 	over := w.dirtyBytes > limit
 	w.mu.Unlock()
