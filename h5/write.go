@@ -290,13 +290,15 @@ func (d *Dataset) writeChunked(p []byte, off uint64) error {
 		return err
 	}
 	g := d.geometry()
-	rank := len(g.dims)
-	coords := make([]uint64, rank)
-	scaled := make([]uint64, rank)
 	end := off + uint64(len(p))
 	w := d.f.wr
-	for pos := off; pos < end; {
-		r := g.nextRun(pos, end-pos, coords, scaled)
+	var scratch runIterScratch
+	runs := g.runs(off, end, &scratch)
+	for pos := off; ; {
+		r, ok := runs.next()
+		if !ok {
+			break
+		}
 		dc, err := d.dirtyChunkFor(idx, &g, r.scaled, r.srcOff == 0 && r.n == g.chunkBytes)
 		if err != nil {
 			return err
