@@ -284,3 +284,41 @@ assert list(f) == ["b"] and f["b"][()].tobytes() == open(sys.argv[2], "rb").read
 print("ok")`, file, src)
 	h5dumpOK(t, file)
 }
+
+// TestSoftLinksAfterRenames: a soft link made in a group that was renamed
+// resolves against the group's new path, and a soft link whose group was
+// renamed reads back relative to where it is now (both used the path the
+// group had when first looked up: `ln -s ../../x a/c/l` after `mv a/b/c
+// a/c` stored /a/x instead of /x).
+func TestSoftLinksAfterRenames(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f.h5")
+	mnt := mountT(t, file, "--create")
+	sh(t, fmt.Sprintf(`set -e
+cd %s
+mkdir -p a/b/c g
+printf 'abcdefgh' > x
+ls a/b/c >/dev/null
+mv a/b/c a/c
+ln -s ../../x a/c/l
+ln -s ../x g/m
+ls g >/dev/null
+mv g a/b/g
+`, mnt))
+	for _, c := range []struct{ link, want string }{{"a/c/l", "../../x"}, {"a/b/g/m", "../../../x"}} {
+		if got, err := os.Readlink(filepath.Join(mnt, c.link)); err != nil || got != c.want {
+			t.Errorf("readlink %s: %q, %v; want %q", c.link, got, err, c.want)
+		}
+		if got, err := os.ReadFile(filepath.Join(mnt, c.link)); err != nil || string(got) != "abcdefgh" {
+			t.Errorf("cat %s: %q, %v", c.link, got, err)
+		}
+	}
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	h5py(t, `
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert f["a/c"].get("l", getlink=True).path == "/x", f["a/c"].get("l", getlink=True).path
+assert f["a/b/g"].get("m", getlink=True).path == "/x", f["a/b/g"].get("m", getlink=True).path
+print("ok")`, file)
+}

@@ -118,7 +118,7 @@ func (g *groupNode) resolve(l h5.Link) (child, error) {
 	p := childPath(dir, l.Name)
 	switch l.Type {
 	case h5.LinkSoft:
-		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: softTarget(dir, l.Target)}}, nil
+		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: softTarget(dir, l.Target), soft: l.Target}}, nil
 	case h5.LinkExternal:
 		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: l.ExtFile + "::" + l.ExtPath}}, nil
 	case h5.LinkUserDefined:
