@@ -322,3 +322,38 @@ assert f["a/c"].get("l", getlink=True).path == "/x", f["a/c"].get("l", getlink=T
 assert f["a/b/g"].get("m", getlink=True).path == "/x", f["a/b/g"].get("m", getlink=True).path
 print("ok")`, file)
 }
+
+// TestDefiningPropertyShowsAtOnce: setting user.h5.shape or user.h5.dtype
+// changes the dataset's size, which stat and reads must see at once, not
+// after the kernel's attribute timeout (they saw the size before for a
+// second: a read through a descriptor open before returned nothing).
+func TestDefiningPropertyShowsAtOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f.h5")
+	mnt := mountT(t, file, "--create")
+	d := filepath.Join(mnt, "d")
+	fh, err := os.OpenFile(d, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	for _, c := range []struct {
+		name, value string
+		size        int64
+	}{{"user.h5.shape", "37,143", 37 * 143}, {"user.h5.dtype", "<f8", 37 * 143 * 8}, {"user.h5.shape", "3,5", 3 * 5 * 8}} {
+		if got := strings.TrimSpace(sh(t, "stat -c %s "+d)); got == fmt.Sprint(c.size) {
+			t.Fatalf("size %s before setting %s", got, c.name)
+		}
+		if err := syscall.Setxattr(d, c.name, []byte(c.value), 0); err != nil {
+			t.Fatalf("setfattr -n %s -v %s: %v", c.name, c.value, err)
+		}
+		// stat(1) asks statx for the size alone, which the kernel answers
+		// from its cache while it holds it.
+		if got := strings.TrimSpace(sh(t, "stat -c %s "+d)); got != fmt.Sprint(c.size) {
+			t.Errorf("after setfattr -n %s -v %s: stat -c %%s says %s, want %d", c.name, c.value, got, c.size)
+		}
+		buf := make([]byte, c.size+1)
+		if n, _ := fh.ReadAt(buf, 0); int64(n) != c.size {
+			t.Errorf("after setfattr -n %s -v %s: a read gives %d bytes, want %d", c.name, c.value, n, c.size)
+		}
+	}
+}
