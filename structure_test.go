@@ -357,3 +357,27 @@ func TestDefiningPropertyShowsAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupMovedAboveItsAncestor: a group moved out from under another and
+// the other moved into it is a plain directory, not a link back up a cycle
+// (the cycle check used the group's path before the rename: a/b/c moved to
+// c, then a moved to c/a, showed c/a as a symlink and its members gone).
+func TestGroupMovedAboveItsAncestor(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f.h5")
+	mnt := mountT(t, file, "--create")
+	sh(t, fmt.Sprintf(`set -e
+cd %s
+mkdir -p a/b/c
+touch a/b/x
+ls -R . >/dev/null
+mv a/b/c c
+mv a c/a
+`, mnt))
+	st, err := os.Lstat(filepath.Join(mnt, "c/a"))
+	if err != nil || !st.IsDir() {
+		t.Fatalf("c/a: %v, %v; want a directory", st.Mode(), err)
+	}
+	if got := strings.Fields(sh(t, "cd "+mnt+" && find . | sort")); strings.Join(got, " ") != ". ./c ./c/a ./c/a/b ./c/a/b/x" {
+		t.Errorf("find: %q", got)
+	}
+}
