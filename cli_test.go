@@ -1077,6 +1077,25 @@ func TestNormalizeArgs(t *testing.T) {
 	}
 }
 
+// TestSplitMountOptions: the value of -o compression= is a comma-separated
+// filter list, which the -o list's own commas must not cut
+// (compression=shuffle,gzip:4 lost its gzip, with a warning).
+func TestSplitMountOptions(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"ro,allow_other", "ro|allow_other"},
+		{"compression=gzip:4", "compression=gzip:4"},
+		{"compression=shuffle,gzip:4", "compression=shuffle,gzip:4"},
+		{"ro,compression=shuffle,fletcher32,zstd:3,allow_other", "ro|compression=shuffle,fletcher32,zstd:3|allow_other"},
+		{"compression=bitshuffle:lz4,lz4,ro", "compression=bitshuffle:lz4,lz4|ro"},
+		{"compression=lzf,debug", "compression=lzf|debug"},
+		{"gzip,ro", "gzip|ro"},
+	} {
+		if got := strings.Join(splitMountOptions(tc.in), "|"); got != tc.want {
+			t.Errorf("splitMountOptions(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]int64{
 		"0": 0, "4096": 4096, "10B": 10, "256MiB": 256 << 20, "64M": 64 << 20, "64mb": 64 << 20,

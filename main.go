@@ -363,7 +363,7 @@ func parseMountConfig(c *cli.Context) (cfg mountConfig, warnings []string, err e
 	cfg.cacheDir = c.String("cache-dir")
 	cfg.s3 = remote.S3Options{Endpoint: c.String("s3-endpoint"), Region: c.String("s3-region"), PathStyle: c.Bool("s3-path-style")}
 	for _, list := range c.StringSlice("o") {
-		for _, o := range strings.Split(list, ",") {
+		for _, o := range splitMountOptions(list) {
 			key, val, hasVal := strings.Cut(o, "=")
 			switch {
 			case o == "":
@@ -423,6 +423,33 @@ func parseMountConfig(c *cli.Context) (cfg mountConfig, warnings []string, err e
 		cfg.readOnly = true
 	}
 	return cfg, warnings, nil
+}
+
+// splitMountOptions splits an -o list at its commas, except that the
+// value of compression= is itself a comma-separated filter list
+// (compression=shuffle,gzip:4): the items after it that name filters
+// belong to it.
+func splitMountOptions(list string) []string {
+	var out []string
+	inCompression := false
+	for _, o := range strings.Split(list, ",") {
+		key, _, hasVal := strings.Cut(o, "=")
+		name, _, _ := strings.Cut(o, ":")
+		if inCompression && !hasVal && compressionFilterNames[strings.ToLower(strings.TrimSpace(name))] {
+			out[len(out)-1] += "," + o
+			continue
+		}
+		inCompression = key == "compression" && hasVal
+		out = append(out, o)
+	}
+	return out
+}
+
+// compressionFilterNames are the filter names -o compression= takes (no
+// mount option has one of these names).
+var compressionFilterNames = map[string]bool{
+	"gzip": true, "deflate": true, "zstd": true, "shuffle": true, "fletcher32": true,
+	"lzf": true, "lz4": true, "bitshuffle": true,
 }
 
 // parseSize reads a byte count: a number with an optional unit, B, K/KB/KiB,

@@ -284,3 +284,100 @@ assert list(f) == ["b"] and f["b"][()].tobytes() == open(sys.argv[2], "rb").read
 print("ok")`, file, src)
 	h5dumpOK(t, file)
 }
+
+// TestSoftLinksAfterRenames: a soft link made in a group that was renamed
+// resolves against the group's new path, and a soft link whose group was
+// renamed reads back relative to where it is now (both used the path the
+// group had when first looked up: `ln -s ../../x a/c/l` after `mv a/b/c
+// a/c` stored /a/x instead of /x).
+func TestSoftLinksAfterRenames(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f.h5")
+	mnt := mountT(t, file, "--create")
+	sh(t, fmt.Sprintf(`set -e
+cd %s
+mkdir -p a/b/c g
+printf 'abcdefgh' > x
+ls a/b/c >/dev/null
+mv a/b/c a/c
+ln -s ../../x a/c/l
+ln -s ../x g/m
+ls g >/dev/null
+mv g a/b/g
+`, mnt))
+	for _, c := range []struct{ link, want string }{{"a/c/l", "../../x"}, {"a/b/g/m", "../../../x"}} {
+		if got, err := os.Readlink(filepath.Join(mnt, c.link)); err != nil || got != c.want {
+			t.Errorf("readlink %s: %q, %v; want %q", c.link, got, err, c.want)
+		}
+		if got, err := os.ReadFile(filepath.Join(mnt, c.link)); err != nil || string(got) != "abcdefgh" {
+			t.Errorf("cat %s: %q, %v", c.link, got, err)
+		}
+	}
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	h5py(t, `
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert f["a/c"].get("l", getlink=True).path == "/x", f["a/c"].get("l", getlink=True).path
+assert f["a/b/g"].get("m", getlink=True).path == "/x", f["a/b/g"].get("m", getlink=True).path
+print("ok")`, file)
+}
+
+// TestDefiningPropertyShowsAtOnce: setting user.h5.shape or user.h5.dtype
+// changes the dataset's size, which stat and reads must see at once, not
+// after the kernel's attribute timeout (they saw the size before for a
+// second: a read through a descriptor open before returned nothing).
+func TestDefiningPropertyShowsAtOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f.h5")
+	mnt := mountT(t, file, "--create")
+	d := filepath.Join(mnt, "d")
+	fh, err := os.OpenFile(d, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	for _, c := range []struct {
+		name, value string
+		size        int64
+	}{{"user.h5.shape", "37,143", 37 * 143}, {"user.h5.dtype", "<f8", 37 * 143 * 8}, {"user.h5.shape", "3,5", 3 * 5 * 8}} {
+		if got := strings.TrimSpace(sh(t, "stat -c %s "+d)); got == fmt.Sprint(c.size) {
+			t.Fatalf("size %s before setting %s", got, c.name)
+		}
+		if err := syscall.Setxattr(d, c.name, []byte(c.value), 0); err != nil {
+			t.Fatalf("setfattr -n %s -v %s: %v", c.name, c.value, err)
+		}
+		// stat(1) asks statx for the size alone, which the kernel answers
+		// from its cache while it holds it.
+		if got := strings.TrimSpace(sh(t, "stat -c %s "+d)); got != fmt.Sprint(c.size) {
+			t.Errorf("after setfattr -n %s -v %s: stat -c %%s says %s, want %d", c.name, c.value, got, c.size)
+		}
+		buf := make([]byte, c.size+1)
+		if n, _ := fh.ReadAt(buf, 0); int64(n) != c.size {
+			t.Errorf("after setfattr -n %s -v %s: a read gives %d bytes, want %d", c.name, c.value, n, c.size)
+		}
+	}
+}
+
+// TestGroupMovedAboveItsAncestor: a group moved out from under another and
+// the other moved into it is a plain directory, not a link back up a cycle
+// (the cycle check used the group's path before the rename: a/b/c moved to
+// c, then a moved to c/a, showed c/a as a symlink and its members gone).
+func TestGroupMovedAboveItsAncestor(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f.h5")
+	mnt := mountT(t, file, "--create")
+	sh(t, fmt.Sprintf(`set -e
+cd %s
+mkdir -p a/b/c
+touch a/b/x
+ls -R . >/dev/null
+mv a/b/c c
+mv a c/a
+`, mnt))
+	st, err := os.Lstat(filepath.Join(mnt, "c/a"))
+	if err != nil || !st.IsDir() {
+		t.Fatalf("c/a: %v, %v; want a directory", st.Mode(), err)
+	}
+	if got := strings.Fields(sh(t, "cd "+mnt+" && find . | sort")); strings.Join(got, " ") != ". ./c ./c/a ./c/a/b ./c/a/b/x" {
+		t.Errorf("find: %q", got)
+	}
+}

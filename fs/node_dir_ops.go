@@ -18,7 +18,8 @@ type groupNode struct {
 	obj  *h5.Object
 	path string // path in the file, "/" for the root
 	// ancestors are the object addresses of this group and the groups above
-	// it on its path: a link back to one of them is a cycle.
+	// it on the path it was looked up by: a link back to one of them is a
+	// cycle. A rename moves the node: liveAncestors has them as they are.
 	ancestors []uint64
 
 	mu      sync.Mutex
@@ -45,6 +46,32 @@ func (g *groupNode) livePath() string {
 		return "/" + p
 	}
 	return g.path
+}
+
+// liveAncestors are the object addresses of the groups on the group's path
+// as the tree now has it (the root's own, then each group below it down to
+// this one): after a rename, ancestors are those of the old path, and a
+// group that was below this one and is now above it is no cycle.
+func (g *groupNode) liveAncestors() []uint64 {
+	var up []uint64
+	n := g
+	for {
+		_, parent := n.Parent()
+		if parent == nil { // the root, or a node the tree dropped
+			break
+		}
+		pg, ok := parent.Operations().(*groupNode)
+		if !ok {
+			return g.ancestors
+		}
+		up = append(up, n.obj.Addr)
+		n = pg
+	}
+	out := append([]uint64(nil), n.ancestors...)
+	for i := len(up) - 1; i >= 0; i-- {
+		out = append(out, up[i])
+	}
+	return out
 }
 
 // linkList returns the group's links, decoded once per node.
@@ -118,7 +145,7 @@ func (g *groupNode) resolve(l h5.Link) (child, error) {
 	p := childPath(dir, l.Name)
 	switch l.Type {
 	case h5.LinkSoft:
-		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: softTarget(dir, l.Target)}}, nil
+		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: softTarget(dir, l.Target), soft: l.Target}}, nil
 	case h5.LinkExternal:
 		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: l.ExtFile + "::" + l.ExtPath}}, nil
 	case h5.LinkUserDefined:
@@ -130,11 +157,12 @@ func (g *groupNode) resolve(l h5.Link) (child, error) {
 	}
 	switch obj.Kind() {
 	case h5.KindGroup:
-		for i, a := range g.ancestors {
+		ancestors := g.liveAncestors()
+		for i, a := range ancestors {
 			if a == l.Addr {
 				// A link back up the path: show it as a symlink to the
 				// ancestor so that find, ls -R and du terminate.
-				up := len(g.ancestors) - 1 - i
+				up := len(ancestors) - 1 - i
 				target := "."
 				if up > 0 {
 					target = strings.TrimSuffix(strings.Repeat("../", up), "/")
@@ -148,7 +176,7 @@ func (g *groupNode) resolve(l h5.Link) (child, error) {
 			// multiply-linked group is a directory of its own.
 			ino = pathIno(p)
 		}
-		anc := append(append([]uint64(nil), g.ancestors...), l.Addr)
+		anc := append(ancestors, l.Addr)
 		return child{mode: syscall.S_IFDIR, ino: ino, node: &groupNode{fsys: g.fsys, obj: obj, path: p, ancestors: anc}}, nil
 	case h5.KindDataset:
 		return child{mode: syscall.S_IFREG, ino: l.Addr, node: &datasetNode{fsys: g.fsys, obj: obj, path: p}}, nil

@@ -217,7 +217,7 @@ func (g *groupNode) Symlink(ctx context.Context, target, name string, out *fuse.
 		l.Type, l.ExtFile, l.ExtPath = h5.LinkExternal, file, obj
 		err = grp.AddExternalLink(name, file, obj)
 	} else {
-		l.Type, l.Target = h5.LinkSoft, g.fsys.softLinkPath(g.path, target)
+		l.Type, l.Target = h5.LinkSoft, g.fsys.softLinkPath(g.livePath(), target)
 		err = grp.AddSoftLink(name, l.Target)
 	}
 	g.fsys.changed()

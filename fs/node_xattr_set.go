@@ -46,7 +46,16 @@ func (n *datasetNode) Setxattr(ctx context.Context, attr string, data []byte, fl
 		if err != nil {
 			return n.fsys.errno("setxattr "+attr, n.path, err)
 		}
-		return n.fsys.errno("setxattr "+attr, n.path, setProperty(ds, attr, string(data)))
+		if errno := n.fsys.errno("setxattr "+attr, n.path, setProperty(ds, attr, string(data))); errno != 0 {
+			return errno
+		}
+		// The definition changed: the size, and the bytes of a dataset
+		// defined anew (a new fill value, type or shape), are no longer
+		// what the kernel may have cached.
+		if errno := n.NotifyContent(0, 0); errno != 0 && errno != syscall.ENOENT {
+			n.fsys.log.Printf("setxattr %s %s: dropping the kernel's cached attributes: %v", attr, n.path, errno)
+		}
+		return 0
 	}
 	return n.fsys.setAttribute(n.obj, n.path, attr, data, flags)
 }

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"path"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -12,7 +13,8 @@ import (
 type symlinkNode struct {
 	gofs.Inode
 	fsys   *filesystem
-	target string
+	target string // the symlink's text where it was looked up
+	soft   string // a soft link's HDF5 path, "" for other links
 }
 
 var (
@@ -21,12 +23,23 @@ var (
 )
 
 func (s *symlinkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
-	return []byte(s.target), 0
+	return []byte(s.text()), 0
+}
+
+// text is the symlink's target. A soft link's is relative to where the link
+// is now: a rename of it, or of a group above it, moves it.
+func (s *symlinkNode) text() string {
+	if s.soft != "" {
+		if p := s.Path(nil); p != "" {
+			return softTarget(path.Dir("/"+p), s.soft)
+		}
+	}
+	return s.target
 }
 
 func (s *symlinkNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = syscall.S_IFLNK | 0o777
-	out.Size = uint64(len(s.target))
+	out.Size = uint64(len(s.text()))
 	out.Nlink = 1
 	s.fsys.fillTimes(nil, &out.Attr)
 	return 0
