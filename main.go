@@ -434,8 +434,7 @@ func splitMountOptions(list string) []string {
 	inCompression := false
 	for _, o := range strings.Split(list, ",") {
 		key, _, hasVal := strings.Cut(o, "=")
-		name, _, _ := strings.Cut(o, ":")
-		if inCompression && !hasVal && compressionFilterNames[strings.ToLower(strings.TrimSpace(name))] {
+		if inCompression && !hasVal && isFilterSpec(o) {
 			out[len(out)-1] += "," + o
 			continue
 		}
@@ -445,11 +444,11 @@ func splitMountOptions(list string) []string {
 	return out
 }
 
-// compressionFilterNames are the filter names -o compression= takes (no
-// mount option has one of these names).
-var compressionFilterNames = map[string]bool{
-	"gzip": true, "deflate": true, "zstd": true, "shuffle": true, "fletcher32": true,
-	"lzf": true, "lz4": true, "bitshuffle": true,
+// isFilterSpec reports whether an -o item is a filter of a compression=
+// list (gzip:4, shuffle, ...): no mount option is one.
+func isFilterSpec(item string) bool {
+	filters, err := xattr.ParseCompression(item)
+	return err == nil && len(filters) > 0
 }
 
 // parseSize reads a byte count: a number with an optional unit, B, K/KB/KiB,
