@@ -381,3 +381,31 @@ mv a c/a
 		t.Errorf("find: %q", got)
 	}
 }
+
+// TestRedefineAfterTruncateToZero: a growable dataset written and then
+// truncated to no rows holds nothing a reader can see, so it may be
+// defined anew like an empty one (a type set now is a new definition, not
+// a reinterpretation of bytes gone), and what the shrink left beyond the
+// extent is released: libhdf5 reads the new definition with no storage.
+func TestRedefineAfterTruncateToZero(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "trunc.h5")
+	mnt := mountT(t, file, "--create")
+	d := filepath.Join(mnt, "d")
+	sh(t, "touch "+d+" && setfattr -n user.h5.shape -v 10,4 "+d+" && setfattr -n user.h5.dtype -v '<i2' "+d+
+		" && printf abc | dd of="+d+" bs=1 seek=78 conv=notrunc status=none && truncate -s 0 "+d+
+		" && setfattr -n user.h5.dtype -v '<f8' "+d)
+	if got, err := getxattr(d, "user.h5.shape"); err != nil || string(got) != "0,4" {
+		t.Errorf("shape after a new type: %q (%v), want 0,4", got, err)
+	}
+	if got, err := getxattr(d, "user.h5.dtype"); err != nil || string(got) != "<f8" {
+		t.Errorf("dtype: %q (%v), want <f8", got, err)
+	}
+	unmountCleanup(t, mnt)
+	h5py(t, `
+import sys, h5py
+d = h5py.File(sys.argv[1], "r")["d"]
+assert d.shape == (0, 4) and d.dtype.str == "<f8", (d.shape, d.dtype)
+assert d.id.get_storage_size() == 0, d.id.get_storage_size()
+print("ok")
+`, file)
+}

@@ -199,10 +199,15 @@ func (f *File) datasetMessagesWith(spec *DatasetSpec, hv uint8, keep *format.Lay
 }
 
 // Stored reports whether any element of the dataset was ever written: it
-// holds storage, or changes waiting to be written.
+// holds storage, or changes waiting to be written. A dataset of no
+// elements holds nothing to see, whatever a shrink to zero left beyond its
+// extent (Redefine releases that).
 func (d *Dataset) Stored() (bool, error) {
 	if d.layout.Class == format.LayoutCompact {
 		return true, nil
+	}
+	if d.space.Kind == SpaceSimple && d.NumElements() == 0 {
+		return false, nil
 	}
 	n, err := d.AllocatedBytes()
 	if err != nil || n > 0 {
@@ -224,7 +229,7 @@ func (d *Dataset) Stored() (bool, error) {
 // definition. The Dataset is then stale: ask the object again.
 func (d *Dataset) Redefine(spec *DatasetSpec) error {
 	o := d.Object
-	return o.f.edit(func() error {
+	err := o.f.edit(func() error {
 		stored, err := d.Stored()
 		if err != nil {
 			return err
@@ -237,6 +242,12 @@ func (d *Dataset) Redefine(spec *DatasetSpec) error {
 		}
 		return o.replaceDefinition(spec)
 	})
+	if err == nil && d.f.wr != nil {
+		// Chunks a shrink to zero elements left, stored or pending, belong
+		// to the old definition: freed, and never written into it.
+		d.releaseStorage()
+	}
+	return err
 }
 
 // hasOwnDefinition reports whether none of the defining messages is shared
