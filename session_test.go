@@ -500,8 +500,12 @@ func (s *session) loadTemplate(tpl string) {
 			if err != nil || sha256Hex(data) != *e.SHA256 {
 				s.fatalf("%s: the template reads %d bytes (%v), not what libhdf5 reads", p, len(data), err)
 			}
-			ds.write(0, data)
 			ds.stored = e.Storage != nil && *e.Storage > 0
+			if ds.stored {
+				// Unstored, its bytes are the fill value's: a new one
+				// shows everywhere.
+				ds.write(0, data)
+			}
 			ds.rebuildable = true
 			o.ds = ds
 		}
@@ -830,7 +834,9 @@ func (s *session) opLink() {
 		err = os.Link(s.mp(src), s.mp(dst))
 	} else {
 		ok := !sl.obj.group && !exists
-		if s.expectTool(ok, "ln", s.mp(src), s.mp(dst)) && ok {
+		// -T: an existing directory is the link's name, as for link(2),
+		// not a directory to link into.
+		if s.expectTool(ok, "ln", "-T", s.mp(src), s.mp(dst)) && ok {
 			s.addLink(dst, sl)
 		}
 		return
@@ -1680,7 +1686,7 @@ func (s *session) verifyMount(when string) {
 		if d.size() <= 4<<20 {
 			data, err := os.ReadFile(s.mp(e.path))
 			if err != nil || !bytes.Equal(data, d.read(0, d.size())) {
-				s.errorf("%s: %s: bytes differ from the model (%v; %d bytes, first difference at %d)", when, e.path, err, len(data), firstDiff(data, d.read(0, d.size())))
+				s.errorf("%s: %s: bytes differ from the model (%v; %d bytes, first difference at %d: % x, want % x)", when, e.path, err, len(data), firstDiff(data, d.read(0, d.size())), data[:min(8, len(data))], d.read(0, min(8, d.size())))
 			}
 		} else {
 			for _, w := range s.windows(d) {
