@@ -143,12 +143,32 @@ func FormatFloat(v float64, bits int) string {
 
 // shortestFloat16 finds the fewest significant digits that round back to
 // the same half-precision value.
+//
+// At each number of digits there are two candidates, the decimals just
+// below and just above v: the nearest (what rounding v gives) may miss
+// where the other does not, as for 0.015625, a power of two where the
+// spacing of halves changes (0.01562 rounds to the half below it, 0.01563
+// back to it): NumPy shows 0.01563.
 func shortestFloat16(v float64) string {
+	want := toFloat16Bits(v)
 	for prec := 0; prec < 17; prec++ {
 		s := strconv.FormatFloat(v, 'e', prec, 64)
 		p, _ := strconv.ParseFloat(s, 64)
-		if toFloat16Bits(p) == toFloat16Bits(v) {
+		if toFloat16Bits(p) == want {
 			return s
+		}
+		// The decimal on v's other side, one unit of the last digit away.
+		_, expStr, _ := strings.Cut(s, "e")
+		exp, _ := strconv.Atoi(expStr)
+		unit := math.Pow(10, float64(exp-prec))
+		other := p + unit
+		if p > v {
+			other = p - unit
+		}
+		if o := strconv.FormatFloat(other, 'e', prec, 64); o != s {
+			if q, _ := strconv.ParseFloat(o, 64); toFloat16Bits(q) == want {
+				return o
+			}
 		}
 	}
 	return strconv.FormatFloat(v, 'e', -1, 64)
