@@ -216,6 +216,9 @@ func (d *mDS) resize(rows int64) {
 	old := d.size()
 	d.shape[0] = rows
 	n := d.size()
+	if n == 0 {
+		d.stored = false // an empty dataset holds nothing (SPEC §5), however it got there
+	}
 	if n >= old {
 		return
 	}
