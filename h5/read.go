@@ -250,12 +250,10 @@ func (d *Dataset) StoredRanges(off, n int64, dst []FileRange) (_ []FileRange, ok
 		return dst, false, err
 	}
 	g := d.geometry()
-	var scratch runScratch
-	coords, scaled := scratch.slices(len(g.dims))
 	fileSize := uint64(d.f.r.FileSize())
-	end := uint64(off + n)
-	for pos := uint64(off); pos < end; {
-		r := g.nextRun(pos, end-pos, coords, scaled)
+	var scratch runIterScratch
+	runs := g.runs(uint64(off), uint64(off+n), &scratch)
+	for r, more := runs.next(); more; r, more = runs.next() {
 		c, found, err := idx.Lookup(r.scaled)
 		if err != nil {
 			return dst, false, err
@@ -287,7 +285,6 @@ func (d *Dataset) StoredRanges(off, n int64, dst []FileRange) (_ []FileRange, ok
 		} else {
 			dst = append(dst, FileRange{Off: int64(abs), N: int64(r.n)})
 		}
-		pos += r.n
 	}
 	// No hints to the disk here: such a reader's spliced reads meet the
 	// kernel's own read-ahead, as contiguous data does, and hinting each
@@ -408,17 +405,6 @@ func (g *chunkGeometry) unravel(i uint64, scaled []uint64) {
 	}
 }
 
-// runScratch holds nextRun's per-dimension coordinates on the caller's
-// stack for ranks up to stackRank.
-type runScratch [2 * stackRank]uint64
-
-func (s *runScratch) slices(rank int) (coords, scaled []uint64) {
-	if rank > stackRank {
-		return make([]uint64, rank), make([]uint64, rank)
-	}
-	return s[:rank], s[stackRank : stackRank+rank]
-}
-
 // stackRank is the rank up to which the read path keeps its per-dimension
 // scratch on the stack: a read of a cached chunk allocates nothing.
 const stackRank = 8
@@ -432,46 +418,23 @@ type run struct {
 	n        uint64 // bytes
 }
 
-// nextRun describes the run starting at dataset byte offset pos, at most
-// limit bytes long. coords and scaled are scratch space of the dataset rank.
-func (g *chunkGeometry) nextRun(pos, limit uint64, coords, scaled []uint64) run {
-	rank := len(g.dims)
+// chunkAt is the number of the chunk holding dataset byte pos.
+func (g *chunkGeometry) chunkAt(pos uint64) uint64 {
 	elem := pos / g.esize
-	within := pos - elem*g.esize
-	for i := rank - 1; i >= 0; i-- {
-		coords[i] = elem % g.dims[i]
+	var idx, mult uint64 = 0, 1
+	for i := len(g.dims) - 1; i >= 0; i-- {
+		idx += elem % g.dims[i] / g.chunk[i] * mult
 		elem /= g.dims[i]
+		mult *= g.grid[i]
 	}
-	var chunkIdx, srcElem uint64
-	for i := 0; i < rank; i++ {
-		scaled[i] = coords[i] / g.chunk[i]
-		chunkIdx = chunkIdx*g.grid[i] + scaled[i]
-		srcElem = srcElem*g.chunk[i] + coords[i]%g.chunk[i]
-	}
-	// The run extends along the last dimension to the chunk's or the
-	// dataset's edge, and across whole rows where chunk and dataset rows
-	// coincide.
-	runElems := uint64(1)
-	for i := rank - 1; i >= 0; i-- {
-		in := coords[i] % g.chunk[i]
-		avail := min(g.chunk[i]-in, g.dims[i]-coords[i])
-		runElems *= avail
-		if !(in == 0 && avail == g.chunk[i] && g.chunk[i] == g.dims[i]) {
-			break
-		}
-	}
-	n := runElems*g.esize - within
-	if n > limit {
-		n = limit
-	}
-	return run{scaled: scaled, chunkIdx: chunkIdx, srcOff: srcElem*g.esize + within, n: n}
+	return idx
 }
 
 // runIter walks the runs of a byte range in order. The first run's
-// coordinates come from its offset (nextRun's divisions, five a dimension);
-// each later one's from the run before it, by adding along the dimensions,
-// with no division: a read of a cube whose chunks are narrower than its
-// rows is thousands of runs, and dividing them out spent a tenth of it.
+// coordinates come from its offset (five divisions a dimension); each later
+// one's from the run before it, by adding along the dimensions, with no
+// division: a read of a cube whose chunks are narrower than its rows is
+// thousands of runs, and dividing them out spent a tenth of it.
 type runIter struct {
 	g        *chunkGeometry
 	pos, end uint64
@@ -485,50 +448,54 @@ type runIter struct {
 // ranks up to stackRank.
 type runIterScratch [3 * stackRank]uint64
 
-func (g *chunkGeometry) runs(pos, end uint64, s *runIterScratch) runIter {
-	rank := len(g.dims)
-	it := runIter{g: g, pos: pos, end: end}
+func (s *runIterScratch) slices(rank int) (coords, scaled, inner []uint64) {
 	if rank > stackRank {
-		it.coords, it.scaled, it.inner = make([]uint64, rank), make([]uint64, rank), make([]uint64, rank)
-	} else {
-		it.coords, it.scaled, it.inner = s[:rank], s[stackRank:stackRank+rank], s[2*stackRank:2*stackRank+rank]
+		return make([]uint64, rank), make([]uint64, rank), make([]uint64, rank)
 	}
+	return s[:rank], s[stackRank : stackRank+rank], s[2*stackRank : 2*stackRank+rank]
+}
+
+func (g *chunkGeometry) runs(pos, end uint64, s *runIterScratch) runIter {
+	it := runIter{g: g, pos: pos, end: end}
+	it.coords, it.scaled, it.inner = s.slices(len(g.dims))
 	return it
 }
 
 // next returns the next run; ok is false at the range's end. The run's
 // scaled coordinates are valid until the next call.
 func (it *runIter) next() (r run, ok bool) {
-	g := it.g
-	if !it.started {
-		if it.pos >= it.end {
-			return run{}, false
-		}
-		it.started = true
-		r = g.nextRun(it.pos, it.end-it.pos, it.coords, it.scaled)
-		for i := range it.coords {
-			it.inner[i] = it.coords[i] - it.scaled[i]*g.chunk[i]
-		}
-		it.pos += r.n
-		return r, true
-	}
 	if it.pos >= it.end {
 		return run{}, false
 	}
-	it.advance()
+	g := it.g
+	var within uint64 // a first run may start inside an element
+	if !it.started {
+		it.started = true
+		elem := it.pos / g.esize
+		within = it.pos - elem*g.esize
+		for i := len(g.dims) - 1; i >= 0; i-- {
+			it.coords[i] = elem % g.dims[i]
+			elem /= g.dims[i]
+			it.scaled[i] = it.coords[i] / g.chunk[i]
+			it.inner[i] = it.coords[i] - it.scaled[i]*g.chunk[i]
+		}
+	} else {
+		it.advance()
+	}
 	var chunkIdx, srcElem uint64
 	for i := range it.coords {
 		chunkIdx = chunkIdx*g.grid[i] + it.scaled[i]
 		srcElem = srcElem*g.chunk[i] + it.inner[i]
 	}
-	r = run{scaled: it.scaled, chunkIdx: chunkIdx, srcOff: srcElem * g.esize}
-	r.n = min(it.runElems()*g.esize, it.end-it.pos)
+	r = run{scaled: it.scaled, chunkIdx: chunkIdx, srcOff: srcElem*g.esize + within}
+	r.n = min(it.runElems()*g.esize-within, it.end-it.pos)
 	it.pos += r.n
 	return r, true
 }
 
 // runElems is how many elements the run from the current coordinates
-// holds (as nextRun counts them).
+// holds: along the last dimension to the chunk's or the dataset's edge,
+// and across whole rows where chunk and dataset rows coincide.
 func (it *runIter) runElems() uint64 {
 	g := it.g
 	n := uint64(1)
@@ -650,10 +617,9 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 		return false, err
 	}
 	g := d.geometry()
-	rank := len(g.dims)
-	var scratch runScratch
-	coords, scaled := scratch.slices(rank)
-	r := g.nextRun(off, end-off, coords, scaled)
+	var runScratch runIterScratch
+	runs := g.runs(off, end, &runScratch)
+	r, _ := runs.next()
 	if r.n == end-off {
 		// One chunk holds the whole read (a small or random read): no
 		// batch.
@@ -667,13 +633,7 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 	} else {
 		var store [maxBatchStack]batchChunk
 		batch := store[:0]
-		var runScratch runIterScratch
-		runs := g.runs(off, end, &runScratch)
-		for pos := off; ; pos += r.n {
-			var more bool
-			if r, more = runs.next(); !more {
-				break
-			}
+		for pos, more := off, true; more; r, more = runs.next() {
 			data, ok := findBatch(batch, r.chunkIdx)
 			if !ok {
 				if batch, err = d.fetchBatch(idx, &g, pos, end, batch[:0]); err != nil {
@@ -684,6 +644,7 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 			if !t.put(data, r, pos, d.fillVal) {
 				return false, nil
 			}
+			pos += r.n
 		}
 	}
 	if d.sequential(off, end, max(2*g.chunkBytes, 4<<20)) {
@@ -766,9 +727,7 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 	if d.f.readConcurrency == 0 {
 		d.hintFrom(idx, g, end, size)
 	}
-	var scratch runScratch
-	coords, scaled := scratch.slices(len(g.dims))
-	first := g.nextRun(end, size-end, coords, scaled).chunkIdx
+	first := g.chunkAt(end)
 	st := d.ahead.Load()
 	if st == nil {
 		d.ahead.CompareAndSwap(nil, new(aheadState))
@@ -810,7 +769,7 @@ type aheadState struct {
 // window is done, then gives its prefetch slot back.
 func (d *Dataset) decodeAhead(st *aheadState) {
 	defer func() { <-d.f.prefetch }()
-	var scratch runScratch
+	var scratch runIterScratch
 	for {
 		st.mu.Lock()
 		if st.next >= st.limit {
@@ -832,7 +791,7 @@ func (d *Dataset) decodeAhead(st *aheadState) {
 // decodeAheadChunk decodes chunk i into the cache with the dataset's
 // current index and extent: a write in between must not be overtaken, nor
 // a chunk decoded by a layout it has since changed.
-func (d *Dataset) decodeAheadChunk(i uint64, key chunkKey, scratch *runScratch) {
+func (d *Dataset) decodeAheadChunk(i uint64, key chunkKey, scratch *runIterScratch) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	g := d.geometry()
@@ -843,7 +802,7 @@ func (d *Dataset) decodeAheadChunk(i uint64, key chunkKey, scratch *runScratch) 
 	if err != nil {
 		return // the reader meets the error when it gets there
 	}
-	_, scaled := scratch.slices(len(g.dims))
+	_, scaled, _ := scratch.slices(len(g.dims))
 	g.unravel(i, scaled)
 	_, _ = d.chunkData(idx, &g, scaled, key)
 }
@@ -900,9 +859,9 @@ func (d *Dataset) hintStored(idx chunk.Index, g *chunkGeometry, end, size uint64
 		ring = d.hints.Load()
 	}
 	want := min(max(hintAheadBytes/g.chunkBytes, 2), uint64(len(ring.chunks)))
-	var scratch runScratch
-	coords, scaled := scratch.slices(len(g.dims))
-	first := g.nextRun(end, size-end, coords, scaled).chunkIdx
+	var scratch runIterScratch
+	_, scaled, _ := scratch.slices(len(g.dims))
+	first := g.chunkAt(end)
 	last := min(g.chunkCount(), first+hintScanMax)
 	for i, n := first, uint64(0); i < last && n < want; i++ {
 		if d.f.chunks.contains(chunkKey{dataset: d.cacheID, index: i}) {

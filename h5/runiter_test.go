@@ -5,6 +5,35 @@ import (
 	"testing"
 )
 
+// nextRun is the definition of a run: the one starting at dataset byte
+// offset pos, at most limit bytes long, every coordinate divided out of
+// the offset.
+func (g *chunkGeometry) nextRun(pos, limit uint64, coords, scaled []uint64) run {
+	rank := len(g.dims)
+	elem := pos / g.esize
+	within := pos - elem*g.esize
+	for i := rank - 1; i >= 0; i-- {
+		coords[i] = elem % g.dims[i]
+		elem /= g.dims[i]
+	}
+	var chunkIdx, srcElem uint64
+	for i := 0; i < rank; i++ {
+		scaled[i] = coords[i] / g.chunk[i]
+		chunkIdx = chunkIdx*g.grid[i] + scaled[i]
+		srcElem = srcElem*g.chunk[i] + coords[i]%g.chunk[i]
+	}
+	runElems := uint64(1)
+	for i := rank - 1; i >= 0; i-- {
+		in := coords[i] % g.chunk[i]
+		avail := min(g.chunk[i]-in, g.dims[i]-coords[i])
+		runElems *= avail
+		if !(in == 0 && avail == g.chunk[i] && g.chunk[i] == g.dims[i]) {
+			break
+		}
+	}
+	return run{scaled: scaled, chunkIdx: chunkIdx, srcOff: srcElem*g.esize + within, n: min(runElems*g.esize-within, limit)}
+}
+
 // TestRunIterMatchesNextRun: the runs runIter walks, carrying coordinates
 // from run to run, are the runs nextRun finds from each run's offset, for
 // random shapes (edges of partial chunks, chunks as wide as the dataset
@@ -39,6 +68,9 @@ func TestRunIterMatchesNextRun(t *testing.T) {
 			r.scaled = append([]uint64(nil), r.scaled...)
 			want = append(want, r)
 			pos += r.n
+		}
+		if got := g.chunkAt(off); got != want[0].chunkIdx {
+			t.Fatalf("trial %d (dims %v chunk %v esize %d): chunkAt(%d) = %d, want %d", trial, g.dims, g.chunk, g.esize, off, got, want[0].chunkIdx)
 		}
 		var s runIterScratch
 		it := g.runs(off, end, &s)
