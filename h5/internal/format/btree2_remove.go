@@ -20,6 +20,9 @@ func (b *BTree2) Remove(s Space, cmp func(record []byte) int) ([]byte, error) {
 	if b.Addr == Undefined {
 		return nil, fmt.Errorf("v2 B-tree: no header to remove from")
 	}
+	if err := b.editable(b.levels); err != nil {
+		return nil, err
+	}
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
 	b.mu.Lock()

@@ -223,3 +223,45 @@ func testBTree2Remove(t *testing.T, nodeSize uint32, recSize uint16, split, merg
 	insert(42)
 	check(true)
 }
+
+// A header whose split and merge percentages libhdf5 could not have written
+// (H5B2_create asserts them) is read but never edited: split at 1% of a
+// small node is no record, and such a tree split its empty children until
+// the fuzzer's damaged dense group crashed on one.
+func TestBTree2RefusesEditsWithImpossiblePercentages(t *testing.T) {
+	s, r := newTrackingSpace()
+	b, err := CreateBTree2(r, s, BTree2Create{Type: BTree2Test, NodeSize: 144, RecordSize: 8, SplitPercent: 100, MergePercent: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(k uint64) []byte { return binary.LittleEndian.AppendUint64(nil, k) }
+	cmpKey := func(k uint64) func([]byte) int {
+		return func(rec []byte) int { return compareUint(k, binary.LittleEndian.Uint64(rec)) }
+	}
+	for k := uint64(0); k < 200; k++ {
+		if _, err := b.Update(s, cmpKey(k), record(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ split, merge uint8 }{{0, 0}, {1, 0}, {100, 0}, {100, 50}, {101, 40}, {1, 40}} {
+		damaged, err := ReadBTree2(r, b.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		damaged.SplitPercent, damaged.MergePercent = tc.split, tc.merge
+		if _, err := damaged.Update(s, cmpKey(1000), record(1000)); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("split %d%%, merge %d%%: insert: %v, want ErrUnsupported", tc.split, tc.merge, err)
+		}
+		if _, err := damaged.Remove(s, cmpKey(5)); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("split %d%%, merge %d%%: remove: %v, want ErrUnsupported", tc.split, tc.merge, err)
+		}
+	}
+	if _, err := CreateBTree2(r, s, BTree2Create{Type: BTree2Test, NodeSize: 144, RecordSize: 8, SplitPercent: 100, MergePercent: 50}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("created with merge 50%% of split 100%%: %v", err)
+	}
+	// The tree itself was never touched.
+	fresh, err := ReadBTree2(r, b.Addr)
+	if err != nil || fresh.TotalRecords != 200 {
+		t.Fatalf("after the refused edits: %v records, %v", fresh.TotalRecords, err)
+	}
+}

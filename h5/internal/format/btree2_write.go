@@ -36,11 +36,10 @@ func CreateBTree2(r *Reader, s BTree2Storage, c BTree2Create) (*BTree2, error) {
 	b := &BTree2{r: r, Addr: Undefined, Type: c.Type, NodeSize: c.NodeSize, RecordSize: c.RecordSize,
 		SplitPercent: c.SplitPercent, MergePercent: c.MergePercent, RootAddr: Undefined,
 		nodes: map[uint64]*btree2Node{}}
-	// H5B2__hdr_init's checks on the creation parameters.
-	if c.SplitPercent == 0 || c.SplitPercent > 100 || c.MergePercent == 0 || c.MergePercent > 100 {
-		return nil, fmt.Errorf("v2 B-tree: split %d%%, merge %d%%: %w", c.SplitPercent, c.MergePercent, ErrUnsupported)
-	}
 	if err := b.initLevels(); err != nil {
+		return nil, err
+	}
+	if err := b.editable(b.levels); err != nil {
 		return nil, err
 	}
 	if b.levels[0].maxRecords > 0xffff {
@@ -130,6 +129,9 @@ func (b *BTree2) Update(s BTree2Storage, cmp func(record []byte) int, rec []byte
 	}
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
+	if err := b.editable(b.levels); err != nil {
+		return false, err
+	}
 	b.mu.Lock()
 	t := &btree2Tx{b: b, s: s, cmp: cmp, rec: append([]byte(nil), rec...),
 		root:  btree2Ptr{addr: b.RootAddr, records: uint64(b.RootRecords), total: b.TotalRecords},
@@ -174,6 +176,23 @@ func (t *btree2Tx) markDirty(addr uint64) {
 		t.dirty[addr] = true
 		t.order = append(t.order, addr)
 	}
+}
+
+// editable checks what H5B2_create asserts of its parameters, for a tree
+// read from a file before it is changed: a damaged header's percentages
+// would otherwise have nodes split while empty (split_nrec 0) or merged
+// back as soon as they were split.
+func (b *BTree2) editable(levels []btree2Level) error {
+	if b.SplitPercent == 0 || b.SplitPercent > 100 || b.MergePercent == 0 || b.MergePercent >= b.SplitPercent/2 {
+		return fmt.Errorf("v2 B-tree at 0x%x: split %d%%, merge %d%%: %w", b.Addr, b.SplitPercent, b.MergePercent, ErrUnsupported)
+	}
+	for depth, l := range levels {
+		if l.maxRecords*uint64(b.SplitPercent)/100 == 0 {
+			return fmt.Errorf("v2 B-tree at 0x%x: nodes of depth %d split with no record (%d%% of %d): %w",
+				b.Addr, depth, b.SplitPercent, l.maxRecords, ErrUnsupported)
+		}
+	}
+	return nil
 }
 
 // splitNrec is node_info[depth].split_nrec.
@@ -485,6 +504,9 @@ func (t *btree2Tx) splitRoot() error {
 	if err != nil {
 		return err
 	}
+	if err := t.b.editable(levels); err != nil {
+		return err
+	}
 	t.depth++
 	t.levels = levels
 	old := t.root
@@ -512,6 +534,9 @@ func (t *btree2Tx) split1(depth uint16, ptr *btree2Ptr, n *btree2Node, idx int) 
 		return err
 	}
 	old := len(left.records)
+	if old == 0 {
+		return Corruptf(leftPtr.addr, "v2 B-tree node", "split with no record")
+	}
 	mid := old / 2
 	middle := left.records[mid]
 	right.records = append([][]byte(nil), left.records[mid+1:]...)
