@@ -947,6 +947,37 @@ var compressionSpecs = []struct{ set, shown string }{
 	{"bitshuffle:lz4", "bitshuffle"}, {"bitshuffle:zstd:3", "bitshuffle"}, {"shuffle,lz4", "shuffle,lz4"},
 }
 
+// syncStored settles whether a dataset that has been written but whose
+// every byte is now the fill value still holds data. The engine counts a
+// dataset as holding data while it has storage (SPEC §5's "empty": nothing
+// stored, as du shows), and whether such a dataset has any left depends on
+// its chunks, which the model does not follow: a shrink keeps a chunk
+// straddling the new end, a rebuild (maxshape, chunks, compression) keeps
+// no chunk that reads as the fill value. Only in that case is the answer
+// taken from the mount, after an fsync has put every cached chunk in the
+// file.
+func (s *session) syncStored(p string, d *mDS) {
+	if !d.stored || !d.rebuildable || d.size() == 0 {
+		return
+	}
+	for off, pg := range d.pages {
+		for i, b := range pg {
+			if b != d.fillAt(off*sessionPage+int64(i)) {
+				return
+			}
+		}
+	}
+	fh, err := os.Open(s.mp(p))
+	if !s.expect("open "+p, err, 0) {
+		return
+	}
+	defer fh.Close()
+	var st syscall.Stat_t
+	if s.expect("fsync "+p, fh.Sync(), 0) && s.expect("stat "+p, syscall.Fstat(int(fh.Fd()), &st), 0) {
+		d.stored = st.Blocks > 0
+	}
+}
+
 // opDefine sets one of a dataset's user.h5.* properties.
 func (s *session) opDefine() {
 	p, l := s.pick("dataset")
@@ -957,6 +988,7 @@ func (s *session) opDefine() {
 	var name, text string
 	want := syscall.Errno(0)
 	apply := func() {}
+	s.syncStored(p, d)
 	small := d.size() <= 1<<20 && d.rebuildable
 	switch r := s.rng.Intn(12); {
 	case r < 3: // dtype
