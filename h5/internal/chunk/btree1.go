@@ -76,6 +76,9 @@ func compareOffsets(a, b []uint64) int {
 }
 
 func (b *btree1Index) Lookup(scaled []uint64) (Chunk, bool, error) {
+	if err := checkScaled(scaled, b.rank); err != nil {
+		return Chunk{}, false, err
+	}
 	want := make([]uint64, b.rank)
 	for i := range want {
 		want[i] = scaled[i] * b.p.Layout.ChunkDims[i]

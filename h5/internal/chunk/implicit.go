@@ -34,6 +34,9 @@ func newImplicitIndex(p Params) *implicitIndex {
 }
 
 func (x *implicitIndex) Lookup(scaled []uint64) (Chunk, bool, error) {
+	if err := checkScaled(scaled, len(x.grid)); err != nil {
+		return Chunk{}, false, err
+	}
 	for i := range scaled {
 		if scaled[i] >= x.grid[i] {
 			return Chunk{}, false, nil
