@@ -32,6 +32,7 @@ var (
 	_ = (gofs.NodeLookuper)((*groupNode)(nil))
 	_ = (gofs.NodeReaddirer)((*groupNode)(nil))
 	_ = (gofs.NodeGetattrer)((*groupNode)(nil))
+	_ = (gofs.NodeSetattrer)((*groupNode)(nil))
 )
 
 func (g *groupNode) group() (*h5.Group, error) { return g.obj.AsGroup() }
@@ -122,6 +123,16 @@ func (g *groupNode) cachedLink(name string) (l h5.Link, found, ok bool) {
 	return g.links[i], true, true
 }
 
+// Setattr accepts the modes, owners and times that tar, cp -a and mkdir -m
+// set on a directory, and keeps what the HDF5 file says, as a dataset does:
+// refusing them made every tar extraction into a mount report errors.
+func (g *groupNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if g.fsys.opts.ReadOnly {
+		return g.fsys.refuse("setattr", g.path, syscall.EROFS, "the mount is read-only")
+	}
+	return g.Getattr(ctx, fh, out)
+}
+
 func (g *groupNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = syscall.S_IFDIR | g.fsys.perm(true)
 	out.Nlink = 2
@@ -186,30 +197,40 @@ func (g *groupNode) resolve(l h5.Link) (child, error) {
 }
 
 // softTarget turns an HDF5 soft link into a symlink target that works from
-// the directory holding the link: absolute paths become relative to the
-// mount root.
+// the directory holding the link: absolute paths become relative, climbing
+// only out of the groups the link's directory does not share with the
+// target (a link in /t/c to /t/a/x reads ../a/x, as ln -s wrote it).
 func softTarget(dir, target string) string {
 	// The symlink must never lead out of the mount: a relative target is
-	// kept as stored, an absolute one climbs to the mount's root first,
+	// kept as stored, an absolute one climbs at most to the mount's root,
 	// and a ".." that would climb above the root (which HDF5 reads as a
 	// link named "..") shows percent-encoded.
-	depth := 0
+	var up []string
 	for _, c := range strings.Split(dir, "/") {
 		if c != "" {
-			depth++
+			up = append(up, c)
+		}
+	}
+	var names []string
+	for _, c := range strings.Split(target, "/") {
+		if c != "" && c != "." {
+			names = append(names, c)
 		}
 	}
 	var parts []string
-	level := depth
+	level := len(up)
 	if strings.HasPrefix(target, "/") {
-		for range depth {
+		shared := 0
+		for shared < len(up) && shared < len(names) && names[shared] == up[shared] {
+			shared++
+		}
+		for range len(up) - shared {
 			parts = append(parts, "..")
 		}
-		level = 0
+		names, level = names[shared:], shared
 	}
-	for _, c := range strings.Split(target, "/") {
+	for _, c := range names {
 		switch {
-		case c == "" || c == ".":
 		case c == ".." && level > 0:
 			parts = append(parts, c)
 			level--

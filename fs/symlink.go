@@ -20,6 +20,7 @@ type symlinkNode struct {
 var (
 	_ = (gofs.NodeReadlinker)((*symlinkNode)(nil))
 	_ = (gofs.NodeGetattrer)((*symlinkNode)(nil))
+	_ = (gofs.NodeSetattrer)((*symlinkNode)(nil))
 )
 
 func (s *symlinkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
@@ -43,4 +44,13 @@ func (s *symlinkNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse
 	out.Nlink = 1
 	s.fsys.fillTimes(nil, &out.Attr)
 	return 0
+}
+
+// Setattr accepts what tar and cp -a set on a link (times, owner) and keeps
+// what the HDF5 file says, as for groups and datasets.
+func (s *symlinkNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if s.fsys.opts.ReadOnly {
+		return s.fsys.refuse("setattr", "/"+s.Path(nil), syscall.EROFS, "the mount is read-only")
+	}
+	return s.Getattr(ctx, fh, out)
 }
