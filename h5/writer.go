@@ -52,9 +52,15 @@ type writer struct {
 
 	mu         sync.Mutex // guards what follows
 	sp         space
-	diskEOF    uint64 // the end of file the superblock on disk records
+	diskEOF    uint64 // the end of allocated space the superblock on disk records
 	dirty      map[chunkKey]*dirtyChunk
 	dirtyBytes int64
+
+	// fileSpaceSettled is the end of allocated space the superblock
+	// extension's file space info message was last settled against
+	// (settleFileSpace), so that a commit reads it again only when the
+	// end moved.
+	fileSpaceSettled uint64
 
 	crashAt string // tests: where a commit pretends the process died
 }
@@ -81,14 +87,26 @@ func OpenFileRW(name string, opt *Options) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	eoa := f.sb.EOFAddr
+	// The superblock's end of file counts from the file's first byte, a
+	// user block (MATLAB's 512 bytes) included, as libhdf5's stored_eof
+	// does; the end of allocated space, like every other address, counts
+	// from the base address.
+	var disk uint64
+	if f.sb.EOFAddr != format.Undefined && f.sb.EOFAddr > f.sb.BaseAddr {
+		disk = f.sb.EOFAddr - f.sb.BaseAddr
+	}
+	eoa := disk
 	if end := uint64(st.Size()) - f.sb.BaseAddr; uint64(st.Size()) > f.sb.BaseAddr && end > eoa {
 		eoa = end // never allocate over bytes that are there
 	}
 	ov := newOverlay()
 	f.r.R = overlayReader{r: fh, ov: ov, end: f.r.FileSize}
 	f.wr = &writer{file: fh, journalPath: name + JournalSuffix, ov: ov,
-		sp: space{eoa: eoa, committedEOA: eoa}, diskEOF: f.sb.EOFAddr, dirty: map[chunkKey]*dirtyChunk{}}
+		sp: space{eoa: eoa, committedEOA: eoa}, diskEOF: disk, dirty: map[chunkKey]*dirtyChunk{}}
+	if err := f.checkFileSpace(); err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	return f, nil
 }
 
@@ -289,11 +307,14 @@ func (f *File) commit() error {
 	if err := w.file.Sync(); err != nil {
 		return fmt.Errorf("h5: commit: %w", err)
 	}
+	if err := f.settleFileSpace(eoa); err != nil {
+		return err
+	}
 	sbOff := int64(f.sb.Addr)
 	if eoa != before {
-		w.ov.write(f.sb.EncodeWithEOF(eoa), sbOff)
+		w.ov.write(f.sb.EncodeWithEOF(f.sb.BaseAddr+eoa), sbOff)
 	}
-	j := &journal{sbOff: sbOff, sbImage: f.sb.EncodeWithEOF(before), records: w.ov.records()}
+	j := &journal{sbOff: sbOff, sbImage: f.sb.EncodeWithEOF(f.sb.BaseAddr + before), records: w.ov.records()}
 	// A change of the superblock alone is one sector's write, which the
 	// disk makes whole or not at all: no journal needed.
 	alone := len(j.records) == 1 && j.records[0].off == sbOff && sbOff%512 == 0 && len(j.records[0].data) <= 512
@@ -331,6 +352,72 @@ func (f *File) commit() error {
 	w.diskEOF = eoa
 	w.sp.committed()
 	w.mu.Unlock()
+	return nil
+}
+
+// fileSpaceInfo returns the superblock extension's header and its file
+// space info message, nil where the file has none.
+func (f *File) fileSpaceInfo() (*format.ObjectHeader, *format.Message, error) {
+	if f.sb.Version < 2 || f.sb.ExtensionAddr == format.Undefined {
+		return nil, nil, nil
+	}
+	h, err := format.ReadObjectHeader(f.r, f.sb.ExtensionAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("h5: superblock extension: %w", err)
+	}
+	for i := range h.Messages {
+		if h.Messages[i].Type == format.MsgFileSpaceInfo {
+			return h, &h.Messages[i], nil
+		}
+	}
+	return h, nil, nil
+}
+
+// checkFileSpace refuses, when the file is opened for writing, a file space
+// info message that settleFileSpace could not settle, rather than every
+// commit later.
+func (f *File) checkFileSpace() error {
+	_, m, err := f.fileSpaceInfo()
+	if err == nil && m != nil {
+		_, _, err = format.SettleFileSpaceInfo(m.Data, m.Addr, f.r.Sizes, f.wr.sp.eoa)
+	}
+	if err != nil {
+		return fmt.Errorf("h5: superblock extension at 0x%x: %w", f.sb.ExtensionAddr, err)
+	}
+	return nil
+}
+
+// settleFileSpace drops the free space libhdf5 persisted in the file, if it
+// did, as every commit of a change must (format.SettleFileSpaceInfo says
+// why). The caller holds f.wr.meta; the edit rewrites the message in place
+// and allocates nothing.
+func (f *File) settleFileSpace(eoa uint64) error {
+	w := f.wr
+	if w.fileSpaceSettled == eoa {
+		return nil
+	}
+	h, m, err := f.fileSpaceInfo()
+	if err != nil || m == nil {
+		w.fileSpaceSettled = eoa
+		return err
+	}
+	body, changed, err := format.SettleFileSpaceInfo(m.Data, m.Addr, f.r.Sizes, eoa)
+	if err == nil && changed {
+		var e *format.HeaderEdit
+		if e, err = format.EditObjectHeader(f.r, h); err == nil {
+			s := storage{f}
+			var replaced bool
+			replaced, err = e.Replace(s, format.MsgFileSpaceInfo, func([]byte) bool { return true },
+				format.NewMessage{Type: m.Type, Flags: m.Flags, CreationOrder: m.CreationOrder, Data: body})
+			if err == nil && replaced {
+				err = e.Commit(s)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("h5: superblock extension at 0x%x: settling the file space info: %w", f.sb.ExtensionAddr, err)
+	}
+	w.fileSpaceSettled = eoa
 	return nil
 }
 

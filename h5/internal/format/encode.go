@@ -55,8 +55,8 @@ func (sb *Superblock) EOFFieldOffset() int {
 }
 
 // EncodeWithEOF returns the superblock's bytes with a new end-of-file
-// address (relative to the base address), checksum recomputed where the
-// version has one.
+// address (from the file's first byte, user block included, as libhdf5
+// stores it), checksum recomputed where the version has one.
 func (sb *Superblock) EncodeWithEOF(eof uint64) []byte {
 	raw := append([]byte(nil), sb.Raw...)
 	off := sb.EOFFieldOffset()
