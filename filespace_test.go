@@ -82,3 +82,58 @@ print("ok")`, file, fmt.Sprint(round))
 		})
 	}
 }
+
+// TestBTreeKFromSuperblockExtension: a version 2 superblock keeps B-tree K
+// values other than libhdf5's defaults in its extension. The mount read
+// them only from version 0 and 1 superblocks, so its chunk B-tree nodes in
+// such a file were half the size libhdf5 reads (and writes back): libhdf5
+// read past the end of allocation. Chunks and links are added through the
+// mount past the default node sizes, then by libhdf5 into the same nodes.
+func TestBTreeKFromSuperblockExtension(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "k.h5")
+	h5py(t, `
+import sys, ctypes, h5py, numpy as np
+# h5py has no setter for the K values: libhdf5's own, on h5py's list.
+lib = ctypes.CDLL("libhdf5_serial.so.103")
+fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+assert lib.H5Pset_istore_k(ctypes.c_int64(fcpl.id), ctypes.c_uint(64)) >= 0
+assert lib.H5Pset_sym_k(ctypes.c_int64(fcpl.id), ctypes.c_uint(8), ctypes.c_uint(8)) >= 0
+# A threshold other than the default puts the free-space settings, and the
+# K values with them, in a superblock extension: superblock version 2.
+fcpl.set_file_space_strategy(h5py.h5f.FSPACE_STRATEGY_FSM_AGGR, False, 2)
+with h5py.File(h5py.h5f.create(sys.argv[1].encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl)) as f:
+    f.create_dataset("grow", data=np.arange(100, dtype="i4"), maxshape=(None,), chunks=(10,))
+    f.create_group("g")
+with h5py.File(sys.argv[1], "r") as f:
+    assert f.id.get_create_plist().get_version()[0] == 2, f.id.get_create_plist().get_version()
+print("ok")`, file)
+	mnt := mountT(t, file)
+	sh(t, fmt.Sprintf(`set -e
+cd %s
+touch g/new && setfattr -n user.h5.dtype -v '<i4' g/new && setfattr -n user.h5.chunks -v 4 g/new
+/usr/bin/python3 -c "import numpy as np; np.arange(3000, dtype='<i4').tofile('g/new')"
+/usr/bin/python3 -c "import numpy as np; f = open('grow', 'r+b'); f.seek(400); np.arange(100, 2000, dtype='<i4').tofile(f)"
+for i in $(seq 1 60); do mkdir g/sub$i; done
+`, mnt))
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	h5dumpOK(t, file)
+	h5py(t, `
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "a") as f:
+    assert (f["g/new"][()] == np.arange(3000)).all()
+    assert (f["grow"][()] == np.concatenate([np.arange(100), np.arange(100, 2000)])).all()
+    f["g/new"].resize((6000,)) if f["g/new"].maxshape[0] is None else None
+    f["g/new"][3000:6000] = -np.arange(3000)
+    f["grow"].resize((4000,))
+    f["grow"][2000:] = 7
+    for i in range(61, 120):
+        f.create_group("g/sub%d" % i)
+with h5py.File(sys.argv[1], "r") as f:
+    assert (f["g/new"][:3000] == np.arange(3000)).all() and (f["g/new"][3000:] == -np.arange(3000)).all()
+    assert (f["grow"][2000:] == 7).all() and (f["grow"][:100] == np.arange(100)).all()
+    assert sorted(k for k in f["g"] if k.startswith("sub")) == sorted("sub%d" % i for i in range(1, 120))
+print("ok")`, file)
+	h5dumpOK(t, file)
+}

@@ -103,12 +103,51 @@ func Open(r io.ReaderAt, size int64, opt *Options) (*File, error) {
 	if err := f.checkStandalone(size); err != nil {
 		return nil, err
 	}
+	f.readBTreeK()
 	// Like libhdf5, read the root group's header now: a file whose root
 	// cannot be read does not open.
 	if _, err := f.Object(sb.RootAddr); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// readBTreeK sets the B-tree K values of a version 2 or 3 superblock,
+// which keeps them in its extension when they are not libhdf5's defaults
+// (left 0 otherwise, which the B-tree writers take as the defaults; a v1
+// B-tree node is allocated for 2K entries whatever it holds, so a
+// node the writer makes must be as large as libhdf5 will read and write
+// it). An extension that cannot be read leaves the defaults: reading needs
+// no K, and a read-write open refuses such a file (checkFileSpace).
+func (f *File) readBTreeK() {
+	sb := f.sb
+	if sb.Version < 2 {
+		return
+	}
+	if sb.ExtensionAddr == format.Undefined {
+		return
+	}
+	h, err := format.ReadObjectHeader(f.r, sb.ExtensionAddr)
+	if err != nil {
+		return
+	}
+	for _, m := range h.Messages {
+		if m.Type != format.MsgBTreeK || len(m.Data) < 7 || m.Data[0] != 0 {
+			continue
+		}
+		d := format.NewDecoder(m.Data, m.Addr, "v1 B-tree K values message", f.r.Sizes)
+		d.U8()
+		chunkK, internalK, leafK := d.U16(), d.U16(), d.U16()
+		if chunkK > 0 {
+			sb.IndexedStorageK = chunkK
+		}
+		if internalK > 0 {
+			sb.GroupInternalK = internalK
+		}
+		if leafK > 0 {
+			sb.GroupLeafK = leafK
+		}
+	}
 }
 
 // checkStandalone refuses what libhdf5 refuses to open with its default
