@@ -52,11 +52,22 @@ def same(t, x, y):
     if isinstance(x, np.ndarray) and x.dtype.kind not in "OV":
         return x.shape == y.shape and x.tobytes() == y.tobytes()
     return repr(x) == repr(y)
+def marks(f):
+    found = [0]
+    def visit(name, obj):
+        assert not name.endswith((".hardlink", ".moved")), "a link the mount removed: " + name
+        if isinstance(obj, (h5py.Group, h5py.Dataset)) and "h5mount_mark" in obj.attrs:
+            assert obj.attrs["h5mount_mark"] == 42 and obj.attrs["h5mount_text"] == "hello there", "attributes of " + name
+            found[0] += 1
+    visit("/", f)
+    f.visititems(visit)
+    return found[0]
 def check(f, original):
     if original is None:
         return
     assert bytes(f["h5mount_added/blob"][()]) == blob, "the mount's dataset"
     assert f["h5mount_added"].attrs["mark"] == 7, "the mount's attribute"
+    assert marks(f) > 0, "no object has the mount's attributes"
     with h5py.File(original, "r") as o:
         want, got = values(o), values(f)
         for name, (t, v) in want.items():
@@ -171,9 +182,62 @@ func rewriteDatasets(mnt string, rewritten *atomic.Int64) error {
 	})
 }
 
+// editStructure gives every group and dataset in the mount two attributes
+// (an integer and a string: into compact or dense attribute storage,
+// whichever the object has, or moving it to dense), and takes the first
+// three datasets of every group through a hard link, two renames and the
+// link's removal (links in symbol tables, compact link messages and dense
+// groups libhdf5 made).
+func editStructure(mnt string) error {
+	added := filepath.Join(mnt, "h5mount_added")
+	return filepath.WalkDir(mnt, func(p string, d os.DirEntry, err error) error {
+		if err != nil || p == added {
+			if p == added {
+				return filepath.SkipDir
+			}
+			return err
+		}
+		if !d.IsDir() && !d.Type().IsRegular() {
+			return nil
+		}
+		for _, a := range [][2]string{{"user.h5mount_mark", "42"}, {"user.h5mount_text", "hello there"}} {
+			if err := unix.Setxattr(p, a[0], []byte(a[1]), 0); err != nil {
+				return fmt.Errorf("setxattr %s %s: %w", a[0], p, err)
+			}
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return err
+		}
+		moved := 0
+		for _, e := range entries {
+			if !e.Type().IsRegular() || moved == 3 {
+				continue
+			}
+			q := filepath.Join(p, e.Name())
+			for _, step := range []func() error{
+				func() error { return os.Link(q, q+".hardlink") },
+				func() error { return os.Rename(q, q+".moved") },
+				func() error { return os.Rename(q+".moved", q) },
+				func() error { return os.Remove(q + ".hardlink") },
+			} {
+				if err := step(); err != nil {
+					return err
+				}
+			}
+			moved++
+		}
+		return nil
+	})
+}
+
 // TestCorpusEditsStayValidForLibhdf5 edits through a mount every corpus
 // file that libhdf5 itself can append to and dump (a group, a dataset, an
-// attribute, and every dataset rewritten with its own bytes), then has
+// attribute, every dataset rewritten with its own bytes, attributes on
+// every object, links made, renamed and removed), then has
 // libhdf5 dump it, append to it and read back its own additions, the
 // mount's, and every dataset as it read in the original. The files come from libhdf5 1.4 to
 // 2.0, netCDF-4, MATLAB and h5py, with user blocks, free-space settings,
@@ -273,6 +337,9 @@ func TestCorpusEditsStayValidForLibhdf5(t *testing.T) {
 				}
 				if err == nil {
 					err = rewriteDatasets(mnt, &rewritten)
+				}
+				if err == nil {
+					err = editStructure(mnt)
 				}
 				if r := h5mountT(t, "unmount", mnt); r.code != 0 {
 					t.Fatalf("unmount: %v", r)
