@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -234,10 +235,63 @@ func editStructure(mnt string) error {
 	})
 }
 
+// growAndShrink writes three copies of its first row past the end of every
+// dataset of up to 1 MiB that grows along its first dimension, then
+// truncates it back: chunks are added to, and removed from, chunk indexes
+// libhdf5 made (extensible arrays, v2 and v1 B-trees), and the dataset
+// ends as it began. A shared dataspace cannot change yet, and a filter
+// without a decoder cannot be read (EOPNOTSUPP).
+func growAndShrink(mnt string, grown *atomic.Int64) error {
+	return filepath.WalkDir(mnt, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		maxshape, err1 := getxattr(p, "user.h5.maxshape")
+		shape, err2 := getxattr(p, "user.h5.shape")
+		if err1 != nil || err2 != nil {
+			return errors.Join(err1, err2)
+		}
+		first, _, _ := strings.Cut(string(shape), ",")
+		rows, _ := strconv.ParseInt(first, 10, 64)
+		st, err := os.Stat(p)
+		if err != nil || !strings.HasPrefix(string(maxshape), "-1") || rows == 0 || st.Size() > 1<<20 {
+			return err
+		}
+		size := st.Size()
+		row := make([]byte, size/rows)
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if _, err := f.ReadAt(row, 0); err != nil {
+			if errors.Is(err, syscall.EOPNOTSUPP) {
+				return nil // a filter that cannot decode (szip)
+			}
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if _, err := f.WriteAt(bytes.Repeat(row, 3), size); err != nil {
+			if errors.Is(err, syscall.EOPNOTSUPP) {
+				return nil
+			}
+			return fmt.Errorf("%s: writing past the end: %w", p, err)
+		}
+		if st, err := f.Stat(); err != nil || st.Size() != size+3*int64(len(row)) {
+			return fmt.Errorf("%s: %d bytes after writing 3 rows of %d past %d (%v)", p, st.Size(), len(row), size, err)
+		}
+		if err := f.Truncate(size); err != nil {
+			return fmt.Errorf("%s: truncating back: %w", p, err)
+		}
+		grown.Add(1)
+		return f.Close()
+	})
+}
+
 // TestCorpusEditsStayValidForLibhdf5 edits through a mount every corpus
 // file that libhdf5 itself can append to and dump (a group, a dataset, an
 // attribute, every dataset rewritten with its own bytes, attributes on
-// every object, links made, renamed and removed), then has
+// every object, links made, renamed and removed, growable datasets grown
+// and shrunk back), then has
 // libhdf5 dump it, append to it and read back its own additions, the
 // mount's, and every dataset as it read in the original. The files come from libhdf5 1.4 to
 // 2.0, netCDF-4, MATLAB and h5py, with user blocks, free-space settings,
@@ -317,7 +371,7 @@ func TestCorpusEditsStayValidForLibhdf5(t *testing.T) {
 	}(), 273)
 	blob = append(blob, make([]byte, 112)...)
 	var mu sync.Mutex
-	var rewritten atomic.Int64
+	var rewritten, grown atomic.Int64
 	var edited []string
 	names := map[string]string{}
 	t.Run("edit", func(t *testing.T) {
@@ -340,6 +394,9 @@ func TestCorpusEditsStayValidForLibhdf5(t *testing.T) {
 				}
 				if err == nil {
 					err = editStructure(mnt)
+				}
+				if err == nil {
+					err = growAndShrink(mnt, &grown)
 				}
 				if r := h5mountT(t, "unmount", mnt); r.code != 0 {
 					t.Fatalf("unmount: %v", r)
@@ -369,7 +426,10 @@ func TestCorpusEditsStayValidForLibhdf5(t *testing.T) {
 			t.Errorf("%s: h5dump after libhdf5's append to the edited file: %v", names[file], err)
 		}
 	}
-	t.Logf("%d corpus files edited by the mount (%d datasets rewritten), then by libhdf5", len(edited), rewritten.Load())
+	t.Logf("%d corpus files edited by the mount (%d datasets rewritten, %d grown and shrunk), then by libhdf5", len(edited), rewritten.Load(), grown.Load())
+	if grown.Load() < 50 {
+		t.Errorf("only %d datasets grown and shrunk through the mounts", grown.Load())
+	}
 	if rewritten.Load() < 500 {
 		t.Errorf("only %d datasets rewritten through the mounts", rewritten.Load())
 	}
