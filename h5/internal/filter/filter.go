@@ -105,6 +105,17 @@ func maxExpansion(f *format.Filter) (int, bool) {
 	return 0, false
 }
 
+// scaleOffsetBefore reports whether a scale-offset filter is among those a
+// chunk went through before the rest of the pipeline.
+func scaleOffsetBefore(earlier []format.Filter) bool {
+	for _, f := range earlier {
+		if f.ID == ScaleOffset {
+			return true
+		}
+	}
+	return false
+}
+
 // DecodePipeline undoes the pipeline on one stored chunk: filters run in
 // reverse order, and a filter whose bit is set in mask was skipped when the
 // chunk was written. chunkSize is the chunk's unfiltered size.
@@ -128,8 +139,13 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 			between.Put(recycled)
 			return nil, fmt.Errorf("h5: filter %s (id %d): %w", Name(f), f.ID, format.ErrUnsupported)
 		}
-		// Filters such as fletcher32 need a little more than the chunk.
+		// Filters such as fletcher32 need a little more than the chunk;
+		// what a scale-offset filter applied before this one wrote may
+		// be twice the chunk (float32 offsets of up to 64 bits).
 		bound := chunkSize + 64
+		if scaleOffsetBefore(pipeline[:i]) {
+			bound = 2*chunkSize + 64
+		}
 		if r, ok := maxExpansion(f); ok && len(buf) < (bound-4096)/r {
 			// No valid stream this short expands to the chunk: a bound
 			// from the bytes read, not from the size the file claims,

@@ -82,7 +82,14 @@ func (scaleOffsetCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte,
 	for i := 0; i < min(int(in[4]), 8); i++ {
 		minval |= uint64(in[5+i]) << (8 * i)
 	}
-	if minbits > size*8 {
+	// libhdf5 computes a float32 chunk's offsets as 64-bit integers and can
+	// store more bits than the element has (its assertion against that is
+	// compiled out): it then keeps each offset's low 32 bits.
+	widest := size * 8
+	if class == 1 && size == 4 {
+		widest = 64
+	}
+	if minbits > widest {
 		return nil, fmt.Errorf("scaleoffset: %d bits for %d-byte elements: %w", minbits, size, format.ErrCorrupt)
 	}
 	data := in[scaleOffsetHeader:]
@@ -146,9 +153,16 @@ func (scaleOffsetCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte,
 			minF := math.Float32frombits(uint32(minval))
 			fillF := uint32(fill)
 			scale := pow10f32(d)
+			// libhdf5 compares the offset, as a C int, with
+			// ((unsigned)1 << minbits) - 1, whose shift x86 takes
+			// modulo 32 past 32 bits.
+			marker32 := uint32(marker)
+			if minbits > 32 {
+				marker32 = uint32(1)<<(minbits&31) - 1
+			}
 			for i := 0; i < n; i++ {
 				v := br.read(uint(minbits))
-				if fillDefined && v == marker {
+				if fillDefined && uint32(v) == marker32 {
 					store(i, uint64(fillF))
 					continue
 				}
