@@ -198,6 +198,26 @@ UNDEF_ADDR = "18446744073709551615"
 
 # ---------------------------------------------------------------- JSON values
 
+_libm = None
+
+
+def _fp_default(value=None):
+    """Put back the default floating-point environment and return value.
+
+    A filter plugin built with -ffast-math turns on flush-to-zero and
+    denormals-are-zero for the whole process when libhdf5 loads it (on the
+    first read of a dataset behind it); Python's float repr then prints a
+    denormal such as -9.3e-309 as -0.0, and the reference would be wrong.
+    glibc's fesetenv(FE_DFL_ENV) clears both."""
+    global _libm
+    if _libm is None:
+        import ctypes
+        _libm = ctypes.CDLL("libm.so.6")
+        _libm.fesetenv.argtypes = [ctypes.c_void_p]
+    _libm.fesetenv(-1)  # FE_DFL_ENV is ((const fenv_t *) -1)
+    return value
+
+
 def _float_json(x):
     if math.isnan(x):
         return "NaN"
@@ -531,6 +551,7 @@ def compression_text(filters):
 
 def dump_attr(obj, name=None, index=None):
     """One attribute entry, opened by name or by index: (name, entry)."""
+    _fp_default()
     a = {}
     try:
         if name is None:
@@ -618,6 +639,7 @@ def _all_bytes(ds):
 
 def dump_dataset(ds, entry, opts, windows=(), probes=()):
     """Fill a dataset entry.  Whatever h5py cannot do leaves "error" and the rest."""
+    _fp_default()
     errors = []
 
     def attempt(what, fn):
@@ -718,7 +740,7 @@ def dump_dataset(ds, entry, opts, windows=(), probes=()):
                 return [ds.file[r].name if r else None for r in v.reshape(-1)]
             entry["values"] = attempt("read", deref)
         elif nelem <= VALUES_LIMIT:
-            entry["values"] = attempt("read", lambda: jsonable(ds[()], True))
+            entry["values"] = attempt("read", lambda: jsonable(_fp_default(ds[()]), True))
     elif fixed and size <= opts["max_bytes"]:
         raw = attempt("read", lambda: _all_bytes(ds))
         if raw is not None and len(raw) != size:
