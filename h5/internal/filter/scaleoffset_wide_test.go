@@ -31,16 +31,17 @@ func packBits(values []uint64, n uint) []byte {
 // before it must also leave room for the chunk it wrote, twice the size.
 func TestScaleOffsetFloat32WiderThan32Bits(t *testing.T) {
 	minF := float32(1.5)
+	const fill = float32(-2.25)
 	for _, c := range []struct {
 		minbits uint
-		fill    bool
+		fill    bool // a fill value is defined
 		offsets []uint64
-		want    []float32
+		filled  []bool // the element reads as the fill value
 	}{
-		{40, false, []uint64{5, 1<<33 + 7, 1<<32 + 1}, []float32{5/100.0 + 1.5, 7/100.0 + 1.5, 1/100.0 + 1.5}},
-		{64, false, []uint64{1<<63 | 3, 0xffffffff}, []float32{3/100.0 + 1.5, -1/100.0 + 1.5}},
-		// marker: 1 << (36 % 32) - 1 = 15
-		{36, true, []uint64{1<<35 | 15, 16, 15}, []float32{-2.25, 16/100.0 + 1.5, -2.25}},
+		{40, false, []uint64{5, 1<<33 + 7, 1<<32 + 1}, []bool{false, false, false}},
+		{64, false, []uint64{1<<63 | 3, 0xffffffff}, []bool{false, false}},
+		// the marker: 1 << (36 % 32) - 1 = 15, on the low 32 bits
+		{36, true, []uint64{1<<35 | 15, 16, 15}, []bool{true, false, true}},
 	} {
 		n := len(c.offsets)
 		header := make([]byte, scaleOffsetHeader)
@@ -51,21 +52,21 @@ func TestScaleOffsetFloat32WiderThan32Bits(t *testing.T) {
 		params := make([]uint32, 20)
 		params[1], params[2], params[3], params[4] = 2, uint32(n), 1, 4
 		if c.fill {
-			params[7], params[8] = 1, math.Float32bits(-2.25)
+			params[7], params[8] = 1, math.Float32bits(fill)
 		}
 		f := format.Filter{ID: ScaleOffset, Params: params}
 		out, err := scaleOffsetCodec{}.Decode(&f, in, 4*n)
 		if err != nil {
 			t.Fatalf("minbits %d: %v", c.minbits, err)
 		}
-		for i, want := range c.want {
+		for i, filled := range c.filled {
 			got := math.Float32frombits(binary.LittleEndian.Uint32(out[4*i:]))
-			if wantF := float32(want); c.fill && want == -2.25 {
-				if got != wantF {
-					t.Errorf("minbits %d, element %d: %v, want the fill value %v", c.minbits, i, got, wantF)
-				}
-			} else if exp := float32(int32(uint32(c.offsets[i])))/100 + minF; got != exp {
-				t.Errorf("minbits %d, element %d: %v, want %v", c.minbits, i, got, exp)
+			want := float32(int32(uint32(c.offsets[i])))/100 + minF
+			if filled {
+				want = fill
+			}
+			if got != want {
+				t.Errorf("minbits %d, element %d: %v, want %v", c.minbits, i, got, want)
 			}
 		}
 		// Behind LZF in a pipeline: the stream LZF holds is longer than
