@@ -220,6 +220,15 @@ func (d *mDS) resize(rows int64) {
 		d.stored = false // an empty dataset holds nothing (SPEC §5), however it got there
 	}
 	if n >= old {
+		// What comes into view reads as the fill value now in force:
+		// the page holding the old end may keep bytes past it from a
+		// fill value of before (a dtype change gives a new one).
+		for p, pg := range d.pages {
+			start := p * sessionPage
+			for o := max(old, start); o < min(n, start+sessionPage); o++ {
+				pg[o-start] = d.fillAt(o)
+			}
+		}
 		return
 	}
 	for p, pg := range d.pages {
@@ -1278,7 +1287,7 @@ func (s *session) opWrite() {
 		}
 		if s.expect(what, err, 0) && s.expect("close", cerr, 0) {
 			rb := d.rowBytes()
-			d.shape[0] = (off + length + rb - 1) / rb
+			d.resize((off + length + rb - 1) / rb)
 			d.write(off, buf)
 		}
 	}
@@ -1569,7 +1578,9 @@ func (s *session) checkRange(p string, d *mDS) {
 	}
 	s.logf("read %s [%d, +%d)", p, off, n)
 	if want := d.read(off, n); !bytes.Equal(buf, want) {
-		s.errorf("read %s [%d, +%d): bytes differ from the model at %d", p, off, n, off+int64(firstDiff(buf, want)))
+		at := firstDiff(buf, want)
+		s.errorf("read %s [%d, +%d): bytes differ from the model at %d: % x, want % x", p, off, n, off+int64(at),
+			buf[at:min(len(buf), at+16)], want[at:min(len(want), at+16)])
 	}
 	// Nothing past the end.
 	if k, err := fh.ReadAt(make([]byte, 16), size); k != 0 || !errors.Is(err, io.EOF) {
