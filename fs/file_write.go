@@ -52,8 +52,8 @@ func (n *datasetNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte
 // dataset's shape is fixed, so a truncate to its own size is a no-op and to
 // any other size EINVAL.
 func (n *datasetNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if n.fsys.opts.ReadOnly {
-		return n.fsys.refuse("setattr", n.path, syscall.EROFS, "the mount is read-only")
+	if errno := n.fsys.writable("setattr", n.path); errno != 0 {
+		return errno
 	}
 	if size, ok := in.GetSize(); ok {
 		ds, err := n.dataset()

@@ -127,8 +127,8 @@ func (g *groupNode) cachedLink(name string) (l h5.Link, found, ok bool) {
 // set on a directory, and keeps what the HDF5 file says, as a dataset does:
 // refusing them made every tar extraction into a mount report errors.
 func (g *groupNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if g.fsys.opts.ReadOnly {
-		return g.fsys.refuse("setattr", g.path, syscall.EROFS, "the mount is read-only")
+	if errno := g.fsys.writable("setattr", g.path); errno != 0 {
+		return errno
 	}
 	return g.Getattr(ctx, fh, out)
 }

@@ -49,8 +49,8 @@ func (s *symlinkNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse
 // Setattr accepts what tar and cp -a set on a link (times, owner) and keeps
 // what the HDF5 file says, as for groups and datasets.
 func (s *symlinkNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if s.fsys.opts.ReadOnly {
-		return s.fsys.refuse("setattr", "/"+s.Path(nil), syscall.EROFS, "the mount is read-only")
+	if errno := s.fsys.writable("setattr", "/"+s.Path(nil)); errno != 0 {
+		return errno
 	}
 	return s.Getattr(ctx, fh, out)
 }

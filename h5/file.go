@@ -120,34 +120,40 @@ func Open(r io.ReaderAt, size int64, opt *Options) (*File, error) {
 // it). An extension that cannot be read leaves the defaults: reading needs
 // no K, and a read-write open refuses such a file (checkFileSpace).
 func (f *File) readBTreeK() {
+	ext, err := f.superblockExtension()
+	if err != nil || ext == nil {
+		return
+	}
+	m := ext.Find(format.MsgBTreeK)
+	if m == nil || len(m.Data) < 7 || m.Data[0] != 0 {
+		return
+	}
+	d := format.NewDecoder(m.Data, m.Addr, "v1 B-tree K values message", f.r.Sizes)
+	d.U8()
+	chunkK, internalK, leafK := d.U16(), d.U16(), d.U16()
 	sb := f.sb
-	if sb.Version < 2 {
-		return
+	if chunkK > 0 {
+		sb.IndexedStorageK = chunkK
 	}
-	if sb.ExtensionAddr == format.Undefined {
-		return
+	if internalK > 0 {
+		sb.GroupInternalK = internalK
 	}
-	h, err := format.ReadObjectHeader(f.r, sb.ExtensionAddr)
+	if leafK > 0 {
+		sb.GroupLeafK = leafK
+	}
+}
+
+// superblockExtension reads the header of a version 2 or 3 superblock's
+// extension, nil where the file has none.
+func (f *File) superblockExtension() (*format.ObjectHeader, error) {
+	if f.sb.Version < 2 || f.sb.ExtensionAddr == format.Undefined {
+		return nil, nil
+	}
+	h, err := format.ReadObjectHeader(f.r, f.sb.ExtensionAddr)
 	if err != nil {
-		return
+		return nil, fmt.Errorf("h5: superblock extension: %w", err)
 	}
-	for _, m := range h.Messages {
-		if m.Type != format.MsgBTreeK || len(m.Data) < 7 || m.Data[0] != 0 {
-			continue
-		}
-		d := format.NewDecoder(m.Data, m.Addr, "v1 B-tree K values message", f.r.Sizes)
-		d.U8()
-		chunkK, internalK, leafK := d.U16(), d.U16(), d.U16()
-		if chunkK > 0 {
-			sb.IndexedStorageK = chunkK
-		}
-		if internalK > 0 {
-			sb.GroupInternalK = internalK
-		}
-		if leafK > 0 {
-			sb.GroupLeafK = leafK
-		}
-	}
+	return h, nil
 }
 
 // checkStandalone refuses what libhdf5 refuses to open with its default

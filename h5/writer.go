@@ -358,19 +358,11 @@ func (f *File) commit() error {
 // fileSpaceInfo returns the superblock extension's header and its file
 // space info message, nil where the file has none.
 func (f *File) fileSpaceInfo() (*format.ObjectHeader, *format.Message, error) {
-	if f.sb.Version < 2 || f.sb.ExtensionAddr == format.Undefined {
-		return nil, nil, nil
+	h, err := f.superblockExtension()
+	if err != nil || h == nil {
+		return nil, nil, err
 	}
-	h, err := format.ReadObjectHeader(f.r, f.sb.ExtensionAddr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("h5: superblock extension: %w", err)
-	}
-	for i := range h.Messages {
-		if h.Messages[i].Type == format.MsgFileSpaceInfo {
-			return h, &h.Messages[i], nil
-		}
-	}
-	return h, nil, nil
+	return h, h.Find(format.MsgFileSpaceInfo), nil
 }
 
 // checkFileSpace refuses, when the file is opened for writing, a file space
