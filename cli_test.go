@@ -139,6 +139,24 @@ func requireFUSE(t *testing.T) {
 }
 
 // requireTool fails the test when a program it drives is not installed.
+// keepFailedFile copies a failed test's HDF5 file into $H5MOUNT_KEEP, when
+// set, so that libhdf5's tools can look at it after the test is gone.
+func keepFailedFile(t *testing.T, file string) {
+	dir := os.Getenv("H5MOUNT_KEEP")
+	if dir == "" || !t.Failed() {
+		return
+	}
+	data, err := os.ReadFile(file)
+	if err == nil {
+		to := filepath.Join(dir, strings.NewReplacer("/", "_").Replace(t.Name())+".h5")
+		if err = os.WriteFile(to, data, 0o644); err == nil {
+			t.Logf("kept the file as %s", to)
+			return
+		}
+	}
+	t.Logf("keeping the file: %v", err)
+}
+
 func requireTool(t *testing.T, name, pkg string) {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {

@@ -31,6 +31,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -389,12 +391,17 @@ func editThroughMount(t *testing.T, rng *rand.Rand, mnt string, d map[string]*du
 			cands = append(cands, liveObject{path: "/", kind: "group", addr: d["/"].Addr})
 			o := cands[rng.Intn(len(cands))]
 			name, text, want := newAttr(rng, k)
-			if e := byAddr[o.addr]; e != nil && rng.Intn(2) == 0 {
+			flags := unix.XATTR_CREATE
+			e := byAddr[o.addr]
+			for e != nil && hasAttr(e, name) {
+				name += "+" // the file's own attribute, of a type of its own
+			}
+			if e != nil && rng.Intn(2) == 0 {
 				if n, tx, w, ok := replaceAttr(rng, e, m.attrs[o.addr]); ok {
-					name, text, want = n, tx, w
+					name, text, want, flags = n, tx, w, unix.XATTR_REPLACE
 				}
 			}
-			err := syscall.Setxattr(inMount(mnt, o.path), "user."+name, []byte(text), 0)
+			err := syscall.Setxattr(inMount(mnt, o.path), "user."+name, []byte(text), flags)
 			m.edits = append(m.edits, fmt.Sprintf("setfattr -n user.%s -v %q %s: %v", name, text, o.path, err))
 			if err != nil {
 				t.Errorf("setfattr -n user.%s -v %q %s: %v", name, text, o.path, err)
@@ -688,4 +695,9 @@ func strp(s *string) string {
 		return "<nil>"
 	}
 	return strconv.Quote(*s)
+}
+
+func hasAttr(e *dumpEntry, name string) bool {
+	_, ok := e.Attrs[name]
+	return ok
 }

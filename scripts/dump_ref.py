@@ -637,8 +637,9 @@ def _all_bytes(ds):
     return np.ascontiguousarray(v).tobytes()
 
 
-def dump_dataset(ds, entry, opts, windows=(), probes=()):
-    """Fill a dataset entry.  Whatever h5py cannot do leaves "error" and the rest."""
+def dump_dataset(ds, entry, opts, windows=(), probes=(), read=True):
+    """Fill a dataset entry.  Whatever h5py cannot do leaves "error" and the rest.
+    read=False leaves the values out (for a dataset whose reading crashes libhdf5)."""
     _fp_default()
     errors = []
 
@@ -729,6 +730,8 @@ def dump_dataset(ds, entry, opts, windows=(), probes=()):
             "fillvalue text", lambda: attr_text(np.asarray(ds.fillvalue, dtype=dt), dt, [],
                                                 _enum_names(tid), _string_info(tid)))
     entry["props"] = props
+    if not read:
+        return
 
     # data
     entry["sha256"] = None
@@ -897,10 +900,10 @@ def _walk(f, filename, use_h5debug, details):
 
 def _details(opts, parts=("attrs", "data")):
     def details(obj, entry, path):
-        if "data" in parts:
+        if "data" in parts or "meta" in parts:
             if isinstance(obj, h5py.Dataset):
                 dump_dataset(obj, entry, opts, opts["windows"].get(path, ()),
-                             opts["probes"].get(path, ()))
+                             opts["probes"].get(path, ()), read="data" in parts)
             elif isinstance(obj, h5py.Datatype):
                 entry.update(type_fields(obj.dtype, obj.id))
         if "attrs" in parts:
@@ -962,9 +965,13 @@ def _dump_isolated(filename, opts, use_h5debug):
             continue
         if e["kind"] != "group":
             got, derr = _child(["--_mode", "data", "--_path", path, filename], opts, 600)
+            if got is None:
+                # Its values crash libhdf5: what it says of the dataset
+                # (type, shape, filters) is still a reference.
+                got, _ = _child(["--_mode", "meta", "--_path", path, filename], opts, 600)
             if got is not None:
                 e.update(got)
-            else:
+            if derr is not None:
                 e["error"] = derr
         got, aerr = _child(["--_mode", "attrs", "--_path", path, filename], opts, 300)
         if got is None:
@@ -998,9 +1005,9 @@ def _child_main(a, opts):
             if a._mode == "object":
                 out = {}
                 _details(opts)(obj, out, a._path)
-            elif a._mode == "data":
+            elif a._mode in ("data", "meta"):
                 out = {}
-                _details(opts, ("data",))(obj, out, a._path)
+                _details(opts, (a._mode,))(obj, out, a._path)
             elif a._mode == "attrs":
                 out = dump_attrs(obj)
             elif a._mode == "nattrs":
