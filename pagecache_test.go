@@ -98,3 +98,100 @@ func TestSmallReadFillsPageCache(t *testing.T) {
 		unmountCleanup(t, mnt)
 	}
 }
+
+// TestMmapWrites: a dataset mapped shared and written through the mapping
+// (numpy.memmap mode "r+") keeps what was written, whether the writer
+// msyncs (then another descriptor reads it at once) or only unmaps and
+// lets the unmount write the pages back; libhdf5 reads the result. One
+// dataset is contiguous, the other gzip-chunked, and the writes straddle
+// chunk and page boundaries.
+func TestMmapWrites(t *testing.T) {
+	requireFUSE(t)
+	const n, chunk = 1 << 17, 1 << 13 // 1 MiB of int64 in 64 KiB chunks
+	name := filepath.Join(t.TempDir(), "mapped.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	i64 := &h5.Datatype{Class: h5.ClassInteger, Version: 1, Size: 8, Precision: 64, Signed: true}
+	initial := make([]byte, 8*n)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint64(initial[8*i:], uint64(i)*2654435761)
+	}
+	specs := map[string]*h5.DatasetSpec{
+		"contiguous": {Type: i64, Dims: []uint64{n}},
+		"gzip":       {Type: i64, Dims: []uint64{n}, Chunks: []uint64{chunk}, Filters: []h5.Filter{{ID: 1, Params: []uint32{4}}}},
+	}
+	for dsName, spec := range specs {
+		d, err := root.CreateDataset(dsName, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.WriteAt(initial, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writes := []struct{ off, n int }{{0, 3}, {4090, 20}, {8*chunk - 5, 10}, {300000, 70000}, {8*n - 7, 7}}
+	want := map[string][]byte{}
+	mnt := mountT(t, name)
+	for dsName, msync := range map[string]bool{"contiguous": true, "gzip": false} {
+		fh, err := os.OpenFile(filepath.Join(mnt, dsName), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem, err := unix.Mmap(int(fh.Fd()), 0, len(initial), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// As numpy.memmap does: the descriptor is closed before the writes.
+		fh.Close()
+		w := bytes.Clone(initial)
+		for k, wr := range writes {
+			for i := wr.off; i < wr.off+wr.n; i++ {
+				mem[i] = byte(k*31 + i)
+				w[i] = mem[i]
+			}
+		}
+		want[dsName] = w
+		if msync {
+			if err := unix.Msync(mem, unix.MS_SYNC); err != nil {
+				t.Fatalf("%s: msync: %v", dsName, err)
+			}
+			// The pages, clean after the msync, are dropped: what is read
+			// then is what the mount holds.
+			rd, err := os.Open(filepath.Join(mnt, dsName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Fadvise(int(rd.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]byte, len(w))
+			_, err = rd.ReadAt(got, 0)
+			rd.Close()
+			if err != nil || !bytes.Equal(got, w) {
+				t.Errorf("%s: read after msync differs from the mapping's writes (%v)", dsName, err)
+			}
+		}
+		if err := unix.Munmap(mem); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	dump, err := corpusDump(name)
+	if err != nil {
+		t.Fatalf("dump_ref.py: %v", err)
+	}
+	for dsName, w := range want {
+		e := dump["/"+dsName]
+		if e == nil || e.SHA256 == nil || *e.SHA256 != sha256Hex(w) {
+			t.Errorf("libhdf5 reads /%s other than the mapping's writes left it", dsName)
+		}
+	}
+}
