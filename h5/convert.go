@@ -522,7 +522,10 @@ func float16Value(b uint16) float64 {
 
 // encodeFloatLayout rounds f to the nearest value of t's layout and stores
 // it in dst: beyond the largest finite value it is infinity, below the
-// smallest subnormal zero.
+// smallest subnormal zero. Halfway values round away from zero, not to
+// even: libhdf5's conversion (H5T__conv_f_f) rounds up whenever the first
+// bit it cuts off is set, except where that would carry the largest
+// finite binade into infinity, where it cuts.
 func encodeFloatLayout(t *Datatype, f float64, dst []byte) {
 	msize := uint(t.MantSize)
 	maxExp := uint64(1)<<t.ExpSize - 1
@@ -550,16 +553,20 @@ func encodeFloatLayout(t *Datatype, f float64, dst []byte) {
 		if implied {
 			e := int64(e2) - 1 + bias
 			if e <= 0 {
-				m := math.RoundToEven(math.Ldexp(f, int(int64(msize)+bias-1)))
+				m := math.Round(math.Ldexp(f, int(int64(msize)+bias-1)))
 				if m >= math.Ldexp(1, int(msize)) {
 					exp, mant = 1, 0
 				} else {
 					mant = uint64(m)
 				}
 			} else {
-				m := math.RoundToEven((frac*2 - 1) * math.Ldexp(1, int(msize)))
+				m := math.Round((frac*2 - 1) * math.Ldexp(1, int(msize)))
 				if m >= math.Ldexp(1, int(msize)) {
-					m, e = 0, e+1
+					if uint64(e)+1 == maxExp {
+						m-- // the largest finite value, not infinity
+					} else {
+						m, e = 0, e+1
+					}
 				}
 				if uint64(e) >= maxExp {
 					exp, mant = maxExp, 0
@@ -570,7 +577,7 @@ func encodeFloatLayout(t *Datatype, f float64, dst []byte) {
 		} else {
 			// The leading bit is stored: value = m · 2^(e-bias-msize+1).
 			e := int64(e2) - 1 + bias
-			m := math.RoundToEven(frac * math.Ldexp(1, int(msize)))
+			m := math.Round(frac * math.Ldexp(1, int(msize)))
 			if m >= math.Ldexp(1, int(msize)) {
 				m, e = m/2, e+1
 			}

@@ -210,7 +210,10 @@ for line in open(sys.argv[1]).read().split("\n"):
         if rd.shape == ():
             want = np.asarray(want, dtype=rd.dtype)
             got = np.asarray(got, dtype=ds.dtype)
-        assert same(got, want), (file, p)
+        if not same(got, want):
+            g, w = np.ascontiguousarray(got).reshape(-1), np.ascontiguousarray(want).reshape(-1)
+            bad = [i for i in range(len(g)) if g[i:i+1].tobytes() != w[i:i+1].tobytes()]
+            raise AssertionError((file, p, len(bad), [(i, g[i], w[i]) for i in bad[:5]]))
         continue
     if ds.shape == ():
         got = np.asarray(got, dtype=ds.dtype)   # h5py hands scalars back in native order
