@@ -452,10 +452,10 @@ func (s *session) compressionOpt() []string {
 	specs := []struct{ opt, shown string }{
 		{"", ""}, {"", ""}, {"gzip", "gzip:4"}, {"shuffle,gzip:1", "shuffle,gzip:1"}, {"lzf", "lzf"},
 		{"lz4", "lz4"}, {"zstd:3", "zstd:3"}, {"bitshuffle:lz4", "bitshuffle"}, {"bitshuffle:zstd:3", "bitshuffle"},
-		{"shuffle,gzip:1", "shuffle,gzip:1"},
+		{"shuffle,gzip:1", "shuffle,gzip:1"}, {"blosc:lz4", "blosc"}, {"blosc:zstd:1", "blosc"},
 	}
 	c := specs[s.rng.Intn(len(specs))]
-	s.defComp, s.defZstd = c.shown, strings.Contains(c.opt, "zstd")
+	s.defComp, s.defZstd = c.shown, zstdOutsideBlosc(c.opt)
 	if c.opt == "" {
 		return nil
 	}
@@ -949,12 +949,20 @@ func (s *session) addDataset(p string, d *mDS) {
 	s.resolve(path.Dir(p), 0).kids[path.Base(p)] = &mLink{obj: &mObj{ds: d, attrs: map[string]*mAttr{}, nlink: 1}}
 }
 
+// zstdOutsideBlosc reports whether a compression spec compresses with
+// Zstandard where this libhdf5 cannot read it: its own filter, or
+// bitshuffle's (Debian's c-blosc has Zstandard).
+func zstdOutsideBlosc(spec string) bool {
+	return strings.Contains(spec, "zstd") && !strings.HasPrefix(spec, "blosc")
+}
+
 // compressionSpecs are what user.h5.compression is set to, and how it then
 // reads.
 var compressionSpecs = []struct{ set, shown string }{
 	{"", ""}, {"gzip:1", "gzip:1"}, {"gzip", "gzip:4"}, {"shuffle,gzip:4", "shuffle,gzip:4"}, {"lzf", "lzf"},
 	{"lz4", "lz4"}, {"zstd:3", "zstd:3"}, {"fletcher32", "fletcher32"}, {"shuffle,fletcher32,gzip:6", "shuffle,fletcher32,gzip:6"},
 	{"bitshuffle:lz4", "bitshuffle"}, {"bitshuffle:zstd:3", "bitshuffle"}, {"shuffle,lz4", "shuffle,lz4"},
+	{"blosc", "blosc"}, {"blosc:lz4:9", "blosc"}, {"blosc:zstd:5", "blosc"}, {"blosc:snappy", "blosc"}, {"blosc:zlib:3", "blosc"},
 }
 
 // syncStored settles whether a dataset that has been written but whose
@@ -1142,7 +1150,7 @@ func (s *session) opDefine() {
 		if d.stored && !small {
 			return
 		}
-		apply = func() { d.compression, d.zstd = c.shown, strings.Contains(c.set, "zstd") }
+		apply = func() { d.compression, d.zstd = c.shown, zstdOutsideBlosc(c.set) }
 	default: // fillvalue
 		name = "user.h5.fillvalue"
 		if d.stored {

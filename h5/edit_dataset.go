@@ -360,7 +360,7 @@ func isFillPattern(p []byte, off uint64, fill []byte) bool {
 
 // setLocal fills in the filter parameters that depend on the datatype and
 // the chunk, as each filter's set_local callback does in libhdf5: the
-// element size of shuffle and bitshuffle, LZF's chunk size.
+// element size of shuffle and bitshuffle, LZF's chunk size, Blosc's both.
 func setLocal(filters []Filter, t *Datatype, chunkBytes uint64) []Filter {
 	out := make([]Filter, len(filters))
 	for i, fl := range filters {
@@ -378,6 +378,22 @@ func setLocal(filters []Filter, t *Datatype, chunkBytes uint64) []Filter {
 				fl.Params = append(fl.Params, 0)
 			}
 			fl.Params[2] = uint32(min(chunkBytes, 0xffffffff))
+		case filter.Blosc:
+			// hdf5-blosc's: its revision, Blosc's format, the size of an
+			// element (of an array's base type; 1 past what Blosc
+			// shuffles), the chunk's size.
+			for len(fl.Params) < 4 {
+				fl.Params = append(fl.Params, 0)
+			}
+			elem := t.Size
+			if t.Class == ClassArray && t.Base != nil {
+				elem = t.Base.Size
+			}
+			if elem > 255 {
+				elem = 1
+			}
+			fl.Params[0], fl.Params[1], fl.Params[2] = 2, 2, elem
+			fl.Params[3] = uint32(min(chunkBytes, 0xffffffff))
 		}
 		out[i] = fl
 	}
@@ -390,7 +406,7 @@ func elementSizeFilters(filters []Filter) bool {
 	for _, fl := range filters {
 		switch fl.ID {
 		case filter.Shuffle, filter.Bitshuffle, filter.NBit, filter.ScaleOffset:
-			return true
+			return true // (Blosc's frames carry their element size)
 		}
 	}
 	return false

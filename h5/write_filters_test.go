@@ -17,8 +17,8 @@ import (
 )
 
 // filterPluginPath holds Debian's filter plugins (hdf5-filter-plugin,
-// hdf5-plugin-lzf, bitshuffle): LZF, LZ4, bitshuffle (without zstd), bzip2,
-// blosc. There is no zstd plugin.
+// hdf5-plugin-lzf, bitshuffle, hdf5-filter-plugin-blosc-serial): LZF, LZ4,
+// bitshuffle (without zstd), bzip2, Blosc. There is no zstd plugin.
 const filterPluginPath = "/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins"
 
 // writeFilterFiles are committed files whose chunks went through the
@@ -34,6 +34,10 @@ var writeFilterFiles = []struct {
 	{"filters/bitshuffle.h5", []string{"/bs_i4", "/bs_u2_block64", "/bs_i8", "/bs_f8_lz4", "/bs_u1_lz4",
 		"/bs_f4_be_lz4", "/bs_c16_lz4", "/bs_f4_zstd", "/bs_i2_be_zstd"}},
 	{"filters/zstd.h5", []string{"/zstd_i4", "/zstd_f8_be", "/zstd_u1_random"}},
+	{"filters/blosc.h5", []string{"/blosc_lz_i4", "/blosc_lz4_bit_i2", "/blosc_zstd_f8", "/blosc_lz_f8_big",
+		"/blosc_lz4_i4_big", "/blosc_lz4hc_bit_u2", "/blosc_snappy_f4", "/blosc_zlib_i8", "/blosc_zstd_bit_f8",
+		"/blosc_zstd_level1_i2", "/blosc_lz_plain_u1", "/blosc_lz_level9_f8", "/blosc_bit_odd_i4", "/blosc_compound",
+		"/blosc_wide_lz4"}},
 	{"conformance/filter_lzf.h5", []string{"/lzf_f8_shuffle", "/lzf_i2", "/lzf_random"}},
 	{"conformance/filter_lzf_latest.h5", []string{"/lzf_f8_shuffle", "/lzf_i2", "/lzf_random"}},
 	{"conformance/filter_lz4.h5", []string{"/lz4_f8_blocks", "/lz4_i4", "/lz4_shuffle_f4"}},
@@ -68,7 +72,8 @@ func fillPatternKind(rng *rand.Rand, buf []byte, elem int) {
 }
 
 // TestWriteFiltersMatchH5py writes random ranges through the engine into
-// datasets filtered by LZF, LZ4, bitshuffle (plain, LZ4, zstd) and zstd,
+// datasets filtered by LZF, LZ4, bitshuffle (plain, LZ4, zstd), zstd and
+// Blosc (every compressor and shuffle),
 // then has libhdf5 with the plugins read them back (h5py) and compares
 // with a model of the writes. zstd, for which libhdf5 here has no plugin,
 // is judged chunk by chunk: the stored bytes (read_direct_chunk) are
@@ -190,7 +195,7 @@ func writeFilteredAndJudge(t *testing.T, name string, paths []string) {
 	if err != nil || lines[len(lines)-1] != "ok" {
 		t.Fatalf("h5py judge: %v\n%s", err, out)
 	}
-	var lzfMasked, lzfPlain int
+	var lzfMasked, lzfPlain, bloscCompressed int
 	for _, l := range lines {
 		fields := strings.Fields(l)
 		switch {
@@ -201,13 +206,21 @@ func writeFilteredAndJudge(t *testing.T, name string, paths []string) {
 			t.Logf("%s (%s): %s chunks, %s stored with the filter skipped", fields[1], fields[2], fields[3], fields[4])
 			nchunks, _ := strconv.Atoi(fields[3])
 			masked, _ := strconv.Atoi(fields[4])
-			if fields[2] == "lzf" {
+			switch {
+			case fields[2] == "lzf":
 				lzfMasked += masked
 				lzfPlain += nchunks - masked
-			} else if masked != 0 {
-				t.Errorf("%s: %d chunks stored with a filter skipped; only LZF gives up", fields[1], masked)
+			case fields[2] == "blosc":
+				// As hdf5-blosc: a chunk that does not shrink is stored
+				// unfiltered (the filter is optional).
+				bloscCompressed += nchunks - masked
+			case masked != 0:
+				t.Errorf("%s: %d chunks stored with a filter skipped; only LZF and Blosc give up", fields[1], masked)
 			}
 		}
+	}
+	if strings.Contains(name, "blosc") && bloscCompressed == 0 {
+		t.Errorf("Blosc: no chunk compressed")
 	}
 	if strings.Contains(name, "lzf") && (lzfMasked == 0 || lzfPlain == 0) {
 		t.Errorf("LZF chunks: %d stored raw (mask bit set), %d compressed: want some of each", lzfMasked, lzfPlain)
@@ -270,7 +283,7 @@ for spec in sys.argv[2:]:
     pl = ds.id.get_create_plist()
     filters = [pl.get_filter(i) for i in range(pl.get_nfilters())]
     ids = [fl[0] for fl in filters]
-    kind = "lzf" if 32000 in ids else "lz4" if 32004 in ids else "bitshuffle" if 32008 in ids else "zstd" if 32015 in ids else "other"
+    kind = "lzf" if 32000 in ids else "blosc" if 32001 in ids else "lz4" if 32004 in ids else "bitshuffle" if 32008 in ids else "zstd" if 32015 in ids else "other"
     zstd = [fl for fl in filters if fl[0] == 32015 or (fl[0] == 32008 and len(fl[2]) > 4 and fl[2][4] == 3)]
     grid = [(s + c - 1) // c for s, c in zip(ds.shape, ds.chunks)]
     nchunks = ds.id.get_num_chunks()

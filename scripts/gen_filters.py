@@ -32,7 +32,7 @@ and filters.json, which h5/internal/filter/plugins_test.go reads:
                     H5Dread returns with the memory type equal to the file
                     type, so no conversion (n-bit padding bits stay zero,
                     big-endian stays big-endian).  Row-major, extent only.
-          "expect": "ok" | "unsupported"   (szip, blosc: h5mount has no decoder;
+          "expect": "ok" | "unsupported"   (szip: h5mount has no decoder;
                     every chunk must fail with ErrUnsupported naming the filter)
         }
       ]
@@ -64,7 +64,7 @@ OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "testdata", "filt
 CORPUS = "../shared/corpus/"
 
 LZF, BLOSC, LZ4, BSHUF, ZSTD, BZIP2 = 32000, 32001, 32004, 32008, 32015, 307
-UNSUPPORTED = (4, BLOSC)  # szip, blosc: h5mount answers "unsupported"
+UNSUPPORTED = (4,)  # szip: h5mount answers "unsupported"
 
 rng = np.random.default_rng(20240611)
 
@@ -347,19 +347,74 @@ def gen_bzip2(f):
     return out
 
 
-# ---- blosc (32001, hdf5-blosc): h5mount has no decoder yet ----
+# ---- blosc (32001, hdf5-blosc on c-blosc 1.x) ----
 
 def gen_blosc(f):
     out = []
+    noise = np.random.default_rng(32001)  # its own: the other files' data stay as they were
+
+    def wavy(shape, dt):
+        # Noise in eighths: the low bits of the mantissas stay zero, so that
+        # the chunks compress and the files stay small.
+        v = smooth(shape, "<f8", 100.0)
+        if np.dtype(dt).kind == "f":
+            v = np.round(v * 8 + noise.normal(0, 4, size=shape)) / 8
+        if np.dtype(dt).kind == "u":
+            v += 128
+        return v.astype(dt)
+
+    # (Level 0 and chunks under 128 bytes make c-blosc store the chunk as
+    # it is, 16 bytes longer: hdf5-blosc then fails and libhdf5 stores the
+    # chunk unfiltered. The Go tests write such frames.)
+    compound = np.dtype([("t", "<i4"), ("x", "<f8")])         # 12 bytes: split into 12 streams
+    wide = np.dtype([("a", "<f8"), ("b", "<f8"), ("c", "<i8")])  # 24 bytes: more than 16, never split
     # cd_values: 4 set by the filter, then clevel, shuffle (0 none, 1 byte,
-    # 2 bit), compressor (0 blosclz, 1 lz4, 2 lz4hc, 4 zlib, 5 zstd)
-    for name, dt, shape, chunks, opts in (("blosc_lz_i4", "<i4", (40, 30), (32, 16), (5, 1, 0)),
-                                          ("blosc_lz4_bit_i2", ">i2", (500,), (200,), (9, 2, 1)),
-                                          ("blosc_zstd_f8", "<f8", (300,), (150,), (3, 1, 5))):
+    # 2 bit), compressor (0 blosclz, 1 lz4, 2 lz4hc, 3 snappy, 4 zlib, 5 zstd)
+    specs = (("blosc_lz_i4", "<i4", (40, 30), (32, 16), (5, 1, 0)),
+             ("blosc_lz4_bit_i2", ">i2", (500,), (200,), (9, 2, 1)),
+             ("blosc_zstd_f8", "<f8", (300,), (150,), (3, 1, 5)),
+             # Larger chunks: split into streams (every compressor but zstd),
+             # several blocks (zstd at level 1, elements of over 16 bytes, u1
+             # at level 1) with a shorter last one, partial edge chunks.
+             ("blosc_lz_f8_big", "<f8", (30000,), (20000,), (5, 1, 0)),
+             ("blosc_lz4_i4_big", "<i4", (200, 900), (100, 701), (7, 1, 1)),
+             ("blosc_lz4hc_bit_u2", "<u2", (100000,), (65536,), (9, 2, 2)),
+             ("blosc_snappy_f4", "<f4", (30000,), (25000,), (5, 1, 3)),
+             ("blosc_zlib_i8", "<i8", (40000,), (30000,), (6, 1, 4)),
+             ("blosc_zstd_bit_f8", "<f8", (20000,), (13333,), (9, 2, 5)),
+             ("blosc_zstd_level1_i2", "<i2", (90000,), (60000,), (1, 1, 5)),   # 32 KiB blocks, not split
+             ("blosc_lz_plain_u1", "|u1", (300000,), (131072,), (1, 0, 0)),
+             ("blosc_lz_level9_f8", "<f8", (12000,), (12000,), (9, 1, 0)),
+             ("blosc_bit_odd_i4", "<i4", (3000,), (1001,), (5, 2, 1)),       # not a multiple of 8 elements
+             ("blosc_compound", compound, (8000,), (6000,), (5, 1, 0)),
+             ("blosc_wide_lz4", wide, (7000,), (6000,), (5, 1, 1)))
+    for name, dt, shape, chunks, opts in specs[:3]:
         out.append(f.create_dataset(name, data=smooth(shape, dt), chunks=chunks, compression=BLOSC,
                                     compression_opts=(0, 0, 0, 0) + opts))
-        assert not any(i.filter_mask for i in stored_chunks(out[-1])), name
+    for name, dt, shape, chunks, opts in specs[3:]:
+        dt = np.dtype(dt)
+        if dt.names:
+            data = np.zeros(shape, dt)
+            for k in dt.names:
+                data[k] = wavy(shape, dt[k])
+        elif "snappy" in name:
+            # c-blosc gives snappy no room once the splits before have
+            # filled the chunk's worth: every split must compress.
+            data = np.round(smooth(shape, "<f8") * 8).astype(dt) / 8
+        else:
+            data = wavy(shape, dt)
+        out.append(f.create_dataset(name, data=data, chunks=chunks, compression=BLOSC,
+                                    compression_opts=(0, 0, 0, 0) + opts))
+    for d in out:
+        assert not any(i.filter_mask for i in stored_chunks(d)), d.name
     return out
+
+
+# ---- szip (4, libaec): h5mount has no decoder ----
+
+def gen_szip(f):
+    return [f.create_dataset("szip_i4", data=smooth((64, 40), "<i4"), chunks=(32, 20), compression="szip",
+                             compression_opts=("nn", 8))]
 
 
 # ---- scale-offset (6, built in) ----
@@ -510,7 +565,7 @@ def main():
     files = []
     for name, gen in (("lzf", gen_lzf), ("lz4", gen_lz4), ("bitshuffle", gen_bitshuffle), ("zstd", gen_zstd),
                       ("bzip2", gen_bzip2), ("blosc", gen_blosc), ("scaleoffset", gen_scaleoffset),
-                      ("nbit", gen_nbit)):
+                      ("nbit", gen_nbit), ("szip", gen_szip)):
         path = os.path.join(OUT, name + ".h5")
         with h5py.File(path, "w") as f:
             # (name, sha256 of the data written, for chunks libhdf5 cannot read)

@@ -2,6 +2,7 @@ package xattr
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -194,9 +195,15 @@ func ParseMaxShape(text string, shape []uint64) ([]uint64, error) {
 	return dims, nil
 }
 
+// writableFilters are the names ParseCompression takes.
+const writableFilters = "gzip, zstd, lzf, lz4, shuffle, bitshuffle, bitshuffle:lz4, bitshuffle:zstd, blosc, blosc:COMPRESSOR:LEVEL, fletcher32"
+
+// bloscCompressors are c-blosc's compressors by their code.
+var bloscCompressors = []string{"blosclz", "lz4", "lz4hc", "snappy", "zlib", "zstd"}
+
 // ParseCompression parses a filter pipeline as Compression writes it:
 // "gzip" (level 4, as h5py), "gzip:6", "shuffle,gzip:4", "zstd:3", "lzf",
-// "lz4", "bitshuffle", "fletcher32"; "" or "none" is no filter. The
+// "lz4", "bitshuffle", "blosc:lz4:5", "fletcher32"; "" or "none" is no filter. The
 // filters carry the ids, flags, names and parameters h5py gives them;
 // parameters that depend on the datatype are filled in at creation.
 func ParseCompression(text string) ([]h5.Filter, error) {
@@ -268,10 +275,31 @@ func ParseCompression(text string) ([]h5.Filter, error) {
 				}
 				hasArg = false
 			}
-		case "bzip2", "blosc", "szip", "filter307", "filter32001", "filter4":
-			return nil, invalidf("compression %q: h5mount reads %s but cannot write it (gzip, zstd, lzf, lz4, shuffle, bitshuffle, bitshuffle:lz4, bitshuffle:zstd, fletcher32)", text, name)
+		case "blosc":
+			// hdf5-blosc's parameters (element and chunk size set per
+			// dataset), Blosc's byte shuffle, and the compressor with its
+			// level: blosc (blosclz at 5), blosc:lz4, blosc:zstd:9, ...
+			f = h5.Filter{ID: 32001, Name: "blosc", Flags: 1, Params: []uint32{2, 2, 0, 0, 5, 1, 0}}
+			if hasArg {
+				codec, lvl, hasLevel := strings.Cut(arg, ":")
+				comp := slices.Index(bloscCompressors, strings.ToLower(codec))
+				if comp < 0 {
+					return nil, invalidf("compression %q: Blosc compresses with %s, not %q", text, strings.Join(bloscCompressors, ", "), codec)
+				}
+				f.Params[6] = uint32(comp)
+				if hasLevel {
+					n, err := strconv.Atoi(lvl)
+					if err != nil || n < 1 || n > 9 {
+						return nil, invalidf("compression %q: Blosc level %q (1-9)", text, lvl)
+					}
+					f.Params[4] = uint32(n)
+				}
+				hasArg = false
+			}
+		case "bzip2", "szip", "filter307", "filter4":
+			return nil, invalidf("compression %q: h5mount reads %s but cannot write it (%s)", text, name, writableFilters)
 		default:
-			return nil, invalidf("compression %q: unknown filter %q (gzip, zstd, lzf, lz4, shuffle, bitshuffle, bitshuffle:lz4, bitshuffle:zstd, fletcher32)", text, name)
+			return nil, invalidf("compression %q: unknown filter %q (%s)", text, name, writableFilters)
 		}
 		if hasArg && f.ID != 1 && f.ID != 32015 {
 			return nil, invalidf("compression %q: %s takes no level", text, name)

@@ -261,7 +261,15 @@ func TestParseProperties(t *testing.T) {
 			t.Errorf("ParseCompression(%q) = %+v, %v; want bitshuffle with %v", text, fs, err, want)
 		}
 	}
-	for _, bad := range []string{"zip", "gzip:12", "lzf:3", "gzip:x", "bitshuffle:gzip", "bitshuffle:lz4:3", "bitshuffle:zstd:99", "bzip2", "blosc"} {
+	for text, want := range map[string][]uint32{"blosc": {2, 2, 0, 0, 5, 1, 0}, "blosc:lz4": {2, 2, 0, 0, 5, 1, 1},
+		"blosc:zstd:9": {2, 2, 0, 0, 9, 1, 5}, "blosc:LZ4HC:1": {2, 2, 0, 0, 1, 1, 2}, "blosc:snappy": {2, 2, 0, 0, 5, 1, 3}} {
+		fs, err := ParseCompression(text)
+		if err != nil || len(fs) != 1 || fs[0].ID != 32001 || !slices.Equal(fs[0].Params, want) || Compression(fs) != "blosc" {
+			t.Errorf("ParseCompression(%q) = %+v, %v; want blosc with %v", text, fs, err, want)
+		}
+	}
+	for _, bad := range []string{"zip", "gzip:12", "lzf:3", "gzip:x", "bitshuffle:gzip", "bitshuffle:lz4:3", "bitshuffle:zstd:99", "bzip2",
+		"blosc:gzip", "blosc:lz4:0", "blosc:zstd:10", "blosc:lz4:x", "szip"} {
 		if _, err := ParseCompression(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseCompression(%q): %v", bad, err)
 		}

@@ -78,8 +78,9 @@ func Name(f *format.Filter) string {
 // their stream can become at most: deflate's 258-byte match in two bits
 // makes 1032, an LZ4 match grows by 255 per extra length byte, an LZF
 // back-reference of 3 bytes gives at most 264, a zstd block of at least 4
-// bytes holds at most 128 KiB; shuffle and fletcher32 never grow, and
-// bitshuffle grows as the compressor it uses.
+// bytes holds at most 128 KiB; shuffle and fletcher32 never grow,
+// bitshuffle grows as the compressor it uses, and Blosc as the most its
+// compressors can (zstd's).
 func maxExpansion(f *format.Filter) (int, bool) {
 	switch f.ID {
 	case Deflate:
@@ -88,7 +89,7 @@ func maxExpansion(f *format.Filter) (int, bool) {
 		return 256, true
 	case LZF:
 		return 100, true
-	case Zstd:
+	case Zstd, Blosc:
 		return 32768, true
 	case Shuffle, Fletcher32:
 		return 1, true

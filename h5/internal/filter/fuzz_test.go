@@ -133,6 +133,8 @@ func FuzzNBit(f *testing.F) { fuzzCodec(f, filter.NBit) }
 
 func FuzzBZip2(f *testing.F) { fuzzCodec(f, filter.BZip2) }
 
+func FuzzBlosc(f *testing.F) { fuzzCodec(f, filter.Blosc) }
+
 func FuzzDeflate(f *testing.F) {
 	var z bytes.Buffer
 	w := zlib.NewWriter(&z)

@@ -60,9 +60,26 @@ func (lzfEncoder) Encode(_ *format.Filter, in []byte) ([]byte, error) {
 	return out[:n:n], nil
 }
 
+// lzLimits bound the streams of the LZF family: LZF's own, and BloscLZ's,
+// whose decoder takes a distance of 8192 and a length byte of 255 as
+// escapes to longer forms and stops before a match that ends the stream.
+type lzLimits struct {
+	maxOff, maxMatch int
+	endWithLiteral   bool
+}
+
+var (
+	lzfLimits     = lzLimits{maxOff: lzfMaxOff, maxMatch: lzfMaxMatch}
+	bloscLZLimits = lzLimits{maxOff: lzfMaxOff - 1, maxMatch: lzfMaxMatch - 1, endWithLiteral: true}
+)
+
 // lzfCompress writes the LZF stream of src into dst and returns its
 // length, or 0 when it does not fit (or src is empty).
 func lzfCompress(dst, src []byte, t *lzfTable) int {
+	return lzCompress(dst, src, t, lzfLimits)
+}
+
+func lzCompress(dst, src []byte, t *lzfTable, lim lzLimits) int {
 	n := len(src)
 	if n == 0 {
 		return 0
@@ -82,7 +99,7 @@ func lzfCompress(dst, src []byte, t *lzfTable) int {
 		h := (v * 0x9e3779b1) >> shift
 		c := int(tab[h]) - 1
 		tab[h] = int32(i + 1)
-		if c < 0 || i-c > lzfMaxOff || lzfLoad3(src, c) != v {
+		if c < 0 || i-c > lim.maxOff || lzfLoad3(src, c) != v {
 			// The last distance again: a run or a repeating pattern goes
 			// on past the longest match, and the positions inside that
 			// match were never hashed.
@@ -94,7 +111,10 @@ func lzfCompress(dst, src []byte, t *lzfTable) int {
 		}
 		// Extend the match, eight bytes at a time while they last.
 		m := 3
-		limit := min(lzfMaxMatch, n-i)
+		limit := min(lim.maxMatch, n-i)
+		if lim.endWithLiteral {
+			limit-- // (i+4 <= n: still at least 3)
+		}
 		for m+8 <= limit {
 			if x := binary.LittleEndian.Uint64(src[c+m:]) ^ binary.LittleEndian.Uint64(src[i+m:]); x != 0 {
 				m += bits.TrailingZeros64(x) >> 3

@@ -220,7 +220,7 @@ func TestFilterFiles(t *testing.T) {
 	}
 	// The files exercise every decoder this package has beyond the
 	// original three.
-	for _, id := range []uint16{filter.LZF, filter.LZ4, filter.Zstd, filter.Bitshuffle, filter.BZip2, filter.ScaleOffset, filter.NBit} {
+	for _, id := range []uint16{filter.LZF, filter.LZ4, filter.Zstd, filter.Bitshuffle, filter.BZip2, filter.ScaleOffset, filter.NBit, filter.Blosc} {
 		if !seen[id] {
 			t.Errorf("no test dataset decoded filter %d", id)
 		}
@@ -290,6 +290,9 @@ func checkFilterDataset(t *testing.T, data []byte, d *fDataset) []uint16 {
 			t.Fatalf("chunk %v: %d bytes decoded, want %d", c.c.Scaled, len(dec), chunkBytes)
 		}
 		copyChunk(out, p.Dims, p.Layout.ChunkDims, c.c.Scaled, elem, dec)
+		if len(ds.filters) == 1 && ds.filters[0].ID == filter.Blosc && c.c.FilterMask == 0 {
+			checkBloscFrameLikeCBlosc(t, ds.filters, c.raw, dec)
+		}
 	}
 	if d.Expect == "unsupported" {
 		return nil
@@ -433,5 +436,24 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// checkBloscFrameLikeCBlosc: the encoder makes the frame c-blosc made of
+// the same chunk with the same settings: the same flags (shuffle, split,
+// compressor) and block size, so that the blocks and splits line up, and
+// it decodes to the chunk.
+func checkBloscFrameLikeCBlosc(t *testing.T, pipeline []format.Filter, theirs, chunk []byte) {
+	t.Helper()
+	ours, mask, err := filter.EncodePipeline(pipeline, chunk)
+	if err != nil || mask != 0 {
+		t.Fatalf("blosc encode: %v (mask %b)", err, mask)
+	}
+	if !bytes.Equal(ours[:4], theirs[:4]) || !bytes.Equal(ours[8:12], theirs[8:12]) {
+		t.Errorf("frame header % x, c-blosc's % x", ours[:16], theirs[:16])
+	}
+	back, err := filter.DecodePipeline(pipeline, 0, ours, len(chunk))
+	if err != nil || !bytes.Equal(back, chunk) {
+		t.Errorf("blosc round trip: %v", err)
 	}
 }
