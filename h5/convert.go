@@ -342,52 +342,33 @@ func decodeFloat(t *Datatype, data []byte) float64 {
 }
 
 // convertFloat converts a float of an odd layout to the IEEE float of the
-// same size and byte order.
+// same size and byte order, rounding as libhdf5 does (see
+// encodeFloatLayout).
 func convertFloat(t *Datatype, src, dst []byte) {
-	f := decodeFloat(t, src)
-	var bits uint64
-	switch t.Size {
-	case 2:
-		bits = uint64(float16Bits(f))
-	case 4:
-		bits = uint64(math.Float32bits(float32(f)))
-	default:
-		bits = math.Float64bits(f)
+	ieee := ieeeFloats[t.Size]
+	if ieee == nil {
+		return
 	}
-	putUint(dst, t.BigEndian, bits)
+	if t.BigEndian {
+		ieee = ieeeFloatsBE[t.Size]
+	}
+	encodeFloatLayout(ieee, decodeFloat(t, src), dst)
 }
 
-// float16Bits rounds f to the nearest IEEE half-precision value.
-func float16Bits(f float64) uint16 {
-	sign := uint16(0)
-	if math.Signbit(f) {
-		sign = 0x8000
-		f = -f
+// ieeeFloats are the IEEE 754 layouts a read gives odd floats in.
+var ieeeFloats, ieeeFloatsBE = ieeeLayouts(false), ieeeLayouts(true)
+
+func ieeeLayouts(bigEndian bool) map[uint32]*Datatype {
+	m := map[uint32]*Datatype{}
+	for _, l := range []struct {
+		size      uint32
+		exp, bias uint32
+		mant      uint8
+	}{{2, 5, 15, 10}, {4, 8, 127, 23}, {8, 11, 1023, 52}} {
+		m[l.size] = &Datatype{Class: ClassFloat, Size: l.size, BigEndian: bigEndian, Precision: uint16(8 * l.size),
+			SignLoc: uint8(8*l.size - 1), ExpLoc: l.mant, ExpSize: uint8(l.exp), MantSize: l.mant, MantNorm: 2, ExpBias: l.bias}
 	}
-	switch {
-	case math.IsNaN(f):
-		return sign | 0x7e00
-	case math.IsInf(f, 0) || f >= 65520:
-		return sign | 0x7c00
-	case f == 0:
-		return sign
-	}
-	frac, exp := math.Frexp(f) // f = frac * 2^exp, frac in [0.5, 1)
-	e := exp - 1 + 15
-	if e <= 0 {
-		// Subnormal: units of 2^-24.
-		m := math.RoundToEven(f * (1 << 24))
-		return sign | uint16(m)
-	}
-	m := math.RoundToEven((frac*2 - 1) * 1024)
-	if m == 1024 {
-		m = 0
-		e++
-	}
-	if e >= 31 {
-		return sign | 0x7c00
-	}
-	return sign | uint16(e)<<10 | uint16(m)
+	return m
 }
 
 // Writing converted datasets: the inverse of the conversions above, as
@@ -536,12 +517,9 @@ func encodeFloatLayout(t *Datatype, f float64, dst []byte) {
 	implied := t.MantNorm == 2
 	switch {
 	case math.IsNaN(f):
-		exp, mant = maxExp, 1<<(msize-1)
-		if !implied && msize >= 2 {
-			// With the leading bit stored (x87), exponent all ones and
-			// mantissa 1000… is infinity; a quiet NaN is 1100….
-			mant = 3 << (msize - 2)
-		}
+		// Every mantissa bit set, as libhdf5 writes any NaN (with the
+		// leading bit stored, as in x87, that is a NaN too).
+		exp, mant = maxExp, 1<<msize-1
 	case math.IsInf(f, 0):
 		exp = maxExp
 		if !implied {
