@@ -13,7 +13,7 @@ of every size and both byte orders, float16, bool, enum, fixed strings of every
 padding, variable-length strings, compound nested and padded, array, opaque),
 layout (contiguous, compact, chunked with random chunk shapes and maxshapes, so
 that libver latest picks every chunk index; partially written, so some chunks
-are missing), fill values, filters (deflate, shuffle, fletcher32, LZF, LZ4,
+are missing), fill values, filters (deflate, shuffle, fletcher32, LZF, LZ4, Blosc,
 Bitshuffle, scale-offset, N-bit, in combinations), and attributes of random
 types and shapes (sometimes many: dense attribute storage under libver latest).
 
@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402
 np.seterr(all="ignore")  # casts of random values wrap, as intended
 from h5py import h5a, h5d, h5g, h5p, h5s, h5t, h5z  # noqa: E402
 
-LZF, LZ4, BSHUF = 32000, 32004, 32008
+LZF, BLOSC, LZ4, BSHUF = 32000, 32001, 32004, 32008
 PADS = [h5t.STR_NULLTERM, h5t.STR_NULLPAD, h5t.STR_SPACEPAD]
 
 # Link names: plain, with spaces, unicode, leading dashes, dots and marks.
@@ -356,7 +356,7 @@ def add_filters(ctx, dcpl, rt):
     pipeline = []
     if rng.random() < 0.3:
         pipeline.append("shuffle")
-    pipeline.append(rng.choice([None, None, "gzip", "gzip", "lzf", "lz4", "bshuf", "bshuf_lz4"]))
+    pipeline.append(rng.choice([None, None, "gzip", "gzip", "lzf", "lz4", "bshuf", "bshuf_lz4", "blosc"]))
     if rng.random() < 0.2:
         pipeline.insert(rng.randrange(len(pipeline) + 1), "fletcher32")
     if rng.random() < 0.1:
@@ -386,6 +386,11 @@ def add_filters(ctx, dcpl, rt):
             dcpl.set_filter(BSHUF, h5z.FLAG_OPTIONAL, (0, 0))
         elif flt == "bshuf_lz4":
             dcpl.set_filter(BSHUF, h5z.FLAG_OPTIONAL, (rng.choice([0, 0, 64]), 2))
+        elif flt == "blosc":
+            # level, shuffle (none, byte, bit), compressor (blosclz, lz4,
+            # lz4hc, snappy, zlib, zstd): the plugin fills in the rest
+            dcpl.set_filter(BLOSC, h5z.FLAG_OPTIONAL, (0, 0, 0, 0, rng.randint(1, 9), rng.randint(0, 2),
+                                                      rng.randint(0, 5)))
     return "scaleoffset" in pipeline
 
 
