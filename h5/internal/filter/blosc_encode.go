@@ -82,8 +82,8 @@ func (bloscEncoder) Encode(f *format.Filter, in []byte) ([]byte, error) {
 	if out == nil {
 		// Stored as it is: what c-blosc writes at level 0, for chunks below
 		// 128 bytes, and when compressing does not shrink the chunk.
-		if level > 0 && f.Optional() {
-			return nil, errBloscNoGain
+		if f.Optional() {
+			return nil, errBloscNoGain // hdf5-blosc's buffer never has the room
 		}
 		flags |= bloscMemcpyed
 		out = make([]byte, bloscHeader+nbytes)
@@ -153,23 +153,13 @@ func bloscCompress(in []byte, flags byte, comp, level, elem, block int) []byte {
 func bloscCompressSplit(dst, src []byte, comp, level int) []byte {
 	switch comp {
 	case bloscBloscLZ:
-		room := sized(dst, max(len(src)-1, 0))
 		t := lzfTables.Get().(*lzfTable)
-		n := lzCompress(room, src, t, bloscLZLimits)
-		lzfTables.Put(t)
-		if n == 0 {
-			return src // did not fit: stored as it is
-		}
-		return room[:n]
+		defer lzfTables.Put(t)
+		return compressedInto(dst, src, func(room []byte) int { return lzCompress(room, src, t, bloscLZLimits) })
 	case bloscLZ4, bloscLZ4HC:
-		room := sized(dst, max(len(src)-1, 0))
 		t := lz4Tables.Get().(*lz4Table)
-		n := lz4CompressBlock(room, src, t)
-		lz4Tables.Put(t)
-		if n == 0 {
-			return src
-		}
-		return room[:n]
+		defer lz4Tables.Put(t)
+		return compressedInto(dst, src, func(room []byte) int { return lz4CompressBlock(room, src, t) })
 	case bloscSnappy:
 		return snappy.Encode(nil, src)
 	case bloscZlib:
@@ -185,6 +175,17 @@ func bloscCompressSplit(dst, src []byte, comp, level int) []byte {
 		zl = 22
 	}
 	return zstdCompress(nil, src, zl)
+}
+
+// compressedInto runs a block compressor into room for one byte less than
+// src, in dst's memory when it has the room; when the compressor gives up
+// (0) it returns src, stored as it is.
+func compressedInto(dst, src []byte, compress func(room []byte) int) []byte {
+	room := sized(dst, max(len(src)-1, 0))
+	if n := compress(room); n > 0 {
+		return room[:n]
+	}
+	return src
 }
 
 // bloscCompFormat is the frame's compressor field for a compressor code.
