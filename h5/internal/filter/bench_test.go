@@ -41,6 +41,9 @@ var benchPipelines = []struct {
 	{"shuffle+lzf", []format.Filter{{ID: Shuffle, Params: []uint32{8}}, {ID: LZF, Params: []uint32{4, 261, benchChunk}}}},
 	{"bitshuffle+lz4", []format.Filter{{ID: Bitshuffle, Params: []uint32{0, 3, 8, 0, 2}}}},
 	{"fletcher32", []format.Filter{{ID: Fletcher32}}},
+	{"blosc-blosclz", []format.Filter{{ID: Blosc, Params: []uint32{2, 2, 8, benchChunk, 5, 1, bloscBloscLZ}}}},
+	{"blosc-lz4", []format.Filter{{ID: Blosc, Params: []uint32{2, 2, 8, benchChunk, 5, 1, bloscLZ4}}}},
+	{"blosc-zstd", []format.Filter{{ID: Blosc, Params: []uint32{2, 2, 8, benchChunk, 5, 1, bloscZstd}}}},
 }
 
 func BenchmarkDecode(b *testing.B) {
