@@ -152,6 +152,9 @@ func bloscDecodeBlock(flags byte, codec, elem int, last bool, frame []byte, at i
 	splits := bloscSplits(flags, elem, n, last)
 	size := n / splits
 	clear(target[size*splits:]) // (a block that is no whole number of splits)
+	// A byte-shuffled block's stored splits are unshuffled from where
+	// they lie in the frame, not copied first: with noisy data most are.
+	var streams [maxStreams][]byte
 	for k := 0; k < splits; k++ {
 		if at < 0 || at > int64(len(frame))-4 {
 			return fmt.Errorf("split at %d outside the frame: %w", at, format.ErrCorrupt)
@@ -162,16 +165,27 @@ func bloscDecodeBlock(flags byte, codec, elem int, last bool, frame []byte, at i
 			return fmt.Errorf("split of %d bytes runs past the frame: %w", cs, format.ErrCorrupt)
 		}
 		src, part := frame[at:at+cs], target[k*size:(k+1)*size]
-		if int(cs) == size {
+		switch {
+		case int(cs) == size && byteShuffled:
+			part = src
+		case int(cs) == size:
 			copy(part, src)
-		} else if err := bloscDecodeSplit(codec, src, part); err != nil {
-			return err
+		default:
+			if err := bloscDecodeSplit(codec, src, part); err != nil {
+				return err
+			}
+		}
+		if k < maxStreams {
+			streams[k] = part
 		}
 		at += cs
 	}
 	switch {
+	case byteShuffled && splits == elem:
+		// One split a stream (elem <= 16), each size elements long.
+		unshuffleStreams(dst, streams[:elem])
 	case byteShuffled:
-		unshuffle(dst, target, elem)
+		unshuffle(dst, streams[0], elem)
 	case bitShuffled:
 		if count := n / elem; count%8 == 0 {
 			bitUnshuffle(dst[:count*elem], target[:count*elem], elem)

@@ -109,7 +109,7 @@ func TestClaimedChunkSizeDoesNotSizeBuffers(t *testing.T) {
 func TestShuffleSizes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for size := 1; size <= 17; size++ {
-		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000} {
+		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1000} {
 			for _, tail := range []int{0, 1, size - 1} {
 				if tail < 0 || (tail >= size && size > 0) {
 					continue
@@ -134,6 +134,37 @@ func TestShuffleSizes(t *testing.T) {
 				unshuffle(back, got, size)
 				if !bytes.Equal(back, orig) {
 					t.Fatalf("unshuffle size %d, %d elements, tail %d: wrong bytes", size, n, tail)
+				}
+			}
+		}
+	}
+}
+
+// TestUnshuffleStreams: streams that lie apart (Blosc's stored splits, read
+// in the frame) and start at any alignment unshuffle as one contiguous
+// shuffled buffer does, through the vector path (groups of 16 elements)
+// and the word and byte paths after it.
+func TestUnshuffleStreams(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, size := range []int{1, 2, 3, 4, 8, 12, 16} {
+		for _, n := range []int{1, 15, 16, 17, 40, 1000, 4099} {
+			for _, skew := range []int{0, 1, 5} {
+				streams := make([][]byte, size)
+				want := make([]byte, n*size)
+				for b := range streams {
+					mem := make([]byte, skew+n+3)
+					for i := range mem {
+						mem[i] = byte(rng.Uint32())
+					}
+					streams[b] = mem[skew : skew+n]
+					for e := range n {
+						want[e*size+b] = streams[b][e]
+					}
+				}
+				got := make([]byte, n*size)
+				unshuffleStreams(got, streams)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("size %d, %d elements, skew %d: wrong bytes", size, n, skew)
 				}
 			}
 		}

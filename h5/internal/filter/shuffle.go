@@ -100,11 +100,39 @@ const lo32, hi32 = 0x00000000ffffffff, 0xffffffff00000000
 // unshuffle gathers the size streams of in into whole elements in out.
 func unshuffle(out, in []byte, size int) {
 	n := len(in) / size
-	i := 0
+	if size <= maxStreams {
+		var streams [maxStreams][]byte
+		for k := range size {
+			streams[k] = in[k*n : (k+1)*n]
+		}
+		unshuffleStreams(out, streams[:size])
+	} else {
+		for i := 0; i < n; i++ {
+			el := out[i*size : (i+1)*size]
+			for b := range el {
+				el[b] = in[b*n+i]
+			}
+		}
+	}
+	copy(out[n*size:], in[n*size:])
+}
+
+// maxStreams is the most streams unshuffleStreams is given at once (Blosc
+// splits blocks of elements of at most 16 bytes).
+const maxStreams = 16
+
+// unshuffleStreams interleaves streams, one per byte of an element and
+// each as long as there are elements, into whole elements in out. The
+// streams need not be contiguous: Blosc's stored splits are read where
+// they lie.
+func unshuffleStreams(out []byte, streams [][]byte) {
+	size := len(streams)
+	n := len(streams[0])
+	i := unshuffleVector(out, streams, n)
 	le := binary.LittleEndian
 	switch size {
 	case 2:
-		s0, s1 := in[:n], in[n:2*n]
+		s0, s1 := streams[0][:n], streams[1][:n]
 		for ; i+8 <= n; i += 8 {
 			a, b := le.Uint64(s0[i:]), le.Uint64(s1[i:])
 			o := out[2*i : 2*i+16]
@@ -112,7 +140,7 @@ func unshuffle(out, in []byte, size int) {
 			le.PutUint64(o[8:], spread(a>>32)|spread(b>>32)<<8)
 		}
 	case 4:
-		s0, s1, s2, s3 := in[:n], in[n:2*n], in[2*n:3*n], in[3*n:4*n]
+		s0, s1, s2, s3 := streams[0][:n], streams[1][:n], streams[2][:n], streams[3][:n]
 		for ; i+8 <= n; i += 8 {
 			r0, r1, r2, r3 := transposeBytes4(le.Uint64(s0[i:]), le.Uint64(s1[i:]), le.Uint64(s2[i:]), le.Uint64(s3[i:]))
 			// Row j holds element j in its low half and j+4 in its high.
@@ -123,8 +151,8 @@ func unshuffle(out, in []byte, size int) {
 			le.PutUint64(o[24:], r2>>32|r3&hi32)
 		}
 	case 8:
-		s0, s1, s2, s3 := in[:n], in[n:2*n], in[2*n:3*n], in[3*n:4*n]
-		s4, s5, s6, s7 := in[4*n:5*n], in[5*n:6*n], in[6*n:7*n], in[7*n:8*n]
+		s0, s1, s2, s3 := streams[0][:n], streams[1][:n], streams[2][:n], streams[3][:n]
+		s4, s5, s6, s7 := streams[4][:n], streams[5][:n], streams[6][:n], streams[7][:n]
 		for ; i+8 <= n; i += 8 {
 			r0, r1, r2, r3, r4, r5, r6, r7 := transposeBytes8(
 				le.Uint64(s0[i:]), le.Uint64(s1[i:]), le.Uint64(s2[i:]), le.Uint64(s3[i:]),
@@ -143,11 +171,10 @@ func unshuffle(out, in []byte, size int) {
 	// Other sizes, and the elements after the last whole eight.
 	for ; i < n; i++ {
 		el := out[i*size : (i+1)*size]
-		for b := range el {
-			el[b] = in[b*n+i]
+		for b, st := range streams {
+			el[b] = st[i]
 		}
 	}
-	copy(out[n*size:], in[n*size:])
 }
 
 // shuffle is unshuffle's inverse: it scatters each element's bytes to the

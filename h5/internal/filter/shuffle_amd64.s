@@ -1,0 +1,137 @@
+#include "textflag.h"
+
+// Unshuffles with SSE2 (every amd64 core has it): 16 elements an
+// iteration, one 16-byte load per stream, then interleaving bytes, words
+// and doublewords (punpckl/h) transposes them into whole elements.
+
+// func unshuffle8x16(out *byte, streams *[8]*byte, groups int)
+TEXT ·unshuffle8x16(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), DI
+	MOVQ streams+8(FP), AX
+	MOVQ groups+16(FP), CX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), DX
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R9
+	MOVQ 32(AX), R10
+	MOVQ 40(AX), R11
+	MOVQ 48(AX), R12
+	MOVQ 56(AX), R13
+	XORQ BX, BX
+	TESTQ CX, CX
+	JEQ done8
+
+loop8:
+	MOVOU (SI)(BX*1), X0
+	MOVOU (DX)(BX*1), X1
+	MOVOU (R8)(BX*1), X2
+	MOVOU (R9)(BX*1), X3
+	MOVOU (R10)(BX*1), X4
+	MOVOU (R11)(BX*1), X5
+	MOVOU (R12)(BX*1), X6
+	MOVOU (R13)(BX*1), X7
+
+	// Bytes 0,1 / 2,3 / 4,5 / 6,7 of elements 0-7 (low) and 8-15 (high).
+	MOVO      X0, X8
+	PUNPCKLBW X1, X0
+	PUNPCKHBW X1, X8
+	MOVO      X2, X9
+	PUNPCKLBW X3, X2
+	PUNPCKHBW X3, X9
+	MOVO      X4, X10
+	PUNPCKLBW X5, X4
+	PUNPCKHBW X5, X10
+	MOVO      X6, X11
+	PUNPCKLBW X7, X6
+	PUNPCKHBW X7, X11
+
+	// Bytes 0-3 and 4-7 of elements 0-3, 4-7, 8-11, 12-15.
+	MOVO      X0, X1
+	PUNPCKLWL X2, X0
+	PUNPCKHWL X2, X1
+	MOVO      X8, X3
+	PUNPCKLWL X9, X8
+	PUNPCKHWL X9, X3
+	MOVO      X4, X5
+	PUNPCKLWL X6, X4
+	PUNPCKHWL X6, X5
+	MOVO      X10, X7
+	PUNPCKLWL X11, X10
+	PUNPCKHWL X11, X7
+
+	// Whole elements, two a register.
+	MOVO      X0, X12
+	PUNPCKLLQ X4, X0
+	PUNPCKHLQ X4, X12
+	MOVO      X1, X13
+	PUNPCKLLQ X5, X1
+	PUNPCKHLQ X5, X13
+	MOVO      X8, X14
+	PUNPCKLLQ X10, X8
+	PUNPCKHLQ X10, X14
+	MOVO      X3, X15
+	PUNPCKLLQ X7, X3
+	PUNPCKHLQ X7, X15
+
+	MOVOU X0, 0(DI)
+	MOVOU X12, 16(DI)
+	MOVOU X1, 32(DI)
+	MOVOU X13, 48(DI)
+	MOVOU X8, 64(DI)
+	MOVOU X14, 80(DI)
+	MOVOU X3, 96(DI)
+	MOVOU X15, 112(DI)
+
+	ADDQ $16, BX
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  loop8
+
+done8:
+	RET
+
+// func unshuffle4x16(out *byte, streams *[4]*byte, groups int)
+TEXT ·unshuffle4x16(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), DI
+	MOVQ streams+8(FP), AX
+	MOVQ groups+16(FP), CX
+	MOVQ 0(AX), SI
+	MOVQ 8(AX), DX
+	MOVQ 16(AX), R8
+	MOVQ 24(AX), R9
+	XORQ BX, BX
+	TESTQ CX, CX
+	JEQ done4
+
+loop4:
+	MOVOU (SI)(BX*1), X0
+	MOVOU (DX)(BX*1), X1
+	MOVOU (R8)(BX*1), X2
+	MOVOU (R9)(BX*1), X3
+
+	MOVO      X0, X4
+	PUNPCKLBW X1, X0
+	PUNPCKHBW X1, X4
+	MOVO      X2, X5
+	PUNPCKLBW X3, X2
+	PUNPCKHBW X3, X5
+
+	MOVO      X0, X1
+	PUNPCKLWL X2, X0
+	PUNPCKHWL X2, X1
+	MOVO      X4, X3
+	PUNPCKLWL X5, X4
+	PUNPCKHWL X5, X3
+
+	MOVOU X0, 0(DI)
+	MOVOU X1, 16(DI)
+	MOVOU X4, 32(DI)
+	MOVOU X3, 48(DI)
+
+	ADDQ $16, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  loop4
+
+done4:
+	RET
