@@ -65,8 +65,8 @@ var bloscFormatNames = [...]string{"blosclz", "lz4", "snappy", "zlib", "zstd"}
 // into before its shuffle is undone.
 var bloscScratch BufferPool
 
-func bloscCorrupt(format_ string, args ...any) error {
-	return fmt.Errorf("blosc: "+format_+": %w", append(args, format.ErrCorrupt)...)
+func bloscCorrupt(msg string, args ...any) error {
+	return fmt.Errorf("blosc: "+msg+": %w", append(args, format.ErrCorrupt)...)
 }
 
 func (bloscCodec) Decode(_ *format.Filter, in []byte, maxOut int) ([]byte, error) {
