@@ -170,23 +170,57 @@ func (bitshuffleCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, 
 // each byte j of the element and each group of 8 elements, the 8 bytes at
 // that column of rows 8j..8j+7 form an 8x8 bit matrix whose transpose is
 // byte j of the 8 elements.
+//
+// It runs by planes: byte j of every element is gathered first (a byte
+// plane, as the byte shuffle stores it), reading the rows eight columns at
+// a time as words and transposing their bytes, then their bits; unshuffle
+// then interleaves the planes into elements. Byte by byte, the gathers and
+// the scattered stores took twice as long.
 func bitUnshuffle(dst, src []byte, elem int) {
+	if elem == 1 {
+		bitUnshufflePlane(dst, src)
+		return
+	}
 	n := len(dst) / elem
+	planes := bshufPlanes.Get(n * elem)
 	row := n / 8
 	for j := 0; j < elem; j++ {
-		rows := src[8*j*row : 8*(j+1)*row]
-		for q := 0; q < row; q++ {
-			x := uint64(rows[q]) | uint64(rows[row+q])<<8 | uint64(rows[2*row+q])<<16 |
-				uint64(rows[3*row+q])<<24 | uint64(rows[4*row+q])<<32 | uint64(rows[5*row+q])<<40 |
-				uint64(rows[6*row+q])<<48 | uint64(rows[7*row+q])<<56
-			x = transpose8(x)
-			o := 8*q*elem + j
-			for m := 0; m < 8; m++ {
-				dst[o] = byte(x)
-				x >>= 8
-				o += elem
-			}
-		}
+		bitUnshufflePlane(planes[j*n:(j+1)*n], src[8*j*row:8*(j+1)*row])
+	}
+	unshuffle(dst, planes, elem)
+	bshufPlanes.Put(planes)
+}
+
+// bshufPlanes pools the byte planes of bitUnshuffle.
+var bshufPlanes BufferPool
+
+// bitUnshufflePlane turns 8 rows of len(plane)/8 bytes (row k: bit k of
+// one byte of every element) into those bytes.
+func bitUnshufflePlane(plane, rows []byte) {
+	row := len(plane) / 8
+	le := binary.LittleEndian
+	r0, r1, r2, r3 := rows[:row], rows[row:2*row], rows[2*row:3*row], rows[3*row:4*row]
+	r4, r5, r6, r7 := rows[4*row:5*row], rows[5*row:6*row], rows[6*row:7*row], rows[7*row:8*row]
+	q := 0
+	for ; q+8 <= row; q += 8 {
+		// Word t of the byte transpose holds column q+t of rows 0-7.
+		w0, w1, w2, w3, w4, w5, w6, w7 := transposeBytes8(
+			le.Uint64(r0[q:]), le.Uint64(r1[q:]), le.Uint64(r2[q:]), le.Uint64(r3[q:]),
+			le.Uint64(r4[q:]), le.Uint64(r5[q:]), le.Uint64(r6[q:]), le.Uint64(r7[q:]))
+		o := plane[8*q : 8*q+64]
+		le.PutUint64(o, transpose8(w0))
+		le.PutUint64(o[8:], transpose8(w1))
+		le.PutUint64(o[16:], transpose8(w2))
+		le.PutUint64(o[24:], transpose8(w3))
+		le.PutUint64(o[32:], transpose8(w4))
+		le.PutUint64(o[40:], transpose8(w5))
+		le.PutUint64(o[48:], transpose8(w6))
+		le.PutUint64(o[56:], transpose8(w7))
+	}
+	for ; q < row; q++ {
+		x := uint64(r0[q]) | uint64(r1[q])<<8 | uint64(r2[q])<<16 | uint64(r3[q])<<24 |
+			uint64(r4[q])<<32 | uint64(r5[q])<<40 | uint64(r6[q])<<48 | uint64(r7[q])<<56
+		le.PutUint64(plane[8*q:], transpose8(x))
 	}
 }
 
