@@ -6,8 +6,8 @@ the same run, as medians (after a warm-up) and ratios.
     BENCH_SCALE=0.05 scripts/bench.sh a quick run at 5% of the sizes
     BENCH_ONLY=gzip,random scripts/bench.sh
                                       only these cases: cat (contiguous, warm and
-                                      cold), gzip, lz4, blosc, zstd, cube, random, write,
-                                      find, rss
+                                      cold), gzip, lz4, blosc, bitshuffle, zstd, cube,
+                                      random, write, find, rss
     BENCH_RUNS=5                      timed runs per case (after a warm-up; default 3)
 
 Every case checks the bytes it reads (or, for writes, what h5py reads back)
@@ -24,7 +24,7 @@ import h5py
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
-CASES = {"cat", "gzip", "lz4", "blosc", "zstd", "cube", "random", "write", "find", "rss"}
+CASES = {"cat", "gzip", "lz4", "blosc", "bitshuffle", "zstd", "cube", "random", "write", "find", "rss"}
 if ONLY - CASES:
     sys.exit("BENCH_ONLY: unknown cases %s (known: %s)" % (",".join(sorted(ONLY - CASES)), ",".join(sorted(CASES))))
 
@@ -176,6 +176,9 @@ def bench(work, bin):
     if want("blosc"):
         # Blosc as PyTables and hdf5plugin users write it: LZ4 inside, byte shuffle.
         make_float_dataset(data, "blosc", n, chunks=(131072,), compression=32001, compression_opts=(0, 0, 0, 0, 5, 1, 1))
+    if want("bitshuffle"):
+        # Bitshuffle with LZ4 inside, as X-ray detectors write their frames.
+        make_float_dataset(data, "bitshuffle", n, chunks=(131072,), compression=32008, compression_opts=(0, 2))
     raw = os.path.join(work, "raw.bin")
     with h5py.File(data, "r") as f, open(raw, "wb") as out:
         out.write(f["contiguous"][()].tobytes())
@@ -226,7 +229,8 @@ def bench(work, bin):
 
     # Compressed sequential reads: a fresh mount each run (no chunk cache).
     t_h5py_gzip = t_h5py_gzip_warm = None
-    for name, label in (("gzip", "gzip:4"), ("lz4", "lz4"), ("blosc", "blosc:lz4 (shuffle)")):
+    for name, label in (("gzip", "gzip:4"), ("lz4", "lz4"), ("blosc", "blosc:lz4 (shuffle)"),
+                        ("bitshuffle", "bitshuffle:lz4")):
         if not want(name):
             continue
         check_mount(name)
