@@ -147,6 +147,11 @@ type mDS struct {
 	pages       map[int64][]byte
 	zstd        bool // behind Zstandard (bitshuffle:zstd too), which this libhdf5 cannot read
 	stored      bool // holds data: the definition can no longer change freely
+	// stale: it held data before a shrink to no rows. The engine keeps the
+	// chunks of a shrink (as it keeps one straddling the end), and growing
+	// over them later fills them, which stores data again; whether a given
+	// growth does depends on where they lie, so the model asks the mount.
+	stale       bool
 	rebuildable bool // written bytes are all in pages (no bytes from a template outside the model)
 }
 
@@ -217,6 +222,7 @@ func (d *mDS) resize(rows int64) {
 	d.shape[0] = rows
 	n := d.size()
 	if n == 0 {
+		d.stale = d.stale || d.stored
 		d.stored = false // an empty dataset holds nothing (SPEC §5), however it got there
 	}
 	if n >= old {
@@ -985,6 +991,12 @@ func (s *session) syncStored(p string, d *mDS) {
 			}
 		}
 	}
+	s.askStored(p, d)
+}
+
+// askStored sets whether the dataset holds data from the mount: after an
+// fsync, whether du shows any.
+func (s *session) askStored(p string, d *mDS) {
 	fh, err := os.Open(s.mp(p))
 	if !s.expect("open "+p, err, 0) {
 		return
@@ -1172,6 +1184,9 @@ func (s *session) opDefine() {
 	}
 	err = syscall.Setxattr(s.mp(p), name, []byte(text), 0)
 	if s.expect(fmt.Sprintf("setfattr -n %s -v %q %s (%s %s, stored %v)", name, text, p, d.dtype, joinInts(d.shape), d.stored), err, want) && want == 0 {
+		if !d.stored && string(cur) != text {
+			d.stale = false // a new definition leaves no storage behind
+		}
 		apply()
 		s.checkProps(p, d)
 	}
@@ -1343,8 +1358,8 @@ func (s *session) opTruncate() {
 	default:
 		if s.expect(what, err, 0) {
 			d.resize(to / d.rowBytes())
-			if d.size() == 0 {
-				d.stored = false // an empty dataset holds nothing (SPEC §5)
+			if d.stale && !d.stored && to > size {
+				s.askStored(p, d)
 			}
 		}
 	}

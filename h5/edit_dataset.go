@@ -335,7 +335,9 @@ func (d *Dataset) Rebuild(change func(*DatasetSpec)) error {
 		if _, err := d.ReadAt(buf[:n], off); err != nil {
 			return err
 		}
-		if isFillPattern(buf[:n], uint64(off), d.fillVal) {
+		// What the new definition reads where nothing is stored: its own
+		// fill value, which a new type or fill value may have changed.
+		if isFillPattern(buf[:n], uint64(off), nd.fillVal) {
 			continue
 		}
 		if _, err := nd.WriteAt(buf[:n], off); err != nil {
@@ -350,6 +352,9 @@ func (d *Dataset) Rebuild(change func(*DatasetSpec)) error {
 // but the fill value.
 func isFillPattern(p []byte, off uint64, fill []byte) bool {
 	n := uint64(len(fill))
+	if n == 0 {
+		return false
+	}
 	for i := range p {
 		if p[i] != fill[(off+uint64(i))%n] {
 			return false

@@ -1,6 +1,7 @@
 package h5_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"math"
@@ -358,4 +359,69 @@ func TestSequentialCubeWriteCompressesEachChunkOnce(t *testing.T) {
 	if _, err := rd.ReadAt(back, 0); err != nil || string(back) != string(data) {
 		t.Fatalf("read back: %v, or other bytes", err)
 	}
+}
+
+// TestRebuildKeepsBytesEqualToTheOldFill: a property change that lays a
+// stored dataset out anew keeps every byte as it read, including runs equal
+// to the old fill value, which a new type or fill value would otherwise
+// show as its own fill where the old one was not stored again. A
+// reinterpretation to another type (shuffled, so not in place) and a new
+// fill value, judged by this engine and by h5py.
+func TestRebuildKeepsBytesEqualToTheOldFill(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "rebuild.h5")
+	f, err := h5.Create(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	f8 := &h5.Datatype{Class: h5.ClassFloat, Version: 1, Size: 8, Precision: 64, SignLoc: 63, ExpLoc: 52, ExpSize: 11,
+		MantSize: 52, MantNorm: 2, ExpBias: 1023}
+	minus15 := make([]byte, 8)
+	binary.LittleEndian.PutUint64(minus15, math.Float64bits(-1.5))
+	const rows, last = 70000, 699990
+	want := map[string][]byte{}
+	for _, name := range []string{"retyped", "refilled"} {
+		// More than the rebuild's 4 MiB steps: the first is all -1.5.
+		d, err := root.CreateDataset(name, &h5.DatasetSpec{Type: f8, Dims: []uint64{rows, 10}, MaxDims: []uint64{h5.Unlimited, 10},
+			Chunks: []uint64{800, 10}, Fill: minus15, Filters: []h5.Filter{{ID: 2, Flags: 1}, {ID: 1, Flags: 1, Params: []uint32{4}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every element written, all with the fill value's bytes but one.
+		data := bytes.Repeat(minus15, rows*10)
+		binary.LittleEndian.PutUint64(data[8*last:], math.Float64bits(42))
+		if _, err := d.WriteAt(data, 0); err != nil {
+			t.Fatal(err)
+		}
+		want[name] = data
+	}
+	d := openDatasetRW(t, f, "/retyped")
+	f4 := &h5.Datatype{Class: h5.ClassFloat, Version: 1, Size: 4, Precision: 32, SignLoc: 31, ExpLoc: 23, ExpSize: 8,
+		MantSize: 23, MantNorm: 2, ExpBias: 127}
+	if err := d.Reinterpret(f4); err != nil {
+		t.Fatal(err)
+	}
+	d = openDatasetRW(t, f, "/refilled")
+	if err := d.Rebuild(func(s *h5.DatasetSpec) { s.Fill = make([]byte, 8) }); err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range want {
+		got := make([]byte, len(w))
+		if _, err := openDatasetRW(t, f, "/"+name).ReadAt(got, 0); err != nil || !bytes.Equal(got, w) {
+			t.Errorf("%s: the bytes changed (%v)", name, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h5pyCheck(t, file, `
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+want = np.full(700000, -1.5); want[699990] = 42
+r = f["retyped"]
+assert r.dtype == np.dtype("<f4") and r.shape == (70000, 20), (r.dtype, r.shape)
+assert r[()].tobytes() == want.tobytes(), r[()]
+g = f["refilled"]
+assert g.fillvalue == 0 and (g[()].reshape(-1) == want).all(), g[()]
+print("ok")`)
 }
