@@ -406,12 +406,13 @@ func setLocal(filters []Filter, t *Datatype, chunkBytes uint64) []Filter {
 }
 
 // elementSizeFilters reshuffle bytes by element: their chunks do not
-// survive a change of element size.
+// survive a change of element size. (Blosc's shuffle does, its frames
+// carrying their own element size.)
 func elementSizeFilters(filters []Filter) bool {
 	for _, fl := range filters {
 		switch fl.ID {
 		case filter.Shuffle, filter.Bitshuffle, filter.NBit, filter.ScaleOffset:
-			return true // (Blosc's frames carry their element size)
+			return true
 		}
 	}
 	return false

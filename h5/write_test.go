@@ -374,8 +374,7 @@ func TestRebuildKeepsBytesEqualToTheOldFill(t *testing.T) {
 		t.Fatal(err)
 	}
 	root, _ := f.Root()
-	f8 := &h5.Datatype{Class: h5.ClassFloat, Version: 1, Size: 8, Precision: 64, SignLoc: 63, ExpLoc: 52, ExpSize: 11,
-		MantSize: 52, MantNorm: 2, ExpBias: 1023}
+	f8 := float64Type()
 	minus15 := make([]byte, 8)
 	binary.LittleEndian.PutUint64(minus15, math.Float64bits(-1.5))
 	const rows, last = 70000, 699990

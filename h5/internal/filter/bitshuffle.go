@@ -39,8 +39,22 @@ func bshufDefaultBlock(elem int) int {
 	return max(b, 128)
 }
 
-// bshufBlocks pools scratch buffers for decompressed blocks.
+// bshufBlocks pools scratch buffers for decompressed blocks and byte
+// planes: a block is decoded per few KiB, so a buffer is taken and given
+// back as a pointer (no allocation each time).
 var bshufBlocks sync.Pool
+
+// bshufScratch takes a buffer of at least n bytes from bshufBlocks.
+func bshufScratch(n int) *[]byte {
+	v, _ := bshufBlocks.Get().(*[]byte)
+	if v == nil {
+		v = new([]byte)
+	}
+	if cap(*v) < n {
+		*v = make([]byte, n)
+	}
+	return v
+}
 
 func (bitshuffleCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
 	p := f.Params
@@ -135,13 +149,8 @@ func (bitshuffleCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, 
 		pos += int(cs)
 		bytes := m * elem
 		if scratch == nil {
-			if v, ok := bshufBlocks.Get().(*[]byte); ok {
-				scratch = v
-			} else {
-				scratch = new([]byte)
-			}
-		}
-		if cap(*scratch) < bytes {
+			scratch = bshufScratch(bytes)
+		} else if cap(*scratch) < bytes {
 			*scratch = make([]byte, bytes)
 		}
 		shuffled := (*scratch)[:bytes]
@@ -182,17 +191,15 @@ func bitUnshuffle(dst, src []byte, elem int) {
 		return
 	}
 	n := len(dst) / elem
-	planes := bshufPlanes.Get(n * elem)
+	scratch := bshufScratch(n * elem)
+	planes := (*scratch)[:n*elem]
 	row := n / 8
 	for j := 0; j < elem; j++ {
 		bitUnshufflePlane(planes[j*n:(j+1)*n], src[8*j*row:8*(j+1)*row])
 	}
 	unshuffle(dst, planes, elem)
-	bshufPlanes.Put(planes)
+	bshufBlocks.Put(scratch)
 }
-
-// bshufPlanes pools the byte planes of bitUnshuffle.
-var bshufPlanes BufferPool
 
 // bitUnshufflePlane turns 8 rows of len(plane)/8 bytes (row k: bit k of
 // one byte of every element) into those bytes.
