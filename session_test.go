@@ -147,10 +147,11 @@ type mDS struct {
 	pages       map[int64][]byte
 	zstd        bool // behind Zstandard (bitshuffle:zstd too), which this libhdf5 cannot read
 	stored      bool // holds data: the definition can no longer change freely
-	// stale: it held data before a shrink to no rows. The engine keeps the
-	// chunks of a shrink (as it keeps one straddling the end), and growing
-	// over them later fills them, which stores data again; whether a given
-	// growth does depends on where they lie, so the model asks the mount.
+	// stale: it held data before a shrink to no rows. A shrink removes
+	// the chunks past the end, except from an implicit index (early
+	// allocation, no filters), whose chunks stay; growing over those later
+	// fills them, which stores data again. The model does not know the
+	// index kind, so it asks the mount.
 	stale       bool
 	rebuildable bool // written bytes are all in pages (no bytes from a template outside the model)
 }

@@ -121,6 +121,17 @@ func (c *chunkCache) put(k chunkKey, data []byte) {
 	}
 }
 
+// drop forgets a chunk that no longer exists.
+func (c *chunkCache) drop(k chunkKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[k]; ok {
+		c.lru.Remove(e)
+		delete(c.entries, k)
+		c.used -= int64(len(e.Value.(*cacheEntry).data))
+	}
+}
+
 // CachedBytes is the memory the file holds in decoded chunks: the chunk
 // cache and chunks written but not yet stored. Programs that bound their
 // memory count it apart from the rest of their heap.

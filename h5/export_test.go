@@ -1,5 +1,7 @@
 package h5
 
+import "github.com/h5mount/h5mount/h5/internal/format"
+
 // CrashCommitAt makes the next commit of f stop at stage ("journal": after
 // the journal is durable, before the file changes; "apply": after half of
 // the journaled changes reached the file; "torn": with half of the journal
@@ -38,4 +40,29 @@ func ChunkAddr(d *Dataset, scaled []uint64) (uint64, error) {
 	}
 	c, _, err := idx.Lookup(scaled)
 	return c.Addr, err
+}
+
+// IndexName is the kind of d's chunk index ("v1 B-tree", "single chunk",
+// or indexName's names).
+func IndexName(d *Dataset) string {
+	switch {
+	case d.layout.Version < 4 || d.layout.IndexType == format.IndexBTree1:
+		return "v1 B-tree"
+	case d.layout.IndexType == format.IndexSingle:
+		return "single chunk"
+	}
+	return indexName(d.layout.IndexType)
+}
+
+// UsedSpace is the file space f's writer counts as used: allocated and not
+// free (freed space counts once a commit has made it free).
+func UsedSpace(f *File) uint64 {
+	w := f.wr
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	used := w.sp.eoa
+	for _, e := range w.sp.free {
+		used -= e.end - e.start
+	}
+	return used
 }

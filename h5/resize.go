@@ -57,6 +57,11 @@ func (d *Dataset) resizeLocked(rows uint64) error {
 	if n := (&Dataspace{Kind: SpaceSimple, Dims: dims}).NumElements(); n > uint64(1<<63-1)/uint64(d.Type.Size) {
 		return fmt.Errorf("h5: dataset at 0x%x: %d rows overflow: %w", d.Addr, rows, ErrNoSpace)
 	}
+	if len(d.Filters) > 0 && d.layout.NoFilterEdgeChunks() {
+		if err := d.loadChunksChangingEdge(dims); err != nil {
+			return err
+		}
+	}
 	d.f.wr.meta.Lock()
 	err = d.f.rewriteMessage(d.Object, m, stored.EncodeDims(dims, d.f.r.Sizes))
 	d.f.wr.meta.Unlock()
@@ -68,6 +73,106 @@ func (d *Dataset) resizeLocked(rows uint64) error {
 	d.invalidateAllocated()
 	if rows > old[0] {
 		return d.fillExposedRows(old[0], rows)
+	}
+	return d.pruneRows(rows, old[0])
+}
+
+// pruneRows does what libhdf5 does to the chunks of a dataset shrunk from
+// oldRows to rows (H5D__chunk_prune_by_extent): chunks wholly past the new
+// end leave the index and their space is freed; in a chunk the new end
+// cuts, the rows past it are set to the fill value. A dataset that grows
+// again (here or in libhdf5, which fills only chunks it finds missing)
+// then shows the fill value there, never the rows the shrink took away.
+// An implicit index keeps its chunks where they are, as in libhdf5; this
+// engine fills their exposed rows when the dataset grows.
+func (d *Dataset) pruneRows(rows, oldRows uint64) error {
+	g := d.geometry()
+	c0 := g.chunk[0]
+	w := d.f.wr
+	w.mu.Lock()
+	for k, dc := range w.dirty {
+		if dc.d == d && dc.scaled[0]*c0 >= rows {
+			delete(w.dirty, k)
+			w.dirtyBytes -= int64(len(dc.data))
+		}
+	}
+	w.mu.Unlock()
+	if rows%c0 != 0 {
+		if err := d.fillExposedRows(rows, min(oldRows, (rows/c0+1)*c0)); err != nil {
+			return err
+		}
+	}
+	cw, err := d.chunkWriter()
+	if err != nil {
+		return err
+	}
+	remover, ok := cw.(chunk.Remover)
+	if !ok {
+		return nil
+	}
+	idx, err := d.chunkIndex()
+	if err != nil {
+		return err
+	}
+	var gone []chunk.Chunk
+	err = idx.Walk(func(c chunk.Chunk) error {
+		if c.Scaled[0]*c0 >= rows {
+			c.Scaled = append([]uint64(nil), c.Scaled...)
+			gone = append(gone, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	defer d.resetIndex()
+	defer d.invalidateAllocated()
+	for _, c := range gone {
+		d.f.wr.meta.Lock()
+		err := remover.Remove(storage{d.f}, c.Scaled)
+		d.f.wr.meta.Unlock()
+		if err != nil {
+			return fmt.Errorf("h5: dataset at 0x%x: removing chunk %v past the new end: %w", d.Addr, c.Scaled, err)
+		}
+		d.f.free(c.Addr, c.Size)
+		d.f.chunks.drop(chunkKey{dataset: d.cacheID, index: ravel(c.Scaled, g.grid)})
+	}
+	return nil
+}
+
+// loadChunksChangingEdge makes pending copies of the stored chunks that
+// are partial edge chunks in one of the current extent and dims but not in
+// the other, in a layout that stores partial edge chunks unfiltered: each
+// is decoded as it is stored now, and is stored again as the new extent
+// wants it (libhdf5 rewrites them likewise, H5D__chunk_update_old_edge_chunks).
+// Only the chunk rows holding the old and the new end can change.
+func (d *Dataset) loadChunksChangingEdge(dims []uint64) error {
+	idx, err := d.chunkIndex()
+	if err != nil {
+		return err
+	}
+	cur := d.geometry()
+	next := cur
+	next.dims = dims
+	next.grid = append([]uint64(nil), cur.grid...)
+	next.grid[0] = (dims[0] + cur.chunk[0] - 1) / cur.chunk[0]
+	var changing [][]uint64
+	err = idx.Walk(func(c chunk.Chunk) error {
+		if c.Scaled[0]*cur.chunk[0] < min(cur.dims[0], dims[0]) && cur.isEdgeChunk(c.Scaled) != next.isEdgeChunk(c.Scaled) {
+			changing = append(changing, append([]uint64(nil), c.Scaled...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, sc := range changing {
+		if _, err := d.dirtyChunkFor(idx, &cur, sc, false); err != nil {
+			return err
+		}
 	}
 	return nil
 }

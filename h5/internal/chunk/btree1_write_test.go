@@ -12,8 +12,15 @@ import (
 // memFile is a growable in-memory file: the Reader reads it, the index
 // writes and allocates in it.
 type memFile struct {
-	mu  sync.Mutex
-	buf []byte
+	mu    sync.Mutex
+	buf   []byte
+	freed [][2]uint64 // address and size of each Free
+}
+
+func (m *memFile) Free(addr, n uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.freed = append(m.freed, [2]uint64{addr, n})
 }
 
 func (m *memFile) ReadAt(p []byte, off int64) (int, error) {

@@ -69,3 +69,16 @@ type Placement struct {
 	// with the fill value.
 	FreshAddr, FreshSize uint64
 }
+
+// Remover is an index that can forget chunks, as libhdf5's indexes do when
+// a dataset shrinks (H5D__chunk_prune_by_extent removes every chunk wholly
+// outside the new extent). Remove drops the entry of the chunk at scaled,
+// writing the index structures it changes and freeing through s those the
+// removal empties; the chunk's own storage is the caller's to free. An
+// index with no such entry returns an error wrapping format.ErrNotFound.
+//
+// The implicit index has no Remover: its chunks' places are fixed, and
+// libhdf5 leaves them stored too (H5D__none_idx_remove).
+type Remover interface {
+	Remove(s format.Space, scaled []uint64) error
+}

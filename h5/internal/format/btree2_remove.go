@@ -23,6 +23,16 @@ func (b *BTree2) Remove(s Space, cmp func(record []byte) int) ([]byte, error) {
 	if err := b.editable(b.levels); err != nil {
 		return nil, err
 	}
+	// A merge joins two children of at most the merge threshold each and
+	// the record between them (the root's collapse: of at most 2m+1
+	// together): nodes too small to hold that would overflow, in libhdf5
+	// too, which only makes such trees with nodes of a few records.
+	for depth, l := range b.levels {
+		if m := l.maxRecords * uint64(b.MergePercent) / 100; 2*m+2 > l.maxRecords {
+			return nil, fmt.Errorf("v2 B-tree at 0x%x: nodes of depth %d (%d records) too small to merge: %w",
+				b.Addr, depth, l.maxRecords, ErrUnsupported)
+		}
+	}
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
 	b.mu.Lock()

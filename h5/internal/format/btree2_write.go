@@ -187,6 +187,12 @@ func (b *BTree2) editable(levels []btree2Level) error {
 		return fmt.Errorf("v2 B-tree at 0x%x: split %d%%, merge %d%%: %w", b.Addr, b.SplitPercent, b.MergePercent, ErrUnsupported)
 	}
 	for depth, l := range levels {
+		// A full node of two records splits into an empty one and one of
+		// one (libhdf5's H5B2__split1 too).
+		if l.maxRecords < 3 {
+			return fmt.Errorf("v2 B-tree at 0x%x: nodes of depth %d hold %d record(s), too few to split: %w",
+				b.Addr, depth, l.maxRecords, ErrUnsupported)
+		}
 		if l.maxRecords*uint64(b.SplitPercent)/100 == 0 {
 			return fmt.Errorf("v2 B-tree at 0x%x: nodes of depth %d split with no record (%d%% of %d): %w",
 				b.Addr, depth, b.SplitPercent, l.maxRecords, ErrUnsupported)
