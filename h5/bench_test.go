@@ -2,6 +2,7 @@ package h5_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand"
 	"path/filepath"
@@ -174,6 +175,43 @@ func BenchmarkReadSequential(b *testing.B) {
 // BenchmarkWriteAtContiguous is dd's write into a contiguous dataset, 1 MiB
 // at a time, as the mount passes it on: the engine's cost around the
 // pwrite (which is most of it), and no allocation.
+// BenchmarkAppendRows appends one 4 KiB chunk a write to a dataset of
+// unlimited rows already holding 1,000 or 40,000 chunks, each write growing
+// it: the cost of an append must not grow with the dataset.
+func BenchmarkAppendRows(b *testing.B) {
+	for _, held := range []int{1000, 40000} {
+		b.Run(fmt.Sprintf("after-%d-chunks", held), func(b *testing.B) {
+			f, err := h5.Create(filepath.Join(b.TempDir(), "append.h5"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { f.Close() })
+			root, _ := f.Root()
+			d, err := root.CreateDataset("a", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{0},
+				MaxDims: []uint64{h5.Unlimited}, Chunks: []uint64{4096}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf := make([]byte, 4096)
+			for i := 0; i < held; i++ {
+				if _, err := d.WriteAt(buf, int64(i)*4096); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := f.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(buf)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := d.WriteAt(buf, int64(held+i)*4096); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkWriteAtContiguous(b *testing.B) {
 	name := filepath.Join(b.TempDir(), "write.h5")
 	f, err := h5.Create(name, nil)

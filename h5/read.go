@@ -398,12 +398,7 @@ func (g *chunkGeometry) chunkCount() uint64 {
 
 // unravel sets scaled to the grid coordinates of chunk number i (ravel's
 // inverse).
-func (g *chunkGeometry) unravel(i uint64, scaled []uint64) {
-	for k := len(g.grid) - 1; k >= 0; k-- {
-		scaled[k] = i % g.grid[k]
-		i /= g.grid[k]
-	}
-}
+func (g *chunkGeometry) unravel(i uint64, scaled []uint64) { unravelInto(i, g.grid, scaled) }
 
 // stackRank is the rank up to which the read path keeps its per-dimension
 // scratch on the stack: a read of a cached chunk allocates nothing.

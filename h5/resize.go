@@ -2,6 +2,8 @@ package h5
 
 import (
 	"fmt"
+	"math"
+	"math/bits"
 
 	"github.com/h5mount/h5mount/h5/internal/chunk"
 	"github.com/h5mount/h5mount/h5/internal/format"
@@ -188,26 +190,10 @@ func (d *Dataset) fillExposedRows(from, to uint64) error {
 	}
 	g := d.geometry()
 	c0 := g.chunk[0]
-	var touched [][]uint64
-	err = idx.Walk(func(c chunk.Chunk) error {
-		if start := c.Scaled[0] * c0; start < to && start+c0 > from {
-			touched = append(touched, append([]uint64(nil), c.Scaled...))
-		}
-		return nil
-	})
+	touched, err := d.chunksInRows(idx, &g, from/c0, (to-1)/c0)
 	if err != nil {
 		return err
 	}
-	w := d.f.wr
-	w.mu.Lock()
-	for _, dc := range w.dirty {
-		if dc.d == d {
-			if start := dc.scaled[0] * c0; start < to && start+c0 > from {
-				touched = append(touched, dc.scaled)
-			}
-		}
-	}
-	w.mu.Unlock()
 	rowChunkBytes := g.chunkBytes / c0
 	for _, sc := range touched {
 		dc, err := d.dirtyChunkFor(idx, &g, sc, false)
@@ -219,4 +205,76 @@ func (d *Dataset) fillExposedRows(from, to uint64) error {
 		fillPattern(dc.data[a*rowChunkBytes:b*rowChunkBytes], a*rowChunkBytes, d.fillVal)
 	}
 	return nil
+}
+
+// bandLookups is the number of chunk positions up to which the chunks of a
+// band of chunk rows are found by looking each position up rather than by
+// walking the whole index.
+const bandLookups = 4096
+
+// chunksInRows returns the coordinates of the chunks in chunk rows first
+// through last that are stored or pending. A small band (a writer
+// appending rows grows the dataset a chunk row at a time) is looked up
+// position by position: a walk of the whole index and of every pending
+// chunk on each growth made appending quadratic (80,000 appends of a chunk
+// each took minutes). A large band (a truncate far past the end) walks the
+// index, which visits only the chunks stored. A chunk may be listed twice.
+func (d *Dataset) chunksInRows(idx chunk.Index, g *chunkGeometry, first, last uint64) ([][]uint64, error) {
+	across := uint64(1)
+	for _, n := range g.grid[1:] {
+		hi, lo := bits.Mul64(across, n)
+		if hi != 0 {
+			across = math.MaxUint64
+			break
+		}
+		across = lo
+	}
+	w := d.f.wr
+	var found [][]uint64
+	if rows := last - first + 1; across <= bandLookups && rows <= bandLookups/max(across, 1) {
+		scaled := make([]uint64, len(g.grid))
+		for r := first; r <= last; r++ {
+			for i := uint64(0); i < across; i++ {
+				scaled[0] = r
+				unravelInto(i, g.grid[1:], scaled[1:])
+				ok := w.pending(chunkKey{dataset: d.cacheID, index: ravel(scaled, g.grid)}) != nil
+				if !ok {
+					var err error
+					if _, ok, err = idx.Lookup(scaled); err != nil {
+						return nil, err
+					}
+				}
+				if ok {
+					found = append(found, append([]uint64(nil), scaled...))
+				}
+			}
+		}
+		return found, nil
+	}
+	err := idx.Walk(func(c chunk.Chunk) error {
+		if c.Scaled[0] >= first && c.Scaled[0] <= last {
+			found = append(found, append([]uint64(nil), c.Scaled...))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	for _, dc := range w.dirty {
+		if dc.d == d && dc.scaled[0] >= first && dc.scaled[0] <= last {
+			found = append(found, dc.scaled)
+		}
+	}
+	w.mu.Unlock()
+	return found, nil
+}
+
+// unravelInto sets scaled to the coordinates of position i in grid,
+// row-major.
+func unravelInto(i uint64, grid, scaled []uint64) {
+	for k := len(grid) - 1; k >= 0; k-- {
+		scaled[k] = i % grid[k]
+		i /= grid[k]
+	}
 }
