@@ -454,7 +454,8 @@ func checksummedSpans(t testing.TB, data []byte, ds *ciDataset) [][2]int64 {
 }
 
 // fuzzArray corrupts bytes of a test file and runs Open, Walk and Lookup on
-// one of its datasets: errors are fine, panics and hangs are not. With fix
+// one of its datasets, then removes chunks (a shrink's edit of the damaged
+// index): errors are fine, panics and hangs are not. With fix
 // set, the checksums of the corrupted blocks are recomputed, so the
 // decoders behind the checksum checks see the damage.
 func fuzzArray(f *testing.F, file string) {
@@ -489,7 +490,8 @@ func fuzzArray(f *testing.F, file string) {
 				}
 			}
 		}
-		p, _, err := datasetParams(buf, bytes.NewReader(buf), ds.Addr)
+		mem := &memFile{buf: buf}
+		p, _, err := datasetParams(buf, mem, ds.Addr)
 		if err != nil {
 			return
 		}
@@ -497,6 +499,7 @@ func fuzzArray(f *testing.F, file string) {
 		if err != nil {
 			return
 		}
+		defer removeWalked(idx, mem)
 		n := 0
 		_ = idx.Walk(func(c Chunk) error {
 			n++
@@ -526,6 +529,34 @@ func fuzzArray(f *testing.F, file string) {
 			s[i] = ^uint64(0) - uint64(i)
 		}
 		probe(s)
+	})
+}
+
+// removeWalked removes up to 16 of the chunks idx walks to (as a shrink
+// does), then walks it again: on a damaged index, errors are fine.
+func removeWalked(idx Index, s format.Space) {
+	r, ok := idx.(Remover)
+	if !ok {
+		return
+	}
+	var gone [][]uint64
+	stop := errors.New("enough")
+	_ = idx.Walk(func(c Chunk) error {
+		if len(gone) == 16 {
+			return stop
+		}
+		gone = append(gone, append([]uint64(nil), c.Scaled...))
+		return nil
+	})
+	for _, sc := range gone {
+		_ = r.Remove(s, sc)
+	}
+	n := 0
+	_ = idx.Walk(func(Chunk) error {
+		if n++; n > 1<<20 {
+			return stop
+		}
+		return nil
 	})
 }
 

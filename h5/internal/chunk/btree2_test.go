@@ -209,8 +209,9 @@ func (rr *bt2RecordingReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // bt2WalkFile opens every index of the file and walks and searches it,
-// ignoring errors: the fuzz test wants no panic and no hang.
-func bt2WalkFile(r *format.Reader, addrs []uint64) {
+// and with a space to write in removes chunks from it, ignoring errors: the
+// fuzz test wants no panic and no hang.
+func bt2WalkFile(r *format.Reader, addrs []uint64, space format.Space) {
 	for _, addr := range addrs {
 		p, err := bt2DatasetParams(r, addr)
 		if err != nil || p.Layout.Class != format.LayoutChunked {
@@ -224,10 +225,14 @@ func bt2WalkFile(r *format.Reader, addrs []uint64) {
 		for _, s := range [][]uint64{{0, 0}, {3, 7}, {19, 19}, {59, 59}, {100, 0}} {
 			_, _, _ = idx.Lookup(s)
 		}
+		if space != nil {
+			removeWalked(idx, space)
+		}
 	}
 }
 
-// FuzzBTree2 overwrites bytes of chunks.h5 and reads every chunk index.
+// FuzzBTree2 overwrites bytes of chunks.h5, reads every chunk index and
+// removes chunks from it.
 // With fix set, the checksum of every v2 B-tree structure the patch hits is
 // recomputed, so the node decoding behind the checksum sees the damage.
 func FuzzBTree2(f *testing.F) {
@@ -237,7 +242,7 @@ func FuzzBTree2(f *testing.F) {
 		addrs = append(addrs, ds.Addr)
 	}
 	rr := &bt2RecordingReader{r: bytes.NewReader(data)}
-	bt2WalkFile(bt2OpenReader(data, rr), addrs)
+	bt2WalkFile(bt2OpenReader(data, rr), addrs, nil)
 	type span struct{ start, end int64 }
 	var spans []span
 	seen := map[[2]int64]bool{}
@@ -272,14 +277,15 @@ func FuzzBTree2(f *testing.F) {
 				binary.LittleEndian.PutUint32(b[len(b)-4:], format.Lookup3(b[:len(b)-4], 0))
 			}
 		}
-		r := bt2OpenReader(d, bytes.NewReader(d))
+		m := &memFile{buf: d}
+		r := bt2OpenReader(d, m)
 		if r == nil {
 			return
 		}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			bt2WalkFile(r, addrs)
+			bt2WalkFile(r, addrs, m)
 		}()
 		select {
 		case <-done:

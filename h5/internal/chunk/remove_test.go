@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
 )
@@ -301,4 +302,54 @@ func verifyBTree1(b *btree1Index, root uint64) (int, error) {
 		}
 	}
 	return count, nil
+}
+
+// FuzzBTree1Remove damages a v1 chunk B-tree of three levels and removes
+// chunks from it as a shrink does: errors are fine, panics and hangs are
+// not.
+func FuzzBTree1Remove(f *testing.F) {
+	mem := &memFile{buf: make([]byte, 64)}
+	reader := &format.Reader{R: mem, Size: 1 << 40, Sizes: format.Sizes{Offset: 8, Length: 8}}
+	layout := &format.Layout{Version: 3, Class: format.LayoutChunked, Addr: format.Undefined, ChunkDims: []uint64{4, 5}}
+	p := Params{R: reader, Layout: layout, Dims: []uint64{120, 100}, ElementSize: 8, BTreeK: 2}
+	idx := newBTree1Index(p)
+	grid := []uint64{30, 20}
+	for _, lin := range rand.New(rand.NewSource(5)).Perm(int(grid[0] * grid[1])) {
+		if _, err := idx.Put(mem, Chunk{Scaled: unlinear(uint64(lin), grid), Addr: 1<<30 + uint64(lin)*64, Size: 9}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	tree := mem.buf
+	root := layout.Addr
+	for _, at := range []uint32{8, 9, 10, 16, 24, 40, 48, 200, 1000, 5000} {
+		f.Add(at, []byte{0xff}, uint16(0))
+		f.Add(at, []byte{0, 0, 0, 0}, uint16(7))
+	}
+	f.Fuzz(func(t *testing.T, at uint32, patch []byte, first uint16) {
+		if len(patch) > 16 {
+			return
+		}
+		buf := append([]byte(nil), tree...)
+		copy(buf[int(at)%len(buf):], patch)
+		m := &memFile{buf: buf}
+		l := *layout
+		l.Addr = root
+		q := p
+		q.R = &format.Reader{R: m, Size: 1 << 40, Sizes: reader.Sizes}
+		q.Layout = &l
+		x := newBTree1Index(q)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := uint64(0); i < 32; i++ {
+				_ = x.Remove(m, unlinear((uint64(first)+i*37)%(grid[0]*grid[1]), grid))
+			}
+			removeWalked(x, m)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("removal did not finish in 20s")
+		}
+	})
 }
