@@ -1,6 +1,7 @@
 package h5
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -136,6 +137,10 @@ func (d *Dataset) pruneRows(rows, oldRows uint64) error {
 		d.f.wr.meta.Lock()
 		err := remover.Remove(storage{d.f}, c.Scaled)
 		d.f.wr.meta.Unlock()
+		if errors.Is(err, format.ErrNotFound) {
+			// Walked to but not found by its key: the index contradicts itself.
+			err = fmt.Errorf("%v: %w", err, ErrCorrupt)
+		}
 		if err != nil {
 			return fmt.Errorf("h5: dataset at 0x%x: removing chunk %v past the new end: %w", d.Addr, c.Scaled, err)
 		}

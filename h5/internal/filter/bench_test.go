@@ -35,6 +35,7 @@ var benchPipelines = []struct {
 	{"shuffle+gzip4", []format.Filter{{ID: Shuffle, Params: []uint32{8}}, {ID: Deflate, Params: []uint32{4}}}},
 	{"shuffle+zstd3", []format.Filter{{ID: Shuffle, Params: []uint32{8}}, {ID: Zstd, Params: []uint32{3}}}},
 	{"lz4", []format.Filter{{ID: LZ4, Params: []uint32{0}}}},
+	{"shuffle+lz4", []format.Filter{{ID: Shuffle, Params: []uint32{8}}, {ID: LZ4, Params: []uint32{0}}}},
 	{"shuffle", []format.Filter{{ID: Shuffle, Params: []uint32{8}}}},
 	{"shuffle4", []format.Filter{{ID: Shuffle, Params: []uint32{4}}}},
 	{"shuffle3", []format.Filter{{ID: Shuffle, Params: []uint32{3}}}},
