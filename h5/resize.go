@@ -72,7 +72,12 @@ func (d *Dataset) resizeLocked(rows uint64) error {
 		return err
 	}
 	d.extent.Store(&dims)
-	d.resetIndex()
+	if l := d.layout; l.Version >= 4 && l.IndexType != format.IndexBTree1 && l.IndexType != format.IndexBTree2 {
+		// The B-trees know nothing of the extent and keep their decoded
+		// nodes (an appender grows the dataset with every write); the
+		// other indexes are opened again for the new one.
+		d.resetIndex()
+	}
 	d.invalidateAllocated()
 	if rows > old[0] {
 		return d.fillExposedRows(old[0], rows)
