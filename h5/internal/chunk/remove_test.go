@@ -145,6 +145,28 @@ func TestBTree2Remove(t *testing.T) {
 	}
 }
 
+// smallBTree1 is a v1 chunk B-tree of tiny nodes (K=2, up to four entries
+// a node) holding the 600 chunks of a 30x20 grid, put in random order:
+// three levels and more. want lists the chunks by scaledKey.
+func smallBTree1(tb testing.TB) (mem *memFile, p Params, idx *btree1Index, grid []uint64, want map[string]Chunk) {
+	tb.Helper()
+	mem = &memFile{buf: make([]byte, 64)}
+	reader := &format.Reader{R: mem, Size: 1 << 40, Sizes: format.Sizes{Offset: 8, Length: 8}}
+	layout := &format.Layout{Version: 3, Class: format.LayoutChunked, Addr: format.Undefined, ChunkDims: []uint64{4, 5}}
+	p = Params{R: reader, Layout: layout, Dims: []uint64{120, 100}, ElementSize: 8, BTreeK: 2}
+	idx = newBTree1Index(p)
+	grid = []uint64{30, 20}
+	want = map[string]Chunk{}
+	for _, lin := range rand.New(rand.NewSource(5)).Perm(int(grid[0] * grid[1])) {
+		c := Chunk{Scaled: unlinear(uint64(lin), grid), Addr: 1<<30 + uint64(lin)*64, Size: uint64(lin + 1)}
+		if _, err := idx.Put(mem, c); err != nil {
+			tb.Fatal(err)
+		}
+		want[scaledKey(c.Scaled)] = c
+	}
+	return mem, p, idx, grid, want
+}
+
 // TestBTree1Remove removes from v1 B-trees of tiny nodes (K=2, up to four
 // entries a node, three levels and more) in random order and in order
 // from the end, as a shrink does, checking the tree's keys and sibling
@@ -153,20 +175,8 @@ func TestBTree2Remove(t *testing.T) {
 func TestBTree1Remove(t *testing.T) {
 	for _, order := range []string{"random", "from-the-end", "from-the-start"} {
 		t.Run(order, func(t *testing.T) {
-			mem := &memFile{buf: make([]byte, 64)}
-			reader := &format.Reader{R: mem, Size: 1 << 40, Sizes: format.Sizes{Offset: 8, Length: 8}}
-			layout := &format.Layout{Version: 3, Class: format.LayoutChunked, Addr: format.Undefined, ChunkDims: []uint64{4, 5}}
-			p := Params{R: reader, Layout: layout, Dims: []uint64{120, 100}, ElementSize: 8, BTreeK: 2}
-			idx := newBTree1Index(p)
-			grid := []uint64{30, 20}
-			want := map[string]Chunk{}
-			for _, lin := range rand.New(rand.NewSource(5)).Perm(int(grid[0] * grid[1])) {
-				c := Chunk{Scaled: unlinear(uint64(lin), grid), Addr: 1<<30 + uint64(lin)*64, Size: uint64(lin + 1)}
-				if _, err := idx.Put(mem, c); err != nil {
-					t.Fatal(err)
-				}
-				want[scaledKey(c.Scaled)] = c
-			}
+			mem, p, idx, grid, want := smallBTree1(t)
+			layout := p.Layout
 			nodes := func() int {
 				n, err := verifyBTree1(newBTree1Index(p), layout.Addr)
 				if err != nil {
@@ -308,19 +318,9 @@ func verifyBTree1(b *btree1Index, root uint64) (int, error) {
 // chunks from it as a shrink does: errors are fine, panics and hangs are
 // not.
 func FuzzBTree1Remove(f *testing.F) {
-	mem := &memFile{buf: make([]byte, 64)}
-	reader := &format.Reader{R: mem, Size: 1 << 40, Sizes: format.Sizes{Offset: 8, Length: 8}}
-	layout := &format.Layout{Version: 3, Class: format.LayoutChunked, Addr: format.Undefined, ChunkDims: []uint64{4, 5}}
-	p := Params{R: reader, Layout: layout, Dims: []uint64{120, 100}, ElementSize: 8, BTreeK: 2}
-	idx := newBTree1Index(p)
-	grid := []uint64{30, 20}
-	for _, lin := range rand.New(rand.NewSource(5)).Perm(int(grid[0] * grid[1])) {
-		if _, err := idx.Put(mem, Chunk{Scaled: unlinear(uint64(lin), grid), Addr: 1<<30 + uint64(lin)*64, Size: 9}); err != nil {
-			f.Fatal(err)
-		}
-	}
+	mem, p, _, grid, _ := smallBTree1(f)
 	tree := mem.buf
-	root := layout.Addr
+	root := p.Layout.Addr
 	for _, at := range []uint32{8, 9, 10, 16, 24, 40, 48, 200, 1000, 5000} {
 		f.Add(at, []byte{0xff}, uint16(0))
 		f.Add(at, []byte{0, 0, 0, 0}, uint16(7))
@@ -332,10 +332,10 @@ func FuzzBTree1Remove(f *testing.F) {
 		buf := append([]byte(nil), tree...)
 		copy(buf[int(at)%len(buf):], patch)
 		m := &memFile{buf: buf}
-		l := *layout
+		l := *p.Layout
 		l.Addr = root
 		q := p
-		q.R = &format.Reader{R: m, Size: 1 << 40, Sizes: reader.Sizes}
+		q.R = &format.Reader{R: m, Size: 1 << 40, Sizes: p.R.Sizes}
 		q.Layout = &l
 		x := newBTree1Index(q)
 		done := make(chan struct{})
