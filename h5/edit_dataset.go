@@ -2,6 +2,7 @@ package h5
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/h5mount/h5mount/h5/internal/chunk"
 	"github.com/h5mount/h5mount/h5/internal/filter"
@@ -135,9 +136,18 @@ func (f *File) datasetMessagesWith(spec *DatasetSpec, hv uint8, keep *format.Lay
 			return nil, fmt.Errorf("h5: chunk rank %d for dataset rank %d: %w", len(chunks), rank, ErrInvalid)
 		}
 		bytes := uint64(t.Size)
-		for _, c := range chunks {
+		for i, c := range chunks {
 			if c == 0 || c > 0xffffffff || bytes*c/c != bytes {
 				return nil, fmt.Errorf("h5: chunk dimension %d: %w", c, ErrInvalid)
+			}
+			// libhdf5 refuses a chunk longer than a fixed dimension that
+			// is not empty (H5D__chunk_construct), as h5py does.
+			limit := spec.Dims[i]
+			if maxDims != nil {
+				limit = maxDims[i]
+			}
+			if spec.Dims[i] > 0 && limit != Unlimited && c > limit {
+				return nil, fmt.Errorf("h5: chunks of %v exceed the dataset's fixed dimension %d: %w", chunks, i, ErrInvalid)
 			}
 			bytes *= c
 		}
@@ -296,7 +306,22 @@ func (d *Dataset) Rebuild(change func(*DatasetSpec)) error {
 		return fmt.Errorf("h5: dataset at 0x%x cannot be laid out anew: %w", d.Addr, ErrUnsupported)
 	}
 	spec := d.Spec()
+	chunks := append([]uint64(nil), spec.Chunks...)
 	change(spec)
+	if spec.Chunks != nil && slices.Equal(spec.Chunks, chunks) && len(spec.Dims) == len(chunks) {
+		// Chunks kept through another change (a fixed maximum shape) are
+		// cut to fit: libhdf5 refuses chunks longer than a fixed dimension.
+		// Chunks the change sets must fit as they are.
+		for i, c := range spec.Chunks {
+			limit := spec.Dims[i]
+			if spec.MaxDims != nil {
+				limit = spec.MaxDims[i]
+			}
+			if spec.Dims[i] > 0 && limit != Unlimited && c > limit {
+				spec.Chunks[i] = limit
+			}
+		}
+	}
 	newSize := (&Dataspace{Kind: SpaceSimple, Dims: spec.Dims}).NumElements() * uint64(spec.Type.Size)
 	if spec.Dims == nil {
 		newSize = uint64(spec.Type.Size)

@@ -1,6 +1,7 @@
 package h5_test
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -100,5 +101,64 @@ for spec in sys.argv[2:]:
 print("ok")`, specs...)
 	if out, err := exec.Command("h5dump", file).CombinedOutput(); err != nil {
 		t.Fatalf("h5dump: %v\n%s", err, out)
+	}
+}
+
+// TestChunksLongerThanAFixedDimension: as libhdf5 (H5D__chunk_construct)
+// and h5py, a new dataset's chunks may not be longer than a fixed
+// dimension that is not empty; along an unlimited one, or an empty one,
+// they may.
+func TestChunksLongerThanAFixedDimension(t *testing.T) {
+	f, err := h5.Create(filepath.Join(t.TempDir(), "chunks.h5"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	root, _ := f.Root()
+	for i, c := range []struct {
+		dims, maxDims, chunks []uint64
+		ok                    bool
+	}{
+		{[]uint64{10}, nil, []uint64{100}, false},
+		{[]uint64{10, 4}, []uint64{20, 4}, []uint64{20, 5}, false},
+		{[]uint64{10, 4}, []uint64{20, 4}, []uint64{20, 4}, true},
+		{[]uint64{10}, []uint64{h5.Unlimited}, []uint64{100}, true},
+		{[]uint64{0}, nil, []uint64{100}, true},
+	} {
+		_, err := root.CreateDataset(fmt.Sprintf("d%d", i), &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: c.dims, MaxDims: c.maxDims, Chunks: c.chunks})
+		if c.ok && err != nil || !c.ok && !errors.Is(err, h5.ErrInvalid) {
+			t.Errorf("dims %v, max %v, chunks %v: %v (want ok %v)", c.dims, c.maxDims, c.chunks, err, c.ok)
+		}
+	}
+	// A dataset with data whose maximum shape becomes fixed keeps its
+	// bytes; its chunks are cut to the fixed length. Chunks set anew must
+	// fit.
+	d, err := root.CreateDataset("grown", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{50}, MaxDims: []uint64{h5.Unlimited}, Chunks: []uint64{1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 50)
+	for i := range data {
+		data[i] = byte(i + 1)
+	}
+	if _, err := d.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Rebuild(func(s *h5.DatasetSpec) { s.MaxDims = []uint64{50}; s.Chunks = []uint64{60} }); !errors.Is(err, h5.ErrInvalid) {
+		t.Errorf("chunks of 60 set with a fixed maximum of 50: %v, want ErrInvalid", err)
+	}
+	if err := d.Rebuild(func(s *h5.DatasetSpec) { s.MaxDims = []uint64{50} }); err != nil {
+		t.Fatalf("fixing the maximum shape: %v", err)
+	}
+	o, err := f.OpenPath("/grown")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err = o.AsDataset(); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 50)
+	if _, err := d.ReadAt(got, 0); err != nil || string(got) != string(data) || d.ChunkDims()[0] != 50 {
+		t.Errorf("after fixing the maximum shape: chunks %v, bytes kept %v (%v)", d.ChunkDims(), string(got) == string(data), err)
 	}
 }

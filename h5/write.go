@@ -278,9 +278,31 @@ func (s singleChunkWriter) Put(_ chunk.Storage, c chunk.Chunk) (uint64, error) {
 	return c.Addr, s.d.rewriteLayout()
 }
 
+// oversizedChunkLimit is the size above which chunks longer than a fixed
+// dimension of their dataset are not written.
+const oversizedChunkLimit = 64 << 20
+
 func (d *Dataset) writeChunked(p []byte, off uint64) error {
 	if _, err := d.chunkWriter(); err != nil {
 		return err
+	}
+	// A write holds whole chunks in memory. libhdf5 makes no chunk longer
+	// than a fixed dimension that is not empty (H5D__chunk_construct): a
+	// damaged layout claiming a large one would have a one-byte write
+	// allocate up to 4 GiB. Small ones (older h5mount made some) are
+	// written.
+	if g := d.geometry(); g.chunkBytes > oversizedChunkLimit {
+		dims := d.dims()
+		for i, c := range d.layout.ChunkDims {
+			limit := dims[i]
+			if i < len(d.space.MaxDims) {
+				limit = d.space.MaxDims[i]
+			}
+			if limit != Unlimited && dims[i] > 0 && c > limit {
+				return fmt.Errorf("h5: dataset at 0x%x: chunks of %v (%d bytes) exceed its fixed shape %v: %w",
+					d.Addr, d.layout.ChunkDims, g.chunkBytes, dims, ErrUnsupported)
+			}
+		}
 	}
 	if err := filter.CanEncode(d.Filters); err != nil {
 		return fmt.Errorf("h5: dataset at 0x%x: %w", d.Addr, err)
