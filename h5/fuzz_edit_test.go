@@ -17,14 +17,7 @@ import (
 // a panic inside an edit would leave the dataset's or the file's lock held,
 // and every later request on it would hang.
 func FuzzEditDamaged(f *testing.F) {
-	var files [][]byte
-	for _, name := range fuzzSeeds {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		files = append(files, data)
-	}
+	files := loadFuzzSeeds(f)
 	for i, data := range files {
 		f.Add(uint8(i), uint32(0), []byte{})
 		f.Add(uint8(i), uint32(len(data)/3), []byte{0xff, 0xff, 0xff, 0xff})
@@ -67,39 +60,14 @@ func editFile(name string) {
 		return
 	}
 	var datasets []*h5.Dataset
-	seen := map[uint64]bool{}
-	var walk func(g *h5.Group, depth int)
-	walk = func(g *h5.Group, depth int) {
-		if depth > 4 || seen[g.Addr] {
+	visitTree(f, root, 32, func(o *h5.Object) {
+		if o.Kind() != h5.KindDataset || len(datasets) > 16 {
 			return
 		}
-		seen[g.Addr] = true
-		links, err := g.Links()
-		if err != nil {
-			return
+		if d, err := o.AsDataset(); err == nil {
+			datasets = append(datasets, d)
 		}
-		for i, l := range links {
-			if i > 32 || len(datasets) > 16 || l.Type != h5.LinkHard || seen[l.Addr] {
-				continue
-			}
-			o, err := f.Object(l.Addr)
-			if err != nil {
-				continue
-			}
-			switch o.Kind() {
-			case h5.KindGroup:
-				if sub, err := o.AsGroup(); err == nil {
-					walk(sub, depth+1)
-				}
-			case h5.KindDataset:
-				seen[o.Addr] = true
-				if d, err := o.AsDataset(); err == nil {
-					datasets = append(datasets, d)
-				}
-			}
-		}
-	}
-	walk(root, 0)
+	})
 	one := []byte{0x5a}
 	for _, d := range datasets {
 		// A write holds a whole chunk in memory, and chunks of up to 4 GiB

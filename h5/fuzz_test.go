@@ -34,14 +34,7 @@ var fuzzSeeds = []string{
 // and every message, B-trees, heaps, chunk indexes, filters, attribute
 // values and dataset bytes. Nothing may panic or hang; errors are fine.
 func FuzzOpenAndWalk(f *testing.F) {
-	var files [][]byte
-	for _, name := range fuzzSeeds {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		files = append(files, data)
-	}
+	files := loadFuzzSeeds(f)
 	for i, data := range files {
 		f.Add(uint8(i), uint32(0), []byte{})
 		// Land a patch in the middle of the metadata, where it bites.
@@ -67,41 +60,60 @@ func walkFile(data []byte) {
 	if err != nil {
 		return
 	}
-	seen := map[uint64]bool{}
+	walkObject(root.Object)
+	visitTree(f, root, 64, func(o *h5.Object) {
+		walkObject(o)
+		if o.Kind() == h5.KindDataset {
+			walkDataset(o)
+		}
+	})
+}
+
+// loadFuzzSeeds reads the fuzz targets' seed files.
+func loadFuzzSeeds(f *testing.F) [][]byte {
+	var files [][]byte
+	for _, name := range fuzzSeeds {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		files = append(files, data)
+	}
+	return files
+}
+
+// visitTree calls visit on every group and dataset reached through hard
+// links from root (root itself excluded), each once, eight levels and
+// perGroup links of each group at most: damaged files may loop or claim
+// any number of links.
+func visitTree(f *h5.File, root *h5.Group, perGroup int, visit func(*h5.Object)) {
+	seen := map[uint64]bool{root.Addr: true}
 	var walk func(g *h5.Group, depth int)
 	walk = func(g *h5.Group, depth int) {
-		if depth > 8 || seen[g.Addr] {
+		if depth > 8 {
 			return
 		}
-		seen[g.Addr] = true
-		walkObject(g.Object)
 		links, err := g.Links()
 		if err != nil {
 			return
 		}
 		for i, l := range links {
-			if i > 64 {
+			if i > perGroup {
 				break
 			}
-			if _, err := g.Link(l.Name); err != nil || l.Type != h5.LinkHard {
+			if _, err := g.Link(l.Name); err != nil || l.Type != h5.LinkHard || seen[l.Addr] {
 				continue
 			}
 			o, err := f.Object(l.Addr)
 			if err != nil {
 				continue
 			}
-			switch o.Kind() {
-			case h5.KindGroup:
+			seen[o.Addr] = true
+			visit(o)
+			if o.Kind() == h5.KindGroup {
 				if sub, err := o.AsGroup(); err == nil {
 					walk(sub, depth+1)
 				}
-			case h5.KindDataset:
-				if seen[o.Addr] {
-					continue
-				}
-				seen[o.Addr] = true
-				walkObject(o)
-				walkDataset(o)
 			}
 		}
 	}
