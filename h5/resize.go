@@ -136,7 +136,8 @@ func (d *Dataset) pruneRows(rows, oldRows uint64) error {
 	if len(gone) == 0 {
 		return nil
 	}
-	defer d.resetIndex()
+	// The index removing the chunks is the one reads use (every Remover
+	// is its own Writer): nothing to open again.
 	defer d.invalidateAllocated()
 	for _, c := range gone {
 		d.f.wr.meta.Lock()
@@ -160,7 +161,9 @@ func (d *Dataset) pruneRows(rows, oldRows uint64) error {
 // the other, in a layout that stores partial edge chunks unfiltered: each
 // is decoded as it is stored now, and is stored again as the new extent
 // wants it (libhdf5 rewrites them likewise, H5D__chunk_update_old_edge_chunks).
-// Only the chunk rows holding the old and the new end can change.
+// Only the chunk rows holding the old and the new end can change: they are
+// looked up, not found by walking the index, which an appender would do on
+// every write.
 func (d *Dataset) loadChunksChangingEdge(dims []uint64) error {
 	idx, err := d.chunkIndex()
 	if err != nil {
@@ -169,17 +172,24 @@ func (d *Dataset) loadChunksChangingEdge(dims []uint64) error {
 	cur := d.geometry()
 	next := cur
 	next.dims = dims
-	next.grid = append([]uint64(nil), cur.grid...)
-	next.grid[0] = (dims[0] + cur.chunk[0] - 1) / cur.chunk[0]
+	// A chunk row changes only where one of the two ends cuts it, and
+	// only if it lies inside both extents.
+	c0 := cur.chunk[0]
 	var changing [][]uint64
-	err = idx.Walk(func(c chunk.Chunk) error {
-		if c.Scaled[0]*cur.chunk[0] < min(cur.dims[0], dims[0]) && cur.isEdgeChunk(c.Scaled) != next.isEdgeChunk(c.Scaled) {
-			changing = append(changing, append([]uint64(nil), c.Scaled...))
+	for i, end := range []uint64{cur.dims[0], dims[0]} {
+		row := end / c0
+		if end%c0 == 0 || row*c0 >= min(cur.dims[0], dims[0]) || i == 1 && row == cur.dims[0]/c0 {
+			continue
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		found, err := d.chunksInRows(idx, &cur, row, row)
+		if err != nil {
+			return err
+		}
+		for _, sc := range found {
+			if cur.isEdgeChunk(sc) != next.isEdgeChunk(sc) {
+				changing = append(changing, sc)
+			}
+		}
 	}
 	for _, sc := range changing {
 		if _, err := d.dirtyChunkFor(idx, &cur, sc, false); err != nil {
