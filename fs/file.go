@@ -176,30 +176,68 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 			}
 		}
 	}
+	if n.fsys.opts.ReadOnly && len(dest) <= pushMaxRequest {
+		defer n.pushChunk(ds, off)
+	}
 	// Decoded chunks go to the kernel from the cache's memory on a
 	// read-only mount: a copy into dest would be one more pass over every
 	// byte read.
-	var vec [][]byte
-	ok := false
 	if n.fsys.opts.ReadOnly {
-		if vec, ok, err = ds.ReadSlices(off, len(dest), nil); err != nil {
+		res := new(pinnedSlices)
+		vec, ok, err := ds.ReadSlices(off, len(dest), res.store[:0], &res.pins)
+		if err != nil {
+			res.pins.Release()
 			return nil, n.fsys.errno("read", n.path, err)
 		}
-	}
-	if !ok {
-		got, err := ds.ReadAt(dest, off)
-		if err != nil && got == 0 && off < ds.Size() {
-			return nil, n.fsys.errno("read", n.path, err)
+		if ok {
+			res.vec = vec
+			return res, 0
 		}
-		vec = [][]byte{dest[:got]}
+		res.pins.Release()
 	}
-	if n.fsys.opts.ReadOnly && len(dest) <= pushMaxRequest {
-		n.pushChunk(ds, off)
+	got, err := ds.ReadAt(dest, off)
+	if err != nil && got == 0 && off < ds.Size() {
+		return nil, n.fsys.errno("read", n.path, err)
 	}
 	// A vector goes to the kernel with writev at once; go-fuse would first
 	// try (and fail) to splice a plain data result.
-	return fuse.ReadResultVector(vec), 0
+	return fuse.ReadResultVector([][]byte{dest[:got]}), 0
 }
+
+// pinnedSlices is a reply made of decoded chunks' memory (ReadSlices),
+// which they keep pinned until go-fuse has written it to the kernel and
+// calls Done. go-fuse writes a result with Slices (its withSlice) by
+// writev, as it does ReadResultVector's.
+type pinnedSlices struct {
+	vec   [][]byte
+	store [2][]byte // vec's memory for replies of one or two chunks
+	pins  h5.Pins
+}
+
+func (r *pinnedSlices) Size() int {
+	n := 0
+	for _, v := range r.vec {
+		n += len(v)
+	}
+	return n
+}
+
+func (r *pinnedSlices) Bytes(buf []byte) ([]byte, fuse.Status) {
+	buf = buf[:0]
+	for _, v := range r.vec {
+		buf = append(buf, v...)
+	}
+	return buf, fuse.OK
+}
+
+func (r *pinnedSlices) Slices() ([][]byte, fuse.Status) { return r.vec, fuse.OK }
+
+// go-fuse writes a result that has Slices with writev, without a copy.
+var _ interface {
+	Slices() ([][]byte, fuse.Status)
+} = (*pinnedSlices)(nil)
+
+func (r *pinnedSlices) Done() { r.pins.Release() }
 
 // pipeFits reports whether a reply of size bytes from ranges of the file
 // fits the pipe go-fuse splices it through. Pipes count buffers, not
@@ -305,7 +343,9 @@ func (n *datasetNode) pushChunk(ds *h5.Dataset, off int64) {
 	}
 	go func() {
 		defer func() { <-n.fsys.pushes }()
-		start, data, ok := ds.DecodedSpan(off)
+		var pins h5.Pins
+		defer pins.Release()
+		start, data, ok := ds.DecodedSpan(off, &pins)
 		if !ok {
 			return
 		}

@@ -3,12 +3,79 @@ package h5
 import (
 	"container/list"
 	"sync"
+	"sync/atomic"
+
+	"github.com/h5mount/h5mount/h5/internal/filter"
 )
 
 // chunkKey names one chunk of one dataset in the file's chunk cache.
 type chunkKey struct {
 	dataset uint64 // Dataset.cacheID: a redefined dataset's chunks are new ones
 	index   uint64 // row-major chunk number
+}
+
+// A chunkBuf is one decoded chunk, shared by the cache and the readers that
+// copy it out or pass it on. Its holders are the cache while it keeps the
+// chunk and each caller of get or peek until it calls release; memory a
+// decode took from decodedBufs goes back there when the last holder lets
+// go. A sequential read of shuffled LZ4 chunks that left every decoded
+// chunk to the collector spent a fifth of its time clearing fresh memory,
+// faulting its pages in and handing it back to the system. A holder that
+// never releases only keeps the memory from reuse.
+type chunkBuf struct {
+	data []byte
+	mem  []byte // the decodedBufs buffer data lies in; nil: not reused
+	refs atomic.Int32
+}
+
+// release lets go of one hold on b (nil: none taken).
+func (b *chunkBuf) release() {
+	if b != nil && b.refs.Add(-1) == 0 && b.mem != nil {
+		recycleDecoded(b.mem)
+	}
+}
+
+// decodedBufs recycles the memory chunks are decoded into.
+var decodedBufs filter.BufferPool
+
+// poisonRecycled has recycled memory overwritten first, so that tests see
+// a chunk reused while it was still held; recycled counts the chunks whose
+// memory went back.
+var (
+	poisonRecycled bool
+	recycled       atomic.Uint64
+)
+
+func recycleDecoded(mem []byte) {
+	recycled.Add(1)
+	if poisonRecycled {
+		mem = mem[:cap(mem)]
+		for i := range mem {
+			mem[i] = 0xa5
+		}
+	}
+	decodedBufs.Put(mem)
+}
+
+// Pins holds the decoded chunks whose memory ReadSlices and DecodedSpan
+// hand out, keeping it from reuse until Release. The zero value is ready
+// for use, and again after Release.
+type Pins struct{ bufs []*chunkBuf }
+
+func (p *Pins) add(b *chunkBuf) {
+	if b != nil {
+		p.bufs = append(p.bufs, b)
+	}
+}
+
+// Release lets go of the pinned chunks: the bytes handed out with them
+// must no longer be used. Releasing twice is harmless.
+func (p *Pins) Release() {
+	for i, b := range p.bufs {
+		b.release()
+		p.bufs[i] = nil
+	}
+	p.bufs = p.bufs[:0]
 }
 
 // chunkCache keeps decoded chunks up to a byte budget, least recently used
@@ -24,66 +91,88 @@ type chunkCache struct {
 }
 
 type cacheEntry struct {
-	key  chunkKey
-	data []byte
+	key chunkKey
+	buf *chunkBuf
 }
 
 type inflightChunk struct {
-	done chan struct{}
-	data []byte
-	err  error
+	done    chan struct{}
+	buf     *chunkBuf
+	err     error
+	waiters int32 // readers waiting for the decode, each owed a hold
 }
 
 func newChunkCache(budget int64) *chunkCache {
 	return &chunkCache{budget: budget, lru: list.New(), entries: map[chunkKey]*list.Element{}, inflight: map[chunkKey]*inflightChunk{}}
 }
 
-// get returns the cached chunk, or decodes it with load exactly once.
-func (c *chunkCache) get(k chunkKey, load func() ([]byte, error)) ([]byte, error) {
+// get returns the cached chunk, or decodes it with load exactly once,
+// held for the caller, who releases it. load returns the decoded bytes and
+// the decodedBufs memory they lie in, if they do.
+func (c *chunkCache) get(k chunkKey, load func() (data, mem []byte, err error)) (*chunkBuf, error) {
 	c.mu.Lock()
 	if e, ok := c.entries[k]; ok {
 		c.lru.MoveToFront(e)
-		data := e.Value.(*cacheEntry).data
+		b := e.Value.(*cacheEntry).buf
+		b.refs.Add(1)
 		c.mu.Unlock()
-		return data, nil
+		return b, nil
 	}
 	if w, ok := c.inflight[k]; ok {
+		w.waiters++
 		c.mu.Unlock()
 		<-w.done
-		return w.data, w.err
+		return w.buf, w.err
 	}
 	w := &inflightChunk{done: make(chan struct{})}
 	c.inflight[k] = w
 	c.mu.Unlock()
 
-	w.data, w.err = load()
+	data, mem, err := load()
+	if err == nil {
+		w.buf = &chunkBuf{data: data, mem: mem}
+	}
+	w.err = err
 
 	c.mu.Lock()
 	delete(c.inflight, k)
-	if w.err == nil && int64(len(w.data)) <= c.budget {
-		c.entries[k] = c.lru.PushFront(&cacheEntry{key: k, data: w.data})
-		c.used += int64(len(w.data))
-		for c.used > c.budget {
-			back := c.lru.Back()
-			ent := back.Value.(*cacheEntry)
-			c.lru.Remove(back)
-			delete(c.entries, ent.key)
-			c.used -= int64(len(ent.data))
+	if b := w.buf; b != nil {
+		b.refs.Store(1 + w.waiters) // the loader's and the waiters'
+		if int64(len(b.data)) <= c.budget {
+			b.refs.Add(1)
+			c.entries[k] = c.lru.PushFront(&cacheEntry{key: k, buf: b})
+			c.used += int64(len(b.data))
+			c.evictOverBudget()
 		}
 	}
 	c.mu.Unlock()
 	close(w.done)
-	return w.data, w.err
+	return w.buf, w.err
 }
 
-// peek returns a cached chunk, marking it recently used, without loading
-// it.
-func (c *chunkCache) peek(k chunkKey) ([]byte, bool) {
+// evictOverBudget drops the least recently used chunks until the cache is
+// within its budget. The caller holds c.mu.
+func (c *chunkCache) evictOverBudget() {
+	for c.used > c.budget {
+		back := c.lru.Back()
+		ent := back.Value.(*cacheEntry)
+		c.lru.Remove(back)
+		delete(c.entries, ent.key)
+		c.used -= int64(len(ent.buf.data))
+		ent.buf.release()
+	}
+}
+
+// peek returns a cached chunk, held for the caller and marked recently
+// used, without loading it.
+func (c *chunkCache) peek(k chunkKey) (*chunkBuf, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.entries[k]; ok {
 		c.lru.MoveToFront(e)
-		return e.Value.(*cacheEntry).data, true
+		b := e.Value.(*cacheEntry).buf
+		b.refs.Add(1)
+		return b, true
 	}
 	return nil, false
 }
@@ -99,26 +188,24 @@ func (c *chunkCache) contains(k chunkKey) bool {
 	return cached || loading
 }
 
-// put stores data as the chunk's decoded content, replacing what was there.
+// put stores data as the chunk's decoded content, replacing what was
+// there. The cache never reuses data's memory.
 func (c *chunkCache) put(k chunkKey, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	b := &chunkBuf{data: data}
+	b.refs.Store(1)
 	if e, ok := c.entries[k]; ok {
 		ent := e.Value.(*cacheEntry)
-		c.used += int64(len(data)) - int64(len(ent.data))
-		ent.data = data
+		c.used += int64(len(data)) - int64(len(ent.buf.data))
+		ent.buf.release()
+		ent.buf = b
 		c.lru.MoveToFront(e)
 	} else if int64(len(data)) <= c.budget {
-		c.entries[k] = c.lru.PushFront(&cacheEntry{key: k, data: data})
+		c.entries[k] = c.lru.PushFront(&cacheEntry{key: k, buf: b})
 		c.used += int64(len(data))
 	}
-	for c.used > c.budget {
-		back := c.lru.Back()
-		ent := back.Value.(*cacheEntry)
-		c.lru.Remove(back)
-		delete(c.entries, ent.key)
-		c.used -= int64(len(ent.data))
-	}
+	c.evictOverBudget()
 }
 
 // drop forgets a chunk that no longer exists.
@@ -128,7 +215,9 @@ func (c *chunkCache) drop(k chunkKey) {
 	if e, ok := c.entries[k]; ok {
 		c.lru.Remove(e)
 		delete(c.entries, k)
-		c.used -= int64(len(e.Value.(*cacheEntry).data))
+		ent := e.Value.(*cacheEntry)
+		c.used -= int64(len(ent.buf.data))
+		ent.buf.release()
 	}
 }
 

@@ -2,6 +2,13 @@ package h5
 
 import "github.com/h5mount/h5mount/h5/internal/format"
 
+// Every test of the package reads chunks whose memory is overwritten when
+// it is recycled: a chunk reused while still held shows as wrong bytes.
+func init() { poisonRecycled = true }
+
+// RecycledChunks is how many decoded chunks' memory has been reused.
+func RecycledChunks() uint64 { return recycled.Load() }
+
 // CrashCommitAt makes the next commit of f stop at stage ("journal": after
 // the journal is durable, before the file changes; "apply": after half of
 // the journaled changes reached the file; "torn": with half of the journal

@@ -190,8 +190,8 @@ func (d *Dataset) readRange(dst []byte, off uint64) error {
 // It never decodes, and only answers for files open read-only, whose
 // chunks never change, and while the dataset's reads are not sequential
 // (the kernel's read-ahead brings a sequential reader its pages); data
-// must not be modified.
-func (d *Dataset) DecodedSpan(off int64) (start int64, data []byte, ok bool) {
+// must not be modified, and is pinned in pins until their Release.
+func (d *Dataset) DecodedSpan(off int64, pins *Pins) (start int64, data []byte, ok bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if d.f.wr != nil || d.streak.Load() >= 2 || d.conv != nil || d.layout.Class != format.LayoutChunked || len(d.Filters) == 0 || off < 0 || off >= d.Size() {
@@ -213,11 +213,15 @@ func (d *Dataset) DecodedSpan(off int64) (start int64, data []byte, ok bool) {
 	}
 	first := uint64(off) / rowBytes / g.chunk[0] * g.chunk[0]
 	cached, ok := d.f.chunks.peek(chunkKey{dataset: d.cacheID, index: first / g.chunk[0]})
-	n := min(g.chunk[0], g.dims[0]-first) * rowBytes
-	if !ok || uint64(len(cached)) < n {
+	if !ok {
 		return 0, nil, false
 	}
-	return int64(first * rowBytes), cached[:n], true
+	pins.add(cached)
+	n := min(g.chunk[0], g.dims[0]-first) * rowBytes
+	if uint64(len(cached.data)) < n {
+		return 0, nil, false
+	}
+	return int64(first * rowBytes), cached.data[:n], true
 }
 
 // FileRange is a run of a dataset's bytes held verbatim in its file.
@@ -547,6 +551,24 @@ type runTarget struct {
 	off    uint64
 	slices bool
 	vec    [][]byte
+	pins   *Pins // where slices' chunks are pinned
+}
+
+// done lets go of a chunk the target has taken its runs from: a copy no
+// longer needs it, slices keep it pinned.
+func (t *runTarget) done(hold *chunkBuf) {
+	if t.slices {
+		t.pins.add(hold)
+	} else {
+		hold.release()
+	}
+}
+
+func (t *runTarget) doneBatch(batch []batchChunk) {
+	for i := range batch {
+		t.done(batch[i].hold)
+		batch[i].hold = nil
+	}
 }
 
 // maxReadSlices bounds the slices of one ReadSlices answer (writev takes
@@ -587,11 +609,12 @@ var zeroRun = make([]byte, 256<<10)
 // ReadSlices is ReadAt without the copy, for callers that pass bytes on
 // (a FUSE reply written with writev): it returns the dataset bytes [off,
 // off+n) as slices of the decoded chunks the cache holds, appended to vec,
-// which must not be modified. It answers only for chunked datasets of
+// which must not be modified and stays valid until pins, where the chunks
+// are pinned, are released. It answers only for chunked datasets of
 // files open read-only (whose cached chunks never change), shown as
 // stored, and whose read takes few slices; ok is false otherwise, and the
 // caller reads with ReadAt (the chunks are then cached).
-func (d *Dataset) ReadSlices(off int64, n int, vec [][]byte) (_ [][]byte, ok bool, err error) {
+func (d *Dataset) ReadSlices(off int64, n int, vec [][]byte, pins *Pins) (_ [][]byte, ok bool, err error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	size := d.Size()
@@ -599,7 +622,7 @@ func (d *Dataset) ReadSlices(off int64, n int, vec [][]byte) (_ [][]byte, ok boo
 		return vec, false, nil
 	}
 	end := uint64(min(size, off+int64(n)))
-	t := runTarget{slices: true, vec: vec}
+	t := runTarget{slices: true, vec: vec, pins: pins}
 	ok, err = d.readChunks(&t, uint64(off), end)
 	return t.vec, ok && err == nil, err
 }
@@ -618,11 +641,13 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 	if r.n == end-off {
 		// One chunk holds the whole read (a small or random read): no
 		// batch.
-		data, err := d.chunkData(idx, &g, r.scaled, chunkKey{dataset: d.cacheID, index: r.chunkIdx})
+		data, hold, err := d.chunkData(idx, &g, r.scaled, chunkKey{dataset: d.cacheID, index: r.chunkIdx})
 		if err != nil {
 			return false, err
 		}
-		if !t.put(data, r, off, d.fillVal) {
+		ok := t.put(data, r, off, d.fillVal)
+		t.done(hold)
+		if !ok {
 			return false, nil
 		}
 	} else {
@@ -631,16 +656,22 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 		for pos, more := off, true; more; r, more = runs.next() {
 			data, ok := findBatch(batch, r.chunkIdx)
 			if !ok {
+				// Each batch's chunks are let go as the next comes: a
+				// long read holds no more decoded chunks than one batch.
+				t.doneBatch(batch)
 				if batch, err = d.fetchBatch(idx, &g, pos, end, batch[:0]); err != nil {
+					t.doneBatch(batch)
 					return false, err
 				}
 				data, _ = findBatch(batch, r.chunkIdx)
 			}
 			if !t.put(data, r, pos, d.fillVal) {
+				t.doneBatch(batch)
 				return false, nil
 			}
 			pos += r.n
 		}
+		t.doneBatch(batch)
 	}
 	if d.sequential(off, end, max(2*g.chunkBytes, 4<<20)) {
 		d.readAhead(idx, &g, end)
@@ -679,6 +710,7 @@ func copyRun(out, data []byte, r run, pos uint64, fill []byte) {
 type batchChunk struct {
 	index uint64
 	data  []byte
+	hold  *chunkBuf // data's hold, if it has one
 }
 
 // maxBatchStack is the batch size kept on the stack. A batch takes at most
@@ -799,7 +831,8 @@ func (d *Dataset) decodeAheadChunk(i uint64, key chunkKey, scratch *runIterScrat
 	}
 	_, scaled, _ := scratch.slices(len(g.dims))
 	g.unravel(i, scaled)
-	_, _ = d.chunkData(idx, &g, scaled, key)
+	_, hold, _ := d.chunkData(idx, &g, scaled, key)
+	hold.release()
 }
 
 // hintAheadBytes is how far, in the dataset's bytes, past a sequential
@@ -926,8 +959,8 @@ func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64,
 			continue
 		}
 		key := chunkKey{dataset: d.cacheID, index: r.chunkIdx}
-		if data, ok := d.cachedChunk(key); ok {
-			batch = append(batch, batchChunk{index: r.chunkIdx, data: data})
+		if data, hold, ok := d.cachedChunk(key); ok {
+			batch = append(batch, batchChunk{index: r.chunkIdx, data: data, hold: hold})
 			continue
 		}
 		batch = append(batch, batchChunk{index: r.chunkIdx})
@@ -938,8 +971,8 @@ func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64,
 	}
 	if len(missing) == 1 {
 		j := missing[0]
-		data, err := d.chunkData(idx, g, j.scaled, chunkKey{dataset: d.cacheID, index: batch[j.at].index})
-		batch[j.at].data = data
+		data, hold, err := d.chunkData(idx, g, j.scaled, chunkKey{dataset: d.cacheID, index: batch[j.at].index})
+		batch[j.at].data, batch[j.at].hold = data, hold
 		return batch, err
 	}
 	// The decoders write apart from batch, which stays on the caller's
@@ -947,6 +980,7 @@ func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64,
 	gh := new(chunkGeometry)
 	*gh = *g
 	results := make([][]byte, len(missing))
+	holds := make([]*chunkBuf, len(missing))
 	errs := make([]error, len(missing))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, workers)
@@ -957,42 +991,49 @@ func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64,
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i], errs[i] = d.chunkData(idx, gh, j.scaled, key)
+			results[i], holds[i], errs[i] = d.chunkData(idx, gh, j.scaled, key)
 		}()
 	}
 	wg.Wait()
+	var err error
 	for i, j := range missing {
-		if errs[i] != nil {
-			return batch, errs[i]
+		batch[j.at].data, batch[j.at].hold = results[i], holds[i]
+		if err == nil {
+			err = errs[i]
 		}
-		batch[j.at].data = results[i]
 	}
-	return batch, nil
+	return batch, err
 }
 
 // cachedChunk is a chunk's pending (written) or cached decoded bytes, if
-// either is at hand.
-func (d *Dataset) cachedChunk(key chunkKey) ([]byte, bool) {
+// either is at hand, and their hold (see chunkData).
+func (d *Dataset) cachedChunk(key chunkKey) ([]byte, *chunkBuf, bool) {
 	if d.f.wr != nil {
 		if dc := d.f.wr.pending(key); dc != nil {
-			return dc.data, true
+			return dc.data, nil, true
 		}
 	}
-	return d.f.chunks.peek(key)
+	b, ok := d.f.chunks.peek(key)
+	if !ok {
+		return nil, nil, false
+	}
+	return b.data, b, true
 }
 
 // errNoChunk marks a chunk never written; it is not cached as an error.
 var errNoChunk = errors.New("chunk not allocated")
 
 // chunkData returns a decoded chunk through the cache, or nil when the
-// chunk was never written.
-func (d *Dataset) chunkData(idx chunk.Index, g *chunkGeometry, scaled []uint64, key chunkKey) ([]byte, error) {
+// chunk was never written. Cached bytes come held: the caller releases
+// hold (nil for pending chunks, which d.mu keeps) once it no longer uses
+// data.
+func (d *Dataset) chunkData(idx chunk.Index, g *chunkGeometry, scaled []uint64, key chunkKey) (data []byte, hold *chunkBuf, err error) {
 	if d.f.wr != nil {
 		if dc := d.f.wr.pending(key); dc != nil {
-			return dc.data, nil
+			return dc.data, nil, nil
 		}
 	}
-	data, err := d.f.chunks.get(key, func() (data []byte, err error) {
+	b, err := d.f.chunks.get(key, func() (data, mem []byte, err error) {
 		// Chunks decode on goroutines of their own (read-ahead, batches),
 		// where a panic would end the process: a bug meeting a damaged
 		// chunk fails that chunk's reads instead.
@@ -1001,63 +1042,74 @@ func (d *Dataset) chunkData(idx chunk.Index, g *chunkGeometry, scaled []uint64, 
 		at := append([]uint64(nil), scaled...)
 		defer func() {
 			if r := recover(); r != nil {
-				data, err = nil, fmt.Errorf("h5: chunk %v of dataset at 0x%x: internal error: %v\n%s: %w", at, d.Addr, r, debug.Stack(), ErrCorrupt)
+				data, mem, err = nil, nil, fmt.Errorf("h5: chunk %v of dataset at 0x%x: internal error: %v\n%s: %w", at, d.Addr, r, debug.Stack(), ErrCorrupt)
 			}
 		}()
 		c, ok, err := idx.Lookup(at)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !ok || c.Addr == format.Undefined {
-			return nil, errNoChunk
+			return nil, nil, errNoChunk
 		}
 		return d.decodeChunk(c, g)
 	})
 	if err == errNoChunk {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return data, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.data, b, nil
 }
 
-func (d *Dataset) decodeChunk(c chunk.Chunk, g *chunkGeometry) ([]byte, error) {
+// decodeChunk reads and decodes a stored chunk. Its bytes lie in mem, a
+// decodedBufs buffer, when mem is not nil.
+func (d *Dataset) decodeChunk(c chunk.Chunk, g *chunkGeometry) (data, mem []byte, err error) {
 	if c.Size > uint64(d.f.r.FileSize()) {
-		return nil, format.Corruptf(c.Addr, "chunk", "stored size %d exceeds the file", c.Size)
+		return nil, nil, format.Corruptf(c.Addr, "chunk", "stored size %d exceeds the file", c.Size)
 	}
 	filtered := len(d.Filters) > 0
 	if filtered && d.layout.NoFilterEdgeChunks() && g.isEdgeChunk(c.Scaled) {
 		filtered = false
 	}
 	if !filtered {
-		raw, err := d.f.r.Read(c.Addr, int(c.Size), "chunk")
-		if err != nil {
-			return nil, err
+		raw := decodedBufs.Get(int(c.Size))
+		if err := d.f.r.ReadInto(raw, c.Addr, "chunk"); err != nil {
+			decodedBufs.Put(raw)
+			return nil, nil, err
 		}
-		return d.checkDecoded(raw, c, g)
+		return d.checkDecoded(raw, raw, c, g)
 	}
 	// The stored bytes are needed only while they are decoded: their
 	// buffer goes back to a pool, unless a filter handed (part of) it back
-	// as its output.
+	// as its output, which then lies in it.
 	d.f.decodes.Add(1)
 	stored := storedBufs.Get(int(c.Size))
 	if err := d.f.r.ReadInto(stored, c.Addr, "chunk"); err != nil {
 		storedBufs.Put(stored)
-		return nil, err
+		return nil, nil, err
 	}
-	raw, err := filter.DecodePipeline(d.Filters, c.FilterMask, stored, int(g.chunkBytes))
-	if err != nil || !filter.SharesMemory(raw, stored) {
+	raw, mem, err := filter.DecodePipelineInto(d.Filters, c.FilterMask, stored, int(g.chunkBytes), &decodedBufs)
+	if err == nil && filter.SharesMemory(raw, stored) {
+		mem = stored
+	} else {
 		storedBufs.Put(stored)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("h5: chunk %v of dataset at 0x%x (stored at 0x%x): %w", c.Scaled, d.Addr, c.Addr, err)
+		return nil, nil, fmt.Errorf("h5: chunk %v of dataset at 0x%x (stored at 0x%x): %w", c.Scaled, d.Addr, c.Addr, err)
 	}
-	return d.checkDecoded(raw, c, g)
+	return d.checkDecoded(raw, mem, c, g)
 }
 
-func (d *Dataset) checkDecoded(raw []byte, c chunk.Chunk, g *chunkGeometry) ([]byte, error) {
+// checkDecoded returns a decoded chunk cut to its size, or, when it is too
+// short, an error, and then puts its memory mem back.
+func (d *Dataset) checkDecoded(raw, mem []byte, c chunk.Chunk, g *chunkGeometry) ([]byte, []byte, error) {
 	if uint64(len(raw)) < g.chunkBytes {
-		return nil, format.Corruptf(c.Addr, "chunk", "decodes to %d bytes, want %d", len(raw), g.chunkBytes)
+		decodedBufs.Put(mem)
+		return nil, nil, format.Corruptf(c.Addr, "chunk", "decodes to %d bytes, want %d", len(raw), g.chunkBytes)
 	}
-	return raw[:g.chunkBytes], nil
+	return raw[:g.chunkBytes], mem, nil
 }
 
 // storedBufs recycles the buffers chunks are read into before decoding.

@@ -72,7 +72,9 @@ func openSliceDataset(t *testing.T, name string, rw bool) *h5.Dataset {
 // its slices hold exactly what ReadAt reads.
 func readSlices(t *testing.T, d *h5.Dataset, want []byte, off int64, n int) bool {
 	t.Helper()
-	vec, ok, err := d.ReadSlices(off, n, nil)
+	var pins h5.Pins
+	defer pins.Release()
+	vec, ok, err := d.ReadSlices(off, n, nil, &pins)
 	if err != nil {
 		t.Fatalf("[%d, +%d): %v", off, n, err)
 	}
@@ -100,12 +102,14 @@ func TestReadSlicesHoldWhatReadAtReads(t *testing.T) {
 			t.Errorf("[%d, +%d): no slices for a read-only 1-D chunked dataset", r.off, r.n)
 		}
 	}
-	if _, ok, err := d.ReadSlices(int64(len(want)), 10, nil); ok || err != nil {
+	var pins h5.Pins
+	defer pins.Release()
+	if _, ok, err := d.ReadSlices(int64(len(want)), 10, nil, &pins); ok || err != nil {
 		t.Errorf("at the end: ok %v, err %v", ok, err)
 	}
 	// Written through the library, the cache's chunks are no longer the
 	// file's: no slices for a file open for writing.
-	if _, ok, _ := openSliceDataset(t, name, true).ReadSlices(0, 4096, nil); ok {
+	if _, ok, _ := openSliceDataset(t, name, true).ReadSlices(0, 4096, nil, &pins); ok {
 		t.Error("slices from a file open for writing")
 	}
 }

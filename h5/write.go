@@ -363,7 +363,7 @@ func (d *Dataset) dirtyChunkFor(idx chunk.Index, g *chunkGeometry, scaled []uint
 	}
 	buf := make([]byte, g.chunkBytes)
 	if !whole {
-		cur, err := d.chunkData(idx, g, scaled, key)
+		cur, hold, err := d.chunkData(idx, g, scaled, key)
 		if err != nil {
 			return nil, err
 		}
@@ -372,6 +372,7 @@ func (d *Dataset) dirtyChunkFor(idx chunk.Index, g *chunkGeometry, scaled []uint
 		} else {
 			fillPattern(buf, 0, d.fillVal)
 		}
+		hold.release()
 	}
 	dc := &dirtyChunk{d: d, scaled: append([]uint64(nil), scaled...), data: buf}
 	w.mu.Lock()

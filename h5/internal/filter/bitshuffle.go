@@ -56,7 +56,11 @@ func bshufScratch(n int) *[]byte {
 	return v
 }
 
-func (bitshuffleCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
+func (c bitshuffleCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
+	return c.decodeInto(f, in, maxOut, nil)
+}
+
+func (bitshuffleCodec) decodeInto(f *format.Filter, in []byte, maxOut int, dst []byte) ([]byte, error) {
 	p := f.Params
 	if len(p) < 3 {
 		return nil, fmt.Errorf("bitshuffle: %d parameters, want at least 3: %w", len(p), format.ErrCorrupt)
@@ -88,7 +92,7 @@ func (bitshuffleCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, 
 		if block%8 != 0 {
 			return nil, fmt.Errorf("bitshuffle: block size %d is not a multiple of 8: %w", block, format.ErrCorrupt)
 		}
-		out := make([]byte, len(in))
+		out := sized(dst, len(in))
 		n := len(in) / elem
 		i := 0 // elements done
 		for ; n-i >= block; i += block {
@@ -119,7 +123,7 @@ func (bitshuffleCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, 
 	if block%8 != 0 {
 		return nil, fmt.Errorf("bitshuffle: block size %d is not a multiple of 8: %w", block, format.ErrCorrupt)
 	}
-	out := make([]byte, total)
+	out := sized(dst, int(total))
 	n := int(total) / elem
 	pos := 12
 	i := 0

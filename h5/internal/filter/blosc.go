@@ -69,7 +69,11 @@ func bloscCorrupt(msg string, args ...any) error {
 	return fmt.Errorf("blosc: "+msg+": %w", append(args, format.ErrCorrupt)...)
 }
 
-func (bloscCodec) Decode(_ *format.Filter, in []byte, maxOut int) ([]byte, error) {
+func (c bloscCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
+	return c.decodeInto(f, in, maxOut, nil)
+}
+
+func (bloscCodec) decodeInto(_ *format.Filter, in []byte, maxOut int, dst []byte) ([]byte, error) {
 	if len(in) < bloscHeader {
 		return nil, bloscCorrupt("%d-byte chunk has no header", len(in))
 	}
@@ -95,7 +99,7 @@ func (bloscCodec) Decode(_ *format.Filter, in []byte, maxOut int) ([]byte, error
 		return nil, bloscCorrupt("block size %d for %d bytes", block, nbytes)
 	}
 	in = in[:cbytes]
-	out := make([]byte, nbytes)
+	out := sized(dst, int(nbytes))
 	if flags&bloscMemcpyed != 0 {
 		if uint64(nbytes)+bloscHeader != uint64(cbytes) {
 			return nil, bloscCorrupt("%d bytes stored as they are in a %d-byte frame", nbytes, cbytes)
@@ -182,8 +186,11 @@ func bloscDecodeBlock(flags byte, codec, elem int, last bool, frame []byte, at i
 	}
 	switch {
 	case byteShuffled && splits == elem:
-		// One split a stream (elem <= 16), each size elements long.
+		// One split a stream (elem <= 16), each size elements long; a
+		// block that is no whole number of elements (only a damaged frame
+		// has one) ends in zeros, as the cleared target's tail.
 		unshuffleStreams(dst, streams[:elem])
+		clear(dst[size*splits:])
 	case byteShuffled:
 		unshuffle(dst, streams[0], elem)
 	case bitShuffled:

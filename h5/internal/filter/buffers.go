@@ -23,9 +23,10 @@ func (p *BufferPool) Get(n int) []byte {
 	return make([]byte, n, (n+64<<10-1)&^(64<<10-1))
 }
 
-// Put gives b back; nothing may use it afterwards.
+// Put gives b back; nothing may use it afterwards. A nil pool keeps
+// nothing.
 func (p *BufferPool) Put(b []byte) {
-	if cap(b) == 0 || cap(b) > 64<<20 {
+	if p == nil || cap(b) == 0 || cap(b) > 64<<20 {
 		return // a rare giant chunk is not worth keeping
 	}
 	p.pool.Put(&b)

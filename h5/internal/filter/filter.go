@@ -121,6 +121,15 @@ func scaleOffsetBefore(earlier []format.Filter) bool {
 // reverse order, and a filter whose bit is set in mask was skipped when the
 // chunk was written. chunkSize is the chunk's unfiltered size.
 func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize int) ([]byte, error) {
+	out, _, err := DecodePipelineInto(pipeline, mask, in, chunkSize, nil)
+	return out, err
+}
+
+// DecodePipelineInto is DecodePipeline whose last filter undone decodes,
+// where it can, into a buffer of the pool final (of undefined content): the
+// result then lies in mem, which the caller puts back into final once
+// nothing uses the result (mem is nil when the result lies elsewhere).
+func DecodePipelineInto(pipeline []format.Filter, mask uint32, in []byte, chunkSize int, final *BufferPool) (out, mem []byte, err error) {
 	lastUndone := len(pipeline)
 	for i := range pipeline {
 		if !skipped(i, mask) {
@@ -129,7 +138,7 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 		}
 	}
 	buf := in
-	var recycled []byte // buf's memory, when it is a recycled buffer
+	var recycled []byte // buf's memory, when it is a pool's buffer
 	for i := len(pipeline) - 1; i >= 0; i-- {
 		f := &pipeline[i]
 		if skipped(i, mask) {
@@ -138,7 +147,7 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 		c, ok := Lookup(f.ID)
 		if !ok {
 			between.Put(recycled)
-			return nil, fmt.Errorf("h5: filter %s (id %d): %w", Name(f), f.ID, format.ErrUnsupported)
+			return nil, nil, fmt.Errorf("h5: filter %s (id %d): %w", Name(f), f.ID, format.ErrUnsupported)
 		}
 		// Filters such as fletcher32 need a little more than the chunk;
 		// what a scale-offset filter applied before this one wrote may
@@ -153,18 +162,23 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 			// keeps a damaged chunk from sizing a buffer.
 			bound = r*len(buf) + 4096
 		}
-		var out, dst []byte
+		// Only the next filter reads an output before the last: it goes
+		// to a buffer of between. The last one's is the caller's, in
+		// final's memory when asked.
+		pool := &between
+		if i == lastUndone {
+			pool = final
+		}
+		var dst []byte
 		var err error
-		if ic, ok := c.(intoCodec); ok && i != lastUndone {
-			// Only the next filter reads this output: it can go to a
-			// recycled buffer. The last one's is the caller's to keep.
-			dst = between.Get(bound)
+		if ic, ok := c.(intoCodec); ok && pool != nil {
+			dst = pool.Get(bound)
 			out, err = ic.decodeInto(f, buf, bound, dst)
 		} else {
 			out, err = c.Decode(f, buf, bound)
 		}
 		if !SharesMemory(out, dst) || err != nil {
-			between.Put(dst)
+			pool.Put(dst)
 			dst = nil
 		}
 		if recycled != nil && (!SharesMemory(out, recycled) || err != nil) {
@@ -174,11 +188,14 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 		}
 		recycled = dst
 		if err != nil {
-			return nil, fmt.Errorf("h5: filter %s: %w", Name(f), err)
+			return nil, nil, fmt.Errorf("h5: filter %s: %w", Name(f), err)
 		}
 		buf = out
 	}
-	return buf, nil
+	if final == nil {
+		return buf, nil, nil
+	}
+	return buf, recycled, nil
 }
 
 // VerbatimStart reports whether a chunk stored through pipeline (filters

@@ -13,7 +13,11 @@ func init() { Register(Shuffle, shuffleCodec{}) }
 // Decode undoes the byte shuffle: the stored chunk holds byte 0 of every
 // element, then byte 1 of every element, and so on; a tail shorter than an
 // element stays as it is.
-func (shuffleCodec) Decode(f *format.Filter, in []byte, _ int) ([]byte, error) {
+func (c shuffleCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
+	return c.decodeInto(f, in, maxOut, nil)
+}
+
+func (shuffleCodec) decodeInto(f *format.Filter, in []byte, _ int, dst []byte) ([]byte, error) {
 	size := 1
 	if len(f.Params) > 0 {
 		size = int(f.Params[0])
@@ -21,7 +25,7 @@ func (shuffleCodec) Decode(f *format.Filter, in []byte, _ int) ([]byte, error) {
 	if size <= 1 || len(in) < size {
 		return in, nil
 	}
-	out := make([]byte, len(in))
+	out := sized(dst, len(in))
 	unshuffle(out, in, size)
 	return out, nil
 }
