@@ -104,8 +104,12 @@ func (e *deflateEncoder) Encode(f *format.Filter, in []byte) ([]byte, error) {
 }
 
 func (e *deflateEncoder) encode(slot int, in []byte) ([]byte, error) {
+	// Room for the stream whatever it comes to (deflate stores what it
+	// cannot shrink: 5 bytes a block of at most 64 KiB, and zlib's 6):
+	// noisy data comes to nearly its size, and growing to it copied and
+	// cleared the output up to three times.
 	var out bytes.Buffer
-	out.Grow(len(in)/2 + 64)
+	out.Grow(len(in) + len(in)>>10 + 64)
 	var zw *zlib.Writer
 	if v := e.writers[slot].Get(); v != nil {
 		zw = v.(*zlib.Writer)
