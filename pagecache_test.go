@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
@@ -194,4 +196,87 @@ func TestMmapWrites(t *testing.T) {
 			t.Errorf("libhdf5 reads /%s other than the mapping's writes left it", dsName)
 		}
 	}
+}
+
+// TestRepliesFromATinyCache: on a read-only mount, replies are sent from
+// the decoded chunks' own memory, which is reused for other chunks once
+// nothing holds it. Through a cache of four chunks, readers at once read
+// random ranges, small and spanning many chunks, dropping the kernel's
+// pages as they go so that the reads reach the mount: a chunk's memory
+// reused while a reply from it was still on its way would show another
+// chunk's bytes.
+func TestRepliesFromATinyCache(t *testing.T) {
+	const n, chunk = 1 << 20, 1 << 13 // 8 MiB of int64 in 64 KiB chunks
+	name := filepath.Join(t.TempDir(), "tiny.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	i64 := &h5.Datatype{Class: h5.ClassInteger, Version: 1, Size: 8, Precision: 64, Signed: true}
+	want := make([]byte, 8*n)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint64(want[8*i:], uint64(i)*0x9e3779b97f4a7c15)
+	}
+	for dsName, filters := range map[string][]h5.Filter{
+		"gzip":    {{ID: 1, Params: []uint32{1}}},
+		"shuffle": {{ID: 2, Params: []uint32{8}}, {ID: 1, Params: []uint32{1}}},
+	} {
+		d, err := root.CreateDataset(dsName, &h5.DatasetSpec{Type: i64, Dims: []uint64{n}, Chunks: []uint64{chunk}, Filters: filters})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.WriteAt(want, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mnt := mountT(t, name, "-o", "ro", "--cache-size", "256KiB")
+	defer unmountCleanup(t, mnt)
+	rounds := 150 * stressFactor()
+	errs := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			errs <- readRandomRanges(filepath.Join(mnt, []string{"gzip", "shuffle"}[w%2]), want, rand.New(rand.NewSource(int64(w))), rounds)
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// readRandomRanges reads random ranges of path, from a byte to 2 MiB,
+// comparing each with want, and drops the file's cached pages every few
+// reads.
+func readRandomRanges(path string, want []byte, rng *rand.Rand, rounds int) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	buf := make([]byte, 2<<20)
+	for i := range rounds {
+		if i%4 == 0 {
+			if err := unix.Fadvise(int(fh.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+				return err
+			}
+		}
+		size := 1 + rng.Intn(len(buf))
+		if rng.Intn(2) == 0 {
+			size = 1 + rng.Intn(8192)
+		}
+		off := rng.Int63n(int64(len(want)))
+		got, err := fh.ReadAt(buf[:size], off)
+		if err != nil && got == 0 {
+			return fmt.Errorf("%s: read [%d, +%d): %v", path, off, size, err)
+		}
+		if !bytes.Equal(buf[:got], want[off:off+int64(got)]) {
+			return fmt.Errorf("%s: read [%d, +%d): other bytes", path, off, got)
+		}
+	}
+	return nil
 }
