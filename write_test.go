@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -272,4 +273,42 @@ d = h5py.File(sys.argv[1], "r")["d"][:2].tolist()
 assert d == [31, 7], d
 print("ok")
 `, file)
+}
+
+// TestFirstWriteIntoUnallocatedStorage: the first write into a contiguous
+// dataset whose storage libhdf5 never allocated (late allocation, zero
+// fill) allocates it at the file's end and writes only its own bytes. A
+// reader that had read nothing before then saw the dataset cut off where
+// the write ended: the mount spliced the storage's range from the file,
+// which did not reach its end yet.
+func TestFirstWriteIntoUnallocatedStorage(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "late.h5")
+	h5py(t, `
+import sys, h5py
+with h5py.File(sys.argv[1], "w") as f:
+    f.create_dataset("d", shape=(10, 5), dtype="u1")
+print("ok")`, file)
+	mnt := mountT(t, file)
+	p := filepath.Join(mnt, "d")
+	fh, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fh.WriteAt([]byte("0123456789AB"), 37); err != nil {
+		t.Fatal(err)
+	}
+	fh.Close()
+	want := make([]byte, 50)
+	copy(want[37:], "0123456789AB")
+	if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("read after the first write: %q (%v), want %q", got, err, want)
+	}
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	h5py(t, `
+import sys, h5py
+assert h5py.File(sys.argv[1], "r")["d"][()].tobytes() == bytes(37) + b"0123456789AB" + bytes(1)
+print("ok")`, file)
 }

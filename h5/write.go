@@ -142,6 +142,9 @@ func (d *Dataset) writeContiguous(p []byte, off uint64) error {
 		if err != nil {
 			return err
 		}
+		if err := d.f.extendFile(addr + size); err != nil {
+			return err
+		}
 		if !isZero(d.fillVal) {
 			if err := d.fillStorage(addr, size); err != nil {
 				return err

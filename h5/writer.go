@@ -170,6 +170,26 @@ func (f *File) writeData(p []byte, addr uint64) error {
 	return nil
 }
 
+// extendFile makes the file reach end (relative), when it is shorter: the
+// bytes of storage just allocated that nothing writes before the commit
+// then read as zeros from the file itself, as they do through the
+// overlay. A caller handed the range to read from the file (FileExtent:
+// the mount splices it into a reply) met the file's end instead, and the
+// reader a dataset cut short.
+func (f *File) extendFile(end uint64) error {
+	abs := int64(f.sb.BaseAddr + end)
+	st, err := f.wr.file.Stat()
+	if err != nil {
+		return fmt.Errorf("h5: extending the file: %w", err)
+	}
+	if st.Size() < abs {
+		if err := f.wr.file.Truncate(abs); err != nil {
+			return fmt.Errorf("h5: extending the file to %d bytes: %w", abs, err)
+		}
+	}
+	return nil
+}
+
 // reserve asks the file system for the disk blocks of [addr, addr+n),
 // where data is about to be written (Dataset.reserveAhead).
 func (f *File) reserve(addr, n uint64) {
