@@ -329,7 +329,8 @@ type session struct {
 	defZstd   bool     // and whether that has Zstandard
 	root      *mObj
 	log       []string
-	k         int // operation number
+	k         int  // operation number
+	looped    bool // a resolve gave up on a cycle of soft links
 }
 
 func (s *session) errorf(format string, args ...any) {
@@ -549,9 +550,15 @@ func (s *session) lookup(p string) *mLink {
 	return dir.kids[path.Base(p)]
 }
 
-// resolve follows p to an object, soft links included.
+// maxSymlinks is how many soft links the kernel follows in one path.
+const maxSymlinks = 40
+
+// resolve follows p to an object, soft links included. Where a chain of
+// soft links goes on past maxSymlinks (a cycle) it sets s.looped: the
+// kernel answers ELOOP there, where a missing name is ENOENT.
 func (s *session) resolve(p string, depth int) *mObj {
-	if depth > 8 {
+	if depth > maxSymlinks {
+		s.looped = true
 		return nil
 	}
 	l := s.lookup(p)
@@ -1563,10 +1570,15 @@ func (s *session) opRead() {
 		if l == nil {
 			return
 		}
+		s.looped = false
 		o := s.resolve(p, 0)
 		if o == nil {
 			_, err := os.Stat(s.mp(p))
-			s.expect("stat "+p+" (dangling)", err, syscall.ENOENT)
+			if s.looped {
+				s.expect("stat "+p+" (a cycle of soft links)", err, syscall.ELOOP)
+			} else {
+				s.expect("stat "+p+" (dangling)", err, syscall.ENOENT)
+			}
 			return
 		}
 		if o.ds == nil {

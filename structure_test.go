@@ -461,3 +461,60 @@ print("ok")`, file)
 		}
 	}
 }
+
+// TestReplacedLinkIsNotTheOldOne: a name that another link replaced (a
+// rename over a soft link, a multiply-linked group) leads to the new link.
+// Nodes reached by a path took their inode number from the path alone, so
+// a fresh lookup of the name (an O_EXCL open makes one) while the kernel
+// still held the replaced link's inode found that one again: the soft link
+// read the old target, the group showed the old group's contents.
+func TestReplacedLinkIsNotTheOldOne(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f.h5")
+	h5py(t, `
+import sys, h5py
+with h5py.File(sys.argv[1], "w") as f:
+    f.create_group("a")
+    f.create_group("b").create_dataset("only-in-b", data=[1])
+    f["a2"], f["b2"] = f["a"], f["b"]
+print("ok")`, file)
+	mnt := mountT(t, file)
+	in := func(p string) string { return filepath.Join(mnt, p) }
+	sh(t, fmt.Sprintf(`set -e
+cd %s
+mkdir t
+ln -s t g
+ln -s ../g t/data
+ls a2 b2 >/dev/null
+`, mnt))
+	// Descriptors on the links about to be replaced keep their inodes in
+	// the kernel.
+	for _, p := range []string{"g", "a2"} {
+		fd, err := unix.Open(in(p), unix.O_PATH|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+	}
+	if err := os.Rename(in("t/data"), in("g")); err != nil {
+		t.Fatal(err)
+	}
+	// (os.Rename refuses an existing directory as the new name itself.)
+	if err := unix.Rename(in("b2"), in("a2")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"g", "a2"} {
+		if _, err := os.OpenFile(in(p), os.O_CREATE|os.O_EXCL, 0o644); !errors.Is(err, syscall.EEXIST) {
+			t.Fatalf("O_EXCL open of %s: %v, want EEXIST", p, err)
+		}
+	}
+	// g now points at itself ("/g" in the file).
+	if got, err := os.Readlink(in("g")); err != nil || got != "g" {
+		t.Errorf("readlink g: %q, %v; want the new link's \"g\"", got, err)
+	}
+	if _, err := os.Stat(in("g")); !errors.Is(err, syscall.ELOOP) {
+		t.Errorf("stat g: %v, want ELOOP", err)
+	}
+	if names, err := os.ReadDir(in("a2")); err != nil || len(names) != 1 || names[0].Name() != "only-in-b" {
+		t.Errorf("ls a2 after b2 replaced it: %v, %v; want only-in-b", names, err)
+	}
+}

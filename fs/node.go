@@ -310,10 +310,17 @@ func (fsys *filesystem) fillTimes(o *h5.Object, a *fuse.Attr) {
 }
 
 // pathIno gives a node reached by a path (not by an object) an inode number
-// of its own: a hash with the top bit set, apart from object addresses.
-func pathIno(p string) uint64 {
+// of its own: a hash with the top bit set, apart from object addresses. It
+// hashes what the node shows besides the path (a link's target, a group's
+// address): go-fuse hands a lookup the inode it already has under the
+// number, and a link that replaced another at the same path must not be
+// taken for the one it replaced (the old soft link's target was read, the
+// old group listed).
+func pathIno(p, shows string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(p))
+	h.Write([]byte{0})
+	h.Write([]byte(shows))
 	return h.Sum64() | 1<<63
 }
 

@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -156,9 +157,10 @@ func (g *groupNode) resolve(l h5.Link) (child, error) {
 	p := childPath(dir, l.Name)
 	switch l.Type {
 	case h5.LinkSoft:
-		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: softTarget(dir, l.Target), soft: l.Target}}, nil
+		return child{mode: syscall.S_IFLNK, ino: pathIno(p, "soft:"+l.Target), node: &symlinkNode{fsys: g.fsys, target: softTarget(dir, l.Target), soft: l.Target}}, nil
 	case h5.LinkExternal:
-		return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: l.ExtFile + "::" + l.ExtPath}}, nil
+		target := l.ExtFile + "::" + l.ExtPath
+		return child{mode: syscall.S_IFLNK, ino: pathIno(p, "external:"+target), node: &symlinkNode{fsys: g.fsys, target: target}}, nil
 	case h5.LinkUserDefined:
 		return child{}, h5.ErrNotFound
 	}
@@ -178,14 +180,14 @@ func (g *groupNode) resolve(l h5.Link) (child, error) {
 				if up > 0 {
 					target = strings.TrimSuffix(strings.Repeat("../", up), "/")
 				}
-				return child{mode: syscall.S_IFLNK, ino: pathIno(p), node: &symlinkNode{fsys: g.fsys, target: target}}, nil
+				return child{mode: syscall.S_IFLNK, ino: pathIno(p, "up:"+target), node: &symlinkNode{fsys: g.fsys, target: target}}, nil
 			}
 		}
 		ino := l.Addr
 		if obj.RefCount() > 1 {
 			// The kernel allows a directory one parent: each path to a
 			// multiply-linked group is a directory of its own.
-			ino = pathIno(p)
+			ino = pathIno(p, "group:"+strconv.FormatUint(l.Addr, 10))
 		}
 		anc := append(ancestors, l.Addr)
 		return child{mode: syscall.S_IFDIR, ino: ino, node: &groupNode{fsys: g.fsys, obj: obj, path: p, ancestors: anc}}, nil
