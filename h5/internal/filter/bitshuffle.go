@@ -212,7 +212,7 @@ func bitUnshufflePlane(plane, rows []byte) {
 	le := binary.LittleEndian
 	r0, r1, r2, r3 := rows[:row], rows[row:2*row], rows[2*row:3*row], rows[3*row:4*row]
 	r4, r5, r6, r7 := rows[4*row:5*row], rows[5*row:6*row], rows[6*row:7*row], rows[7*row:8*row]
-	q := 0
+	q := bitUnshuffleVector(plane, &[8][]byte{r0, r1, r2, r3, r4, r5, r6, r7}, row)
 	for ; q+8 <= row; q += 8 {
 		// Word t of the byte transpose holds column q+t of rows 0-7.
 		w0, w1, w2, w3, w4, w5, w6, w7 := transposeBytes8(

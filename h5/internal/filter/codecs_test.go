@@ -70,7 +70,8 @@ func TestTranspose8(t *testing.T) {
 func TestBitUnshuffle(t *testing.T) {
 	r := rand.New(rand.NewSource(2))
 	for elem := 1; elem <= 17; elem++ {
-		for _, n := range []int{8, 16, 64, 136} {
+		// Rows of 16 columns and more take the vector loop (amd64).
+		for _, n := range []int{8, 16, 64, 128, 136, 264, 1024} {
 			src := randomish(r, n*elem)
 			dst := make([]byte, len(src))
 			bitUnshuffle(dst, bitShuffleRef(src, elem), elem)

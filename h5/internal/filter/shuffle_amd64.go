@@ -33,3 +33,25 @@ func unshuffleVector(out []byte, streams [][]byte, n int) int {
 	}
 	return groups * 16
 }
+
+// bitUnshufflePlane16 bit-unshuffles groups of 16 columns of the 8 rows
+// into plane, 128 bytes a group (SSE2; see bitUnshufflePlane).
+//
+//go:noescape
+func bitUnshufflePlane16(plane *byte, rows *[8]*byte, groups int)
+
+// bitUnshuffleVector does the first whole groups of 16 columns of
+// bitUnshufflePlane and returns how many columns it did.
+func bitUnshuffleVector(plane []byte, rows *[8][]byte, row int) int {
+	groups := row / 16
+	if groups == 0 {
+		return 0
+	}
+	var p [8]*byte
+	for k := range rows {
+		p[k] = unsafe.SliceData(rows[k][:groups*16]) // (bounds checked here)
+	}
+	_ = plane[groups*128-1]
+	bitUnshufflePlane16(unsafe.SliceData(plane), &p, groups)
+	return groups * 16
+}
