@@ -1,5 +1,81 @@
 #include "textflag.h"
 
+// STREAM_POINTERS loads the 8 stream pointers at AX into SI, DX, R8-R13.
+#define STREAM_POINTERS \
+	MOVQ 0(AX), SI; \
+	MOVQ 8(AX), DX; \
+	MOVQ 16(AX), R8; \
+	MOVQ 24(AX), R9; \
+	MOVQ 32(AX), R10; \
+	MOVQ 40(AX), R11; \
+	MOVQ 48(AX), R12; \
+	MOVQ 56(AX), R13
+
+// INTERLEAVE8X16 loads 16 bytes at BX of each of the 8 streams (SI, DX,
+// R8-R13) and interleaves bytes, words and doublewords (punpckl/h): the
+// 16 elements of 8 bytes, one byte a stream, end up two a register,
+// elements 0,1 in X0, 2,3 in X12, 4,5 in X1, 6,7 in X13, 8,9 in X8, 10,11
+// in X14, 12,13 in X3, 14,15 in X15.
+#define INTERLEAVE8X16 \
+	MOVOU (SI)(BX*1), X0; \
+	MOVOU (DX)(BX*1), X1; \
+	MOVOU (R8)(BX*1), X2; \
+	MOVOU (R9)(BX*1), X3; \
+	MOVOU (R10)(BX*1), X4; \
+	MOVOU (R11)(BX*1), X5; \
+	MOVOU (R12)(BX*1), X6; \
+	MOVOU (R13)(BX*1), X7; \
+	MOVO      X0, X8; \
+	PUNPCKLBW X1, X0; \
+	PUNPCKHBW X1, X8; \
+	MOVO      X2, X9; \
+	PUNPCKLBW X3, X2; \
+	PUNPCKHBW X3, X9; \
+	MOVO      X4, X10; \
+	PUNPCKLBW X5, X4; \
+	PUNPCKHBW X5, X10; \
+	MOVO      X6, X11; \
+	PUNPCKLBW X7, X6; \
+	PUNPCKHBW X7, X11; \
+	MOVO      X0, X1; \
+	PUNPCKLWL X2, X0; \
+	PUNPCKHWL X2, X1; \
+	MOVO      X8, X3; \
+	PUNPCKLWL X9, X8; \
+	PUNPCKHWL X9, X3; \
+	MOVO      X4, X5; \
+	PUNPCKLWL X6, X4; \
+	PUNPCKHWL X6, X5; \
+	MOVO      X10, X7; \
+	PUNPCKLWL X11, X10; \
+	PUNPCKHWL X11, X7; \
+	MOVO      X0, X12; \
+	PUNPCKLLQ X4, X0; \
+	PUNPCKHLQ X4, X12; \
+	MOVO      X1, X13; \
+	PUNPCKLLQ X5, X1; \
+	PUNPCKHLQ X5, X13; \
+	MOVO      X8, X14; \
+	PUNPCKLLQ X10, X8; \
+	PUNPCKHLQ X10, X14; \
+	MOVO      X3, X15; \
+	PUNPCKLLQ X7, X3; \
+	PUNPCKHLQ X7, X15
+
+// STORE8X16 stores the 16 elements as INTERLEAVE8X16 leaves them, in
+// order, to the 128 bytes at DI, and moves BX and DI past them.
+#define STORE8X16 \
+	MOVOU X0, 0(DI); \
+	MOVOU X12, 16(DI); \
+	MOVOU X1, 32(DI); \
+	MOVOU X13, 48(DI); \
+	MOVOU X8, 64(DI); \
+	MOVOU X14, 80(DI); \
+	MOVOU X3, 96(DI); \
+	MOVOU X15, 112(DI); \
+	ADDQ $16, BX; \
+	ADDQ $128, DI
+
 // Unshuffles with SSE2 (every amd64 core has it): 16 elements an
 // iteration, one 16-byte load per stream, then interleaving bytes, words
 // and doublewords (punpckl/h) transposes them into whole elements.
@@ -9,81 +85,15 @@ TEXT ·unshuffle8x16(SB), NOSPLIT, $0-24
 	MOVQ out+0(FP), DI
 	MOVQ streams+8(FP), AX
 	MOVQ groups+16(FP), CX
-	MOVQ 0(AX), SI
-	MOVQ 8(AX), DX
-	MOVQ 16(AX), R8
-	MOVQ 24(AX), R9
-	MOVQ 32(AX), R10
-	MOVQ 40(AX), R11
-	MOVQ 48(AX), R12
-	MOVQ 56(AX), R13
+	STREAM_POINTERS
 	XORQ BX, BX
 	TESTQ CX, CX
 	JEQ done8
 
 loop8:
-	MOVOU (SI)(BX*1), X0
-	MOVOU (DX)(BX*1), X1
-	MOVOU (R8)(BX*1), X2
-	MOVOU (R9)(BX*1), X3
-	MOVOU (R10)(BX*1), X4
-	MOVOU (R11)(BX*1), X5
-	MOVOU (R12)(BX*1), X6
-	MOVOU (R13)(BX*1), X7
+	INTERLEAVE8X16
 
-	// Bytes 0,1 / 2,3 / 4,5 / 6,7 of elements 0-7 (low) and 8-15 (high).
-	MOVO      X0, X8
-	PUNPCKLBW X1, X0
-	PUNPCKHBW X1, X8
-	MOVO      X2, X9
-	PUNPCKLBW X3, X2
-	PUNPCKHBW X3, X9
-	MOVO      X4, X10
-	PUNPCKLBW X5, X4
-	PUNPCKHBW X5, X10
-	MOVO      X6, X11
-	PUNPCKLBW X7, X6
-	PUNPCKHBW X7, X11
-
-	// Bytes 0-3 and 4-7 of elements 0-3, 4-7, 8-11, 12-15.
-	MOVO      X0, X1
-	PUNPCKLWL X2, X0
-	PUNPCKHWL X2, X1
-	MOVO      X8, X3
-	PUNPCKLWL X9, X8
-	PUNPCKHWL X9, X3
-	MOVO      X4, X5
-	PUNPCKLWL X6, X4
-	PUNPCKHWL X6, X5
-	MOVO      X10, X7
-	PUNPCKLWL X11, X10
-	PUNPCKHWL X11, X7
-
-	// Whole elements, two a register.
-	MOVO      X0, X12
-	PUNPCKLLQ X4, X0
-	PUNPCKHLQ X4, X12
-	MOVO      X1, X13
-	PUNPCKLLQ X5, X1
-	PUNPCKHLQ X5, X13
-	MOVO      X8, X14
-	PUNPCKLLQ X10, X8
-	PUNPCKHLQ X10, X14
-	MOVO      X3, X15
-	PUNPCKLLQ X7, X3
-	PUNPCKHLQ X7, X15
-
-	MOVOU X0, 0(DI)
-	MOVOU X12, 16(DI)
-	MOVOU X1, 32(DI)
-	MOVOU X13, 48(DI)
-	MOVOU X8, 64(DI)
-	MOVOU X14, 80(DI)
-	MOVOU X3, 96(DI)
-	MOVOU X15, 112(DI)
-
-	ADDQ $16, BX
-	ADDQ $128, DI
+	STORE8X16
 	DECQ CX
 	JNZ  loop8
 
@@ -164,69 +174,15 @@ TEXT ·bitUnshufflePlane16(SB), NOSPLIT, $0-24
 	MOVQ plane+0(FP), DI
 	MOVQ rows+8(FP), AX
 	MOVQ groups+16(FP), CX
-	MOVQ 0(AX), SI
-	MOVQ 8(AX), DX
-	MOVQ 16(AX), R8
-	MOVQ 24(AX), R9
-	MOVQ 32(AX), R10
-	MOVQ 40(AX), R11
-	MOVQ 48(AX), R12
-	MOVQ 56(AX), R13
+	STREAM_POINTERS
 	XORQ BX, BX
 	TESTQ CX, CX
 	JEQ donebits
 
 loopbits:
-	MOVOU (SI)(BX*1), X0
-	MOVOU (DX)(BX*1), X1
-	MOVOU (R8)(BX*1), X2
-	MOVOU (R9)(BX*1), X3
-	MOVOU (R10)(BX*1), X4
-	MOVOU (R11)(BX*1), X5
-	MOVOU (R12)(BX*1), X6
-	MOVOU (R13)(BX*1), X7
+	INTERLEAVE8X16
 
-	MOVO      X0, X8
-	PUNPCKLBW X1, X0
-	PUNPCKHBW X1, X8
-	MOVO      X2, X9
-	PUNPCKLBW X3, X2
-	PUNPCKHBW X3, X9
-	MOVO      X4, X10
-	PUNPCKLBW X5, X4
-	PUNPCKHBW X5, X10
-	MOVO      X6, X11
-	PUNPCKLBW X7, X6
-	PUNPCKHBW X7, X11
-
-	MOVO      X0, X1
-	PUNPCKLWL X2, X0
-	PUNPCKHWL X2, X1
-	MOVO      X8, X3
-	PUNPCKLWL X9, X8
-	PUNPCKHWL X9, X3
-	MOVO      X4, X5
-	PUNPCKLWL X6, X4
-	PUNPCKHWL X6, X5
-	MOVO      X10, X7
-	PUNPCKLWL X11, X10
-	PUNPCKHWL X11, X7
-
-	MOVO      X0, X12
-	PUNPCKLLQ X4, X0
-	PUNPCKHLQ X4, X12
-	MOVO      X1, X13
-	PUNPCKLLQ X5, X1
-	PUNPCKHLQ X5, X13
-	MOVO      X8, X14
-	PUNPCKLLQ X10, X8
-	PUNPCKHLQ X10, X14
-	MOVO      X3, X15
-	PUNPCKLLQ X7, X3
-	PUNPCKHLQ X7, X15
-
-	// Columns 0,1 in X0, 2,3 in X12, 4,5 in X1, 6,7 in X13, 8,9 in X8,
-	// 10,11 in X14, 12,13 in X3, 14,15 in X15.
+	// Columns 0,1 in X0, ..., 14,15 in X15, as INTERLEAVE8X16 leaves them.
 	MOVOU bitmask7<>(SB), X9
 	MOVOU bitmask14<>(SB), X10
 	MOVOU bitmask28<>(SB), X11
@@ -239,17 +195,7 @@ loopbits:
 	TRANSPOSE8X2(X3, X2, X9, X10, X11)
 	TRANSPOSE8X2(X15, X2, X9, X10, X11)
 
-	MOVOU X0, 0(DI)
-	MOVOU X12, 16(DI)
-	MOVOU X1, 32(DI)
-	MOVOU X13, 48(DI)
-	MOVOU X8, 64(DI)
-	MOVOU X14, 80(DI)
-	MOVOU X3, 96(DI)
-	MOVOU X15, 112(DI)
-
-	ADDQ $16, BX
-	ADDQ $128, DI
+	STORE8X16
 	DECQ CX
 	JNZ  loopbits
 
