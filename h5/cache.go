@@ -28,6 +28,15 @@ type chunkBuf struct {
 	refs atomic.Int32
 }
 
+// size is the memory b holds, which the cache counts against its budget:
+// a small chunk may lie in a larger pooled buffer.
+func (b *chunkBuf) size() int64 {
+	if b.mem != nil {
+		return int64(cap(b.mem))
+	}
+	return int64(len(b.data))
+}
+
 // release lets go of one hold on b (nil: none taken).
 func (b *chunkBuf) release() {
 	if b != nil && b.refs.Add(-1) == 0 && b.mem != nil {
@@ -138,10 +147,10 @@ func (c *chunkCache) get(k chunkKey, load func() (data, mem []byte, err error)) 
 	delete(c.inflight, k)
 	if b := w.buf; b != nil {
 		b.refs.Store(1 + w.waiters) // the loader's and the waiters'
-		if int64(len(b.data)) <= c.budget {
+		if b.size() <= c.budget {
 			b.refs.Add(1)
 			c.entries[k] = c.lru.PushFront(&cacheEntry{key: k, buf: b})
-			c.used += int64(len(b.data))
+			c.used += b.size()
 			c.evictOverBudget()
 		}
 	}
@@ -158,7 +167,7 @@ func (c *chunkCache) evictOverBudget() {
 		ent := back.Value.(*cacheEntry)
 		c.lru.Remove(back)
 		delete(c.entries, ent.key)
-		c.used -= int64(len(ent.buf.data))
+		c.used -= ent.buf.size()
 		ent.buf.release()
 	}
 }
@@ -197,13 +206,13 @@ func (c *chunkCache) put(k chunkKey, data []byte) {
 	b.refs.Store(1)
 	if e, ok := c.entries[k]; ok {
 		ent := e.Value.(*cacheEntry)
-		c.used += int64(len(data)) - int64(len(ent.buf.data))
+		c.used += b.size() - ent.buf.size()
 		ent.buf.release()
 		ent.buf = b
 		c.lru.MoveToFront(e)
-	} else if int64(len(data)) <= c.budget {
+	} else if b.size() <= c.budget {
 		c.entries[k] = c.lru.PushFront(&cacheEntry{key: k, buf: b})
-		c.used += int64(len(data))
+		c.used += b.size()
 	}
 	c.evictOverBudget()
 }
@@ -216,7 +225,7 @@ func (c *chunkCache) drop(k chunkKey) {
 		c.lru.Remove(e)
 		delete(c.entries, k)
 		ent := e.Value.(*cacheEntry)
-		c.used -= int64(len(ent.buf.data))
+		c.used -= ent.buf.size()
 		ent.buf.release()
 	}
 }

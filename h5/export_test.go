@@ -73,3 +73,20 @@ func UsedSpace(f *File) uint64 {
 	}
 	return used
 }
+
+// CacheMemory is what f's chunk cache counts against its budget, and the
+// memory its chunks' buffers hold.
+func CacheMemory(f *File) (counted, held int64) {
+	c := f.chunks
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for e := c.lru.Front(); e != nil; e = e.Next() {
+		b := e.Value.(*cacheEntry).buf
+		if b.mem != nil {
+			held += int64(cap(b.mem))
+		} else {
+			held += int64(cap(b.data))
+		}
+	}
+	return c.used, held
+}

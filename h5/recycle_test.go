@@ -95,3 +95,39 @@ func holdAndRead(d *h5.Dataset, want []byte, rng *rand.Rand) string {
 	}
 	return ""
 }
+
+// TestCacheCountsTheMemoryItHolds: a chunk lies in a pooled buffer larger
+// than itself, and the cache must count the buffer, not the chunk: 1,500
+// chunks of 4 bytes each held a 64 KiB buffer while the cache counted 6 KB
+// (a damaged file's walk through the mount grew past 512 MiB).
+func TestCacheCountsTheMemoryItHolds(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		filters []h5.Filter
+	}{{"unfiltered", nil}, {"gzip", gzip1}} {
+		t.Run(c.name, func(t *testing.T) {
+			// 1,500 chunks of one float64 each.
+			name, want := sliceFixture(t, []uint64{1500}, []uint64{1}, c.filters, nil, 1500, nil)
+			const budget = 1 << 20
+			f, err := h5.OpenFile(name, &h5.Options{CacheBytes: budget})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			d := openDatasetRW(t, f, "/d")
+			got := make([]byte, 8)
+			for i := range 1500 {
+				if _, err := d.ReadAt(got, int64(8*i)); err != nil || !bytes.Equal(got, want[8*i:8*i+8]) {
+					t.Fatalf("element %d: %v", i, err)
+				}
+			}
+			counted, held := h5.CacheMemory(f)
+			if held > counted || counted > budget {
+				t.Errorf("the cache counts %d bytes against a budget of %d and holds %d", counted, budget, held)
+			}
+			if held < 1500*8 {
+				t.Errorf("the cache holds %d bytes: it kept fewer than the 1,500 chunks read", held)
+			}
+		})
+	}
+}

@@ -19,8 +19,23 @@ func (p *BufferPool) Get(n int) []byte {
 	if b, ok := p.pool.Get().(*[]byte); ok && cap(*b) >= n {
 		return (*b)[:n]
 	}
-	// Rounded up, so that chunks of slightly different sizes share.
-	return make([]byte, n, (n+64<<10-1)&^(64<<10-1))
+	return make([]byte, n, pooledCap(n))
+}
+
+// pooledCap rounds a buffer's size up, so that chunks of slightly
+// different sizes share buffers: to 64 KiB steps, and below that to a
+// power of two, which wastes at most half (a 4-byte chunk in a 64 KiB
+// buffer held 16,000 times its size).
+func pooledCap(n int) int {
+	const step = 64 << 10
+	if n >= step {
+		return (n + step - 1) &^ (step - 1)
+	}
+	c := 64
+	for c < n {
+		c *= 2
+	}
+	return c
 }
 
 // Put gives b back; nothing may use it afterwards. A nil pool keeps
