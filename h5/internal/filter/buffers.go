@@ -38,10 +38,13 @@ func pooledCap(n int) int {
 	return c
 }
 
+// maxPooled is the largest buffer a pool keeps.
+const maxPooled = 64 << 20
+
 // Put gives b back; nothing may use it afterwards. A nil pool keeps
 // nothing.
 func (p *BufferPool) Put(b []byte) {
-	if p == nil || cap(b) == 0 || cap(b) > 64<<20 {
+	if p == nil || cap(b) == 0 || cap(b) > maxPooled {
 		return // a rare giant chunk is not worth keeping
 	}
 	p.pool.Put(&b)

@@ -168,6 +168,12 @@ func DecodePipelineInto(pipeline []format.Filter, mask uint32, in []byte, chunkS
 		pool := &between
 		if i == lastUndone {
 			pool = final
+			if bound > maxPooled {
+				// Taken whole, the bound of a chunk larger than any pool
+				// keeps would follow what a damaged file claims: the
+				// codec allocates what its stream says it holds.
+				pool = nil
+			}
 		}
 		var dst []byte
 		var err error

@@ -225,3 +225,31 @@ func TestPipelineKeepsItsOutputs(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimedChunkSizeSizesNoBuffer: decoding into pooled memory takes a
+// buffer of the most the stream could expand to, bounded by the chunk size
+// the file claims. Past what a pool keeps, that bound follows a damaged
+// file's claim, and the codec sizes its output by its own stream instead:
+// a 4 KiB zstd stream in a chunk claimed to hold 1 GiB took 128 MiB.
+func TestClaimedChunkSizeSizesNoBuffer(t *testing.T) {
+	noise := make([]byte, 4096)
+	for i := range noise {
+		noise[i] = byte(i*2654435761>>13 ^ i)
+	}
+	pipeline := []format.Filter{{ID: Zstd}}
+	stored, _, err := EncodePipeline(pipeline, noise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pool BufferPool
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	out, _, err := DecodePipelineInto(pipeline, 0, stored, 1<<30, &pool)
+	runtime.ReadMemStats(&after)
+	if err != nil || !bytes.Equal(out, noise) {
+		t.Fatalf("decode: %v", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 16<<20 {
+		t.Errorf("decoding %d stored bytes allocated %d MiB", len(stored), n>>20)
+	}
+}
