@@ -68,23 +68,38 @@ func recycleDecoded(mem []byte) {
 
 // Pins holds the decoded chunks whose memory ReadSlices and DecodedSpan
 // hand out, keeping it from reuse until Release. The zero value is ready
-// for use, and again after Release.
-type Pins struct{ bufs []*chunkBuf }
+// for use, and again after Release. A read mostly pins one or two chunks:
+// those take no allocation.
+type Pins struct {
+	first [2]*chunkBuf
+	n     int // of first in use
+	more  []*chunkBuf
+}
 
 func (p *Pins) add(b *chunkBuf) {
-	if b != nil {
-		p.bufs = append(p.bufs, b)
+	switch {
+	case b == nil:
+	case p.n < len(p.first):
+		p.first[p.n] = b
+		p.n++
+	default:
+		p.more = append(p.more, b)
 	}
 }
 
 // Release lets go of the pinned chunks: the bytes handed out with them
 // must no longer be used. Releasing twice is harmless.
 func (p *Pins) Release() {
-	for i, b := range p.bufs {
+	for i, b := range p.first[:p.n] {
 		b.release()
-		p.bufs[i] = nil
+		p.first[i] = nil
 	}
-	p.bufs = p.bufs[:0]
+	p.n = 0
+	for i, b := range p.more {
+		b.release()
+		p.more[i] = nil
+	}
+	p.more = p.more[:0]
 }
 
 // chunkCache keeps decoded chunks up to a byte budget, least recently used
