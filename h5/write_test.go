@@ -424,3 +424,83 @@ g = f["refilled"]
 assert g.fillvalue == 0 and (g[()].reshape(-1) == want).all(), g[()]
 print("ok")`)
 }
+
+// TestWholeChunkWritesGoStraightToTheFile: a write that covers whole
+// chunks of an unfiltered dataset stores them at once, holding no pending
+// copy, and what it stores replaces every earlier version: one in the
+// chunk cache, one pending from a partial write, one committed (rewritten
+// in place), and the fill of rows an append exposes. libhdf5 reads the
+// result as the model.
+func TestWholeChunkWritesGoStraightToTheFile(t *testing.T) {
+	const chunk = 4096
+	file := filepath.Join(t.TempDir(), "whole.h5")
+	f, err := h5.Create(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := f.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{0}, MaxDims: []uint64{h5.Unlimited},
+		Chunks: []uint64{chunk}, Fill: []byte{7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(3))
+	var model []byte
+	write := func(off, n int) {
+		t.Helper()
+		p := make([]byte, n)
+		rng.Read(p)
+		if _, err := d.WriteAt(p, int64(off)); err != nil {
+			t.Fatalf("write %d at %d: %v", n, off, err)
+		}
+		for len(model) < off+n {
+			model = append(model, 7)
+		}
+		copy(model[off:], p)
+	}
+	check := func(when string) {
+		t.Helper()
+		got := make([]byte, d.Size())
+		if _, err := d.ReadAt(got, 0); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if !bytes.Equal(got, model) {
+			t.Fatalf("%s: the dataset differs from the model", when)
+		}
+	}
+	// Appends of whole chunks, one and three at a time.
+	for i := 0; i < 8; i++ {
+		write(len(model), chunk*(1+2*(i%2)))
+	}
+	if held := f.CachedBytes(); held != 0 {
+		t.Fatalf("whole-chunk writes hold %d bytes in memory; want them stored", held)
+	}
+	check("after appends")
+	if err := f.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Chunk 1 cached by the read above, chunk 2 pending from a partial
+	// write, chunk 3 committed: each replaced whole.
+	write(2*chunk+100, 50)
+	write(chunk, 3*chunk)
+	check("after overwriting cached, pending and committed chunks")
+	// An append that starts mid-chunk: the rest of that chunk is the
+	// fill until the write reaches it, then whole chunks follow.
+	write(len(model)+chunk/2, 2*chunk+chunk/2)
+	check("after an append past a gap")
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(t.TempDir(), "model")
+	if err := os.WriteFile(want, model, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h5pyCheck(t, file, `
+import sys, h5py
+got = h5py.File(sys.argv[1], "r")["d"][()].tobytes()
+assert got == open(sys.argv[2], "rb").read(), "differs"
+print("ok")`, want)
+}

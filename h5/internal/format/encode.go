@@ -83,7 +83,9 @@ func (k ChunkKey) Encode(e *Encoder) {
 // EncodeChunkBTree1Node encodes a chunk B-tree node into a block of the
 // node's full capacity (2K entries), as libhdf5 allocates nodes.
 func EncodeChunkBTree1Node(sizes Sizes, level uint8, left, right uint64, keys []ChunkKey, children []uint64, capacity int) []byte {
-	e := &Encoder{Sizes: sizes}
+	rank := len(keys[0].Offsets)
+	full := BTree1NodeSize(sizes, rank, capacity)
+	e := &Encoder{Sizes: sizes, Buf: make([]byte, 0, full)}
 	e.Bytes([]byte("TREE"))
 	e.U8(BTree1Chunk)
 	e.U8(level)
@@ -95,8 +97,6 @@ func EncodeChunkBTree1Node(sizes Sizes, level uint8, left, right uint64, keys []
 		e.Offset(c)
 	}
 	keys[len(children)].Encode(e)
-	rank := len(keys[0].Offsets)
-	full := 8 + 2*sizes.Offset + capacity*(ChunkKeySize(rank)+sizes.Offset) + ChunkKeySize(rank)
 	if len(e.Buf) < full {
 		e.Zeros(full - len(e.Buf))
 	}
