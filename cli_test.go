@@ -1165,3 +1165,27 @@ func TestMountFuse3Helper(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestHeapLimitLeavesRoomAboveTheLiveHeap: the mount's memory limit is its
+// plan (cache, slack, the rest of the live heap with the collector's room)
+// and never at or below the live heap, even when the cache holds a chunk
+// larger than the whole cache: a limit there has the collector run
+// without end.
+func TestHeapLimitLeavesRoomAboveTheLiveHeap(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct{ planned, cached, live, want int64 }{
+		{64 * mib, 0, 10 * mib, 64*mib + memorySlack + 10*mib},
+		{64 * mib, 60 * mib, 70 * mib, 64*mib + memorySlack + 10*mib},
+		{64 * mib, 60 * mib, 160 * mib, 64*mib + memorySlack + 100*mib + (100*mib - memorySlack)},
+		{16 * mib, 128 * mib, 140 * mib, 128*mib + memorySlack + 12*mib},
+		{16 * mib, 256 * mib, 250 * mib, 256*mib + memorySlack},
+	} {
+		got := heapLimit(c.planned, c.cached, c.live)
+		if got != c.want {
+			t.Errorf("heapLimit(%d, %d, %d) MiB = %d MiB, want %d", c.planned/mib, c.cached/mib, c.live/mib, got/mib, c.want/mib)
+		}
+		if got < c.live+memorySlack {
+			t.Errorf("heapLimit(%d, %d, %d) MiB = %d MiB: no room above the live heap", c.planned/mib, c.cached/mib, c.live/mib, got/mib)
+		}
+	}
+}

@@ -778,19 +778,19 @@ func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
 	if cacheBytes <= 0 {
 		cacheBytes = h5.DefaultCacheBytes
 	}
-	budget := cacheBytes + memorySlack
+	planned := cacheBytes // what the chunks held may take
 	if file.Writable() {
-		budget += h5.MaxDirtyBytes(cacheBytes)
+		planned += h5.MaxDirtyBytes(cacheBytes)
 	}
 	set := func() {
 		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		metrics.Read(sample)
-		other := int64(0)
+		cached := file.CachedBytes()
+		live := cached
 		if sample[0].Value.Kind() == metrics.KindUint64 {
-			other = int64(sample[0].Value.Uint64()) - file.CachedBytes()
+			live = int64(sample[0].Value.Uint64())
 		}
-		// Beyond the slack, the rest gets the collector's usual room.
-		debug.SetMemoryLimit(budget + max(other, 0) + max(other-memorySlack, 0))
+		debug.SetMemoryLimit(heapLimit(planned, cached, live))
 	}
 	set()
 	// After every collection, when the live heap is known anew: measured
@@ -808,6 +808,18 @@ func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
 	}
 	watch()
 	return func() { stopped.Store(true) }
+}
+
+// heapLimit is the memory limit for a heap of which live bytes were live
+// after the last collection, cached of them in chunks that the plan gave
+// planned bytes. The chunks get what they were planned, or what they hold
+// when that is more: the cache keeps the chunk last read even when it is
+// larger than the whole cache, and a limit below the live heap has the
+// collector run without end. The rest of the live heap gets the slack, and
+// what of it exceeds the slack the collector's usual room.
+func heapLimit(planned, cached, live int64) int64 {
+	other := max(live-cached, 0)
+	return max(planned, cached) + memorySlack + other + max(other-memorySlack, 0)
 }
 
 // gcCycle is garbage as soon as it is made: its cleanup runs after the

@@ -637,6 +637,7 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 	g := d.geometry()
 	var runScratch runIterScratch
 	runs := g.runs(off, end, &runScratch)
+	d.claimRowOfChunks(&g, off, end)
 	r, _ := runs.next()
 	if r.n == end-off {
 		// One chunk holds the whole read (a small or random read): no
@@ -677,6 +678,37 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 		d.readAhead(idx, &g, end)
 	}
 	return true, nil
+}
+
+// claimRowOfChunks has the cache hold a whole row of chunks (every chunk
+// sharing the first chunk coordinate) for a read that needs it: one that
+// spans dataset rows, each of which crosses the whole row of chunks, or a
+// sequential reader, whose next reads go through the same row again. The
+// claim counts the next row's first chunks too, which the decode-ahead
+// brings in meanwhile. A row of one chunk needs no claim: the cache keeps
+// the chunk last used.
+func (d *Dataset) claimRowOfChunks(g *chunkGeometry, off, end uint64) {
+	if len(g.grid) < 2 {
+		return
+	}
+	const most = 1 << 62
+	band, rowBytes := uint64(1), g.esize
+	for i, n := range g.grid[1:] {
+		band = mulAtMost(band, n, most)
+		rowBytes = mulAtMost(rowBytes, g.dims[i+1], most)
+	}
+	if band > 1 && (end-off > rowBytes || d.streak.Load() >= 2) {
+		d.f.chunks.claimBand(d.cacheID, int64(mulAtMost(min(band, most-2)+2, g.chunkBytes, most)))
+	}
+}
+
+// mulAtMost is a*b, or most when that is more.
+func mulAtMost(a, b, most uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi != 0 || lo > most {
+		return most
+	}
+	return lo
 }
 
 // sequential records a read of [off, end) and reports whether the dataset
@@ -747,7 +779,7 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 		want = max(want, uint64(d.f.readConcurrency+1))
 	}
 	// What is decoded ahead must not push out what the reader is copying.
-	want = min(want, uint64(d.f.chunks.budget/4)/g.chunkBytes)
+	want = min(want, uint64(d.f.chunks.currentLimit()/4)/g.chunkBytes)
 	if want == 0 {
 		return
 	}
@@ -946,8 +978,8 @@ func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64,
 		scaled []uint64
 	}
 	var missing []job
-	// A batch never holds more decoded bytes than the cache budget allows.
-	budget := d.f.chunks.budget / 2
+	// A batch never holds more decoded bytes than the cache allows.
+	budget := d.f.chunks.currentLimit() / 2
 	var runScratch runIterScratch
 	runs := g.runs(pos, end, &runScratch)
 	for len(batch) < maxBatchStack && len(missing) < maxMissing && (len(batch) == 0 || int64(len(batch)+1)*int64(g.chunkBytes) <= budget) {

@@ -1,8 +1,11 @@
 package h5_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
+	"math/rand"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -94,5 +97,123 @@ func TestHyperslabMatchesByteReads(t *testing.T) {
 	}
 	if err := d.ReadHyperslab([]uint64{1023, 0, 0, 0}, []uint64{2, 1, 1, 1}, dst); err == nil {
 		t.Error("slab past the end accepted")
+	}
+}
+
+// TestChunksLargerThanTheCacheDecodeOnce: a sequential reader of chunks
+// larger than the whole cache decodes each once: the cache keeps the chunk
+// last used whatever its size, and lets it go for the next.
+func TestChunksLargerThanTheCacheDecodeOnce(t *testing.T) {
+	const chunk, chunks = 1 << 20, 4
+	name := filepath.Join(t.TempDir(), "bigchunks.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{chunk * chunks}, Chunks: []uint64{chunk},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, chunk*chunks)
+	rand.New(rand.NewSource(5)).Read(want[:len(want)/2]) // half noise, half zeros
+	if _, err := d.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = h5.OpenFile(name, &h5.Options{CacheBytes: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	o, err := f.OpenPath("/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err = o.AsDataset(); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(want))
+	const step = 64 << 10
+	for off := 0; off < len(got); off += step {
+		if _, err := d.ReadAt(got[off:off+step], int64(off)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the bytes read differ from those written")
+	}
+	if n := h5.ChunkDecodes(f); n != chunks {
+		t.Fatalf("%d chunk decodes for %d chunks larger than the cache, read in order", n, chunks)
+	}
+	if held := f.CachedBytes(); held < chunk || held > chunk+chunk/4 {
+		t.Fatalf("the cache holds %d bytes; want the last chunk, %d", held, chunk)
+	}
+}
+
+// TestRowsOfChunksLargerThanTheCacheDecodeOnce: a reader going through a
+// dataset in order crosses every chunk of a row of chunks with each read;
+// when that row is larger than the cache, the cache grows to hold it while
+// the reader goes on (each chunk decoded once), and gives the memory back
+// once the reader has stopped.
+func TestRowsOfChunksLargerThanTheCacheDecodeOnce(t *testing.T) {
+	const rows, cols, chunkRows, chunkCols = 1024, 4096, 256, 1024 // chunks of 256 KiB, four to a row
+	const budget = 512 << 10
+	name := filepath.Join(t.TempDir(), "band.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{rows, cols}, Chunks: []uint64{chunkRows, chunkCols},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, rows*cols)
+	for i := 0; i < rows*cols; i += 4 {
+		binary.LittleEndian.PutUint32(want[i:], uint32(i*2654435761))
+	}
+	if _, err := d.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = h5.OpenFile(name, &h5.Options{CacheBytes: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	o, err := f.OpenPath("/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err = o.AsDataset(); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(want))
+	const step = 64 << 10
+	for off := 0; off < len(got); off += step {
+		if _, err := d.ReadAt(got[off:off+step], int64(off)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the bytes read differ from those written")
+	}
+	chunks := uint64(rows / chunkRows * (cols / chunkCols))
+	if n := h5.ChunkDecodes(f); n != chunks {
+		t.Fatalf("%d chunk decodes for %d chunks, read in order through a cache smaller than a row of them", n, chunks)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.CachedBytes() > budget {
+		if time.Now().After(deadline) {
+			t.Fatalf("the cache still holds %d bytes after the reader stopped; its size is %d", f.CachedBytes(), budget)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

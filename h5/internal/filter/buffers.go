@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"math/bits"
 	"sync"
 	"unsafe"
 
@@ -12,12 +13,30 @@ import (
 // last make of them. Without them a sequential read of compressed data made
 // as much garbage again as it decoded, and a read of small chunks spent a
 // sixth of its time allocating.
-type BufferPool struct{ pool sync.Pool } // of *[]byte
+//
+// Buffers are kept by size class (a power of two up to their capacity),
+// so that a request takes one at most twice its size: from one pool of all
+// sizes, a chunk of 8 bytes took whatever buffer came first, a 1 MiB one,
+// and the chunk cache held it for those 8 bytes.
+type BufferPool struct {
+	classes [maxPooledClass + 1]sync.Pool // of *[]byte, by sizeClass
+}
+
+// maxPooledClass is the class of maxPooled.
+const maxPooledClass = 26
+
+// sizeClass is the least k with 1<<k >= n.
+func sizeClass(n int) int { return bits.Len(uint(max(n, 1) - 1)) }
 
 // Get returns a buffer of n bytes, of undefined content.
 func (p *BufferPool) Get(n int) []byte {
-	if b, ok := p.pool.Get().(*[]byte); ok && cap(*b) >= n {
-		return (*b)[:n]
+	if k := sizeClass(pooledCap(n)); k <= maxPooledClass {
+		if b, ok := p.classes[k].Get().(*[]byte); ok {
+			if cap(*b) >= n {
+				return (*b)[:n]
+			}
+			p.classes[k].Put(b)
+		}
 	}
 	return make([]byte, n, pooledCap(n))
 }
@@ -47,7 +66,7 @@ func (p *BufferPool) Put(b []byte) {
 	if p == nil || cap(b) == 0 || cap(b) > maxPooled {
 		return // a rare giant chunk is not worth keeping
 	}
-	p.pool.Put(&b)
+	p.classes[sizeClass(cap(b))].Put(&b)
 }
 
 // SharesMemory reports whether two slices share any of their backing

@@ -253,3 +253,24 @@ func TestClaimedChunkSizeSizesNoBuffer(t *testing.T) {
 		t.Errorf("decoding %d stored bytes allocated %d MiB", len(stored), n>>20)
 	}
 }
+
+// TestBufferPoolHandsOutBuffersNearTheirSize: whatever the pool holds, a
+// request gets a buffer of its size and at most twice the capacity a new
+// one would have: a chunk of 8 bytes took a 1 MiB buffer from a pool of
+// all sizes, and a cache of decoded chunks held it for those 8 bytes.
+func TestBufferPoolHandsOutBuffersNearTheirSize(t *testing.T) {
+	sizes := []int{1, 8, 64, 100, 4000, 65536, 65537, 300 << 10, 1 << 20, 3 << 20}
+	var pool BufferPool
+	for round := 0; round < 3; round++ {
+		for _, n := range sizes {
+			pool.Put(make([]byte, n))
+			pool.Put(make([]byte, n, pooledCap(n)))
+		}
+		for _, n := range sizes {
+			b := pool.Get(n)
+			if len(b) != n || cap(b) > 2*pooledCap(n) {
+				t.Fatalf("Get(%d): a buffer of %d bytes and capacity %d; want at most %d", n, len(b), cap(b), 2*pooledCap(n))
+			}
+		}
+	}
+}
