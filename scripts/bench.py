@@ -7,7 +7,7 @@ the same run, as medians (after a warm-up) and ratios.
     BENCH_ONLY=gzip,random scripts/bench.sh
                                       only these cases: cat (contiguous, warm and
                                       cold), gzip, lz4, shufflelz4, blosc, bitshuffle,
-                                      zstd, cube, random, write, find, rss
+                                      zstd, cube, wide, random, write, find, rss
     BENCH_RUNS=5                      timed runs per case (after a warm-up; default 3)
 
 Every case checks the bytes it reads (or, for writes, what h5py reads back)
@@ -24,7 +24,7 @@ import h5py
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
-CASES = {"cat", "gzip", "lz4", "shufflelz4", "blosc", "bitshuffle", "zstd", "cube", "random", "write", "find", "rss"}
+CASES = {"cat", "gzip", "lz4", "shufflelz4", "blosc", "bitshuffle", "zstd", "cube", "wide", "random", "write", "find", "rss"}
 if ONLY - CASES:
     sys.exit("BENCH_ONLY: unknown cases %s (known: %s)" % (",".join(sorted(ONLY - CASES)), ",".join(sorted(CASES))))
 
@@ -345,6 +345,31 @@ def bench(work, bin):
         rows.append(("dd write of that cube into a new shuffle+gzip:4 (8, 45, 90) dataset (until unmount)", "%.0f MB/s" % mbps(cbytes, t_m),
                      "h5py %.0f MB/s" % mbps(cbytes, t_h), "%.2fx h5py" % (t_h / t_m)))
 
+
+    if want("wide"):
+        # A wide 2-D float32 array in square chunks, as images and matrices
+        # are stored: each row of it crosses a row of eight (2048, 2048)
+        # gzip chunks, 128 MiB decoded, more than the mount's default
+        # cache, and every read of a few rows needs all eight.
+        nrows = max(2048, int(4096 * SCALE) // 2048 * 2048)
+        wide, wide_raw = os.path.join(work, "wide.h5"), os.path.join(work, "wide.bin")
+        rng = np.random.RandomState(9)
+        with h5py.File(wide, "w") as f, open(wide_raw, "wb") as out:
+            ds = f.create_dataset("wide", shape=(nrows, 16384), dtype="<f4", chunks=(2048, 2048),
+                                  compression="gzip", compression_opts=4)
+            for r0 in range(0, nrows, 512):
+                v = (np.sin(np.arange(16384) * 1e-3)[None, :] + rng.standard_normal((512, 16384)) * 1e-3).astype("<f4")
+                ds[r0:r0 + 512] = v
+                out.write(v.tobytes())
+        wbytes = os.path.getsize(wide_raw)
+        with Mount(bin, wide, mnt, "-o", "ro"):
+            same_bytes(os.path.join(mnt, "wide"), wide_raw, "wide")
+        if h5py_read("wide", wide)().tobytes() != open(wide_raw, "rb").read():
+            sys.exit("h5py reads other values from the wide array")
+        t_mount, t_h5py = interleaved((cold_mount_cat("wide", wide), None), (h5py_read("wide", wide), drop_caches))
+        rows.append(("sequential read, %d MiB (%d, 16384) f4, gzip:4 chunks (2048, 2048), 128 MiB to a row of chunks (cold, default cache)"
+                     % (wbytes // MIB, nrows), "%.0f MB/s" % mbps(wbytes, t_mount), "h5py %.0f MB/s" % mbps(wbytes, t_h5py),
+                     "%.2fx h5py" % (t_h5py / t_mount)))
     if want("random"):
         # 10,000 random 4 KiB reads over the gzip dataset, from a fresh mount.
         k = max(100, int(10000 * min(1, SCALE * 4)))
