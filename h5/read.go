@@ -622,6 +622,9 @@ func (d *Dataset) ReadSlices(off int64, n int, vec [][]byte, pins *Pins) (_ [][]
 		return vec, false, nil
 	}
 	end := uint64(min(size, off+int64(n)))
+	if g := d.geometry(); g.chunkMajor(uint64(off), end) {
+		return vec, false, nil // runs too short to be slices: ReadAt copies them chunk by chunk
+	}
 	t := runTarget{slices: true, vec: vec, pins: pins}
 	ok, err = d.readChunks(&t, uint64(off), end)
 	return t.vec, ok && err == nil, err
@@ -639,7 +642,11 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 	runs := g.runs(off, end, &runScratch)
 	d.claimRowOfChunks(&g, off, end)
 	r, _ := runs.next()
-	if r.n == end-off {
+	if !t.slices && g.chunkMajor(off, end) {
+		if err := d.readChunkMajor(t.dst[off-t.off:end-t.off], off, end, idx, &g); err != nil {
+			return false, err
+		}
+	} else if r.n == end-off {
 		// One chunk holds the whole read (a small or random read): no
 		// batch.
 		data, hold, err := d.chunkData(idx, &g, r.scaled, chunkKey{dataset: d.cacheID, index: r.chunkIdx})

@@ -7,7 +7,8 @@ the same run, as medians (after a warm-up) and ratios.
     BENCH_ONLY=gzip,random scripts/bench.sh
                                       only these cases: cat (contiguous, warm and
                                       cold), gzip, lz4, shufflelz4, blosc, bitshuffle,
-                                      zstd, cube, wide, random, write, find, rss
+                                      zstd, cube, wide, narrow, random, write, find,
+                                      rss
     BENCH_RUNS=5                      timed runs per case (after a warm-up; default 3)
 
 Every case checks the bytes it reads (or, for writes, what h5py reads back)
@@ -24,7 +25,7 @@ import h5py
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
-CASES = {"cat", "gzip", "lz4", "shufflelz4", "blosc", "bitshuffle", "zstd", "cube", "wide", "random", "write", "find", "rss"}
+CASES = {"cat", "gzip", "lz4", "shufflelz4", "blosc", "bitshuffle", "zstd", "cube", "wide", "narrow", "random", "write", "find", "rss"}
 if ONLY - CASES:
     sys.exit("BENCH_ONLY: unknown cases %s (known: %s)" % (",".join(sorted(ONLY - CASES)), ",".join(sorted(CASES))))
 
@@ -369,6 +370,31 @@ def bench(work, bin):
         t_mount, t_h5py = interleaved((cold_mount_cat("wide", wide), None), (h5py_read("wide", wide), drop_caches))
         rows.append(("sequential read, %d MiB (%d, 16384) f4, gzip:4 chunks (2048, 2048), 128 MiB to a row of chunks (cold, default cache)"
                      % (wbytes // MIB, nrows), "%.0f MB/s" % mbps(wbytes, t_mount), "h5py %.0f MB/s" % mbps(wbytes, t_h5py),
+                     "%.2fx h5py" % (t_h5py / t_mount)))
+
+    if want("narrow"):
+        # Chunks far narrower than the rows, as column-wise writers store
+        # tables and time series ((8192, 8) chunks of a (8192, 8192)
+        # float32 array): every read of a few rows crosses all 1,024
+        # chunks, 32 bytes from each per row.
+        ncols = max(1024, int(8192 * SCALE) // 1024 * 1024)
+        narrow, narrow_raw = os.path.join(work, "narrow.h5"), os.path.join(work, "narrow.bin")
+        rng = np.random.RandomState(10)
+        with h5py.File(narrow, "w") as f, open(narrow_raw, "wb") as out:
+            ds = f.create_dataset("narrow", shape=(8192, ncols), dtype="<f4", chunks=(8192, 8),
+                                  compression="gzip", compression_opts=4)
+            for r0 in range(0, 8192, 1024):
+                v = (np.cos(np.arange(ncols) * 1e-2)[None, :] + rng.standard_normal((1024, ncols)) * 1e-3).astype("<f4")
+                ds[r0:r0 + 1024] = v
+                out.write(v.tobytes())
+        nbytes_narrow = os.path.getsize(narrow_raw)
+        with Mount(bin, narrow, mnt, "-o", "ro"):
+            same_bytes(os.path.join(mnt, "narrow"), narrow_raw, "narrow")
+        if h5py_read("narrow", narrow)().tobytes() != open(narrow_raw, "rb").read():
+            sys.exit("h5py reads other values from the narrow-chunked array")
+        t_mount, t_h5py = interleaved((cold_mount_cat("narrow", narrow), None), (h5py_read("narrow", narrow), drop_caches))
+        rows.append(("sequential read, %d MiB (8192, %d) f4, gzip:4 chunks (8192, 8) (cold)" % (nbytes_narrow // MIB, ncols),
+                     "%.0f MB/s" % mbps(nbytes_narrow, t_mount), "h5py %.0f MB/s" % mbps(nbytes_narrow, t_h5py),
                      "%.2fx h5py" % (t_h5py / t_mount)))
     if want("random"):
         # 10,000 random 4 KiB reads over the gzip dataset, from a fresh mount.
