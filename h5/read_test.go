@@ -124,28 +124,8 @@ func TestChunksLargerThanTheCacheDecodeOnce(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	f, err = h5.OpenFile(name, &h5.Options{CacheBytes: 256 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f = readInOrder(t, name, 256<<10, want)
 	defer f.Close()
-	o, err := f.OpenPath("/d")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, err = o.AsDataset(); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, len(want))
-	const step = 64 << 10
-	for off := 0; off < len(got); off += step {
-		if _, err := d.ReadAt(got[off:off+step], int64(off)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("the bytes read differ from those written")
-	}
 	if n := h5.ChunkDecodes(f); n != chunks {
 		t.Fatalf("%d chunk decodes for %d chunks larger than the cache, read in order", n, chunks)
 	}
@@ -183,28 +163,8 @@ func TestRowsOfChunksLargerThanTheCacheDecodeOnce(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	f, err = h5.OpenFile(name, &h5.Options{CacheBytes: budget})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f = readInOrder(t, name, budget, want)
 	defer f.Close()
-	o, err := f.OpenPath("/d")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, err = o.AsDataset(); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, len(want))
-	const step = 64 << 10
-	for off := 0; off < len(got); off += step {
-		if _, err := d.ReadAt(got[off:off+step], int64(off)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatal("the bytes read differ from those written")
-	}
 	chunks := uint64(rows / chunkRows * (cols / chunkCols))
 	if n := h5.ChunkDecodes(f); n != chunks {
 		t.Fatalf("%d chunk decodes for %d chunks, read in order through a cache smaller than a row of them", n, chunks)
@@ -216,4 +176,33 @@ func TestRowsOfChunksLargerThanTheCacheDecodeOnce(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// readInOrder opens the file with a cache of cacheBytes and reads its
+// dataset /d from start to end, 64 KiB at a time, which must give want.
+func readInOrder(t *testing.T, name string, cacheBytes int64, want []byte) *h5.File {
+	t.Helper()
+	f, err := h5.OpenFile(name, &h5.Options{CacheBytes: cacheBytes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := f.OpenPath("/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := o.AsDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(want))
+	const step = 64 << 10
+	for off := 0; off < len(got); off += step {
+		if _, err := d.ReadAt(got[off:min(off+step, len(got))], int64(off)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the bytes read differ from those written")
+	}
+	return f
 }

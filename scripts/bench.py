@@ -215,6 +215,18 @@ def bench(work, bin):
         with Mount(bin, fname, mnt, "-o", "ro"):
             same_bytes(os.path.join(mnt, name), raw, name)
 
+    def cold_read_case(label, fname, name, rawname):
+        # A dataset of its own file read whole, from a fresh mount with the
+        # caches dropped, against h5py; both checked against rawname first.
+        nb = os.path.getsize(rawname)
+        with Mount(bin, fname, mnt, "-o", "ro"):
+            same_bytes(os.path.join(mnt, name), rawname, name)
+        if h5py_read(name, fname)().tobytes() != open(rawname, "rb").read():
+            sys.exit("h5py reads other values from %s" % name)
+        t_mount, t_h5py = interleaved((cold_mount_cat(name, fname), None), (h5py_read(name, fname), drop_caches))
+        rows.append((label % (nb // MIB), "%.0f MB/s" % mbps(nb, t_mount), "h5py %.0f MB/s" % mbps(nb, t_h5py),
+                     "%.2fx h5py" % (t_h5py / t_mount)))
+
     if want("cat"):
         # Sequential reads of contiguous data, warm (the kernel's page cache
         # of the mount and of the plain file) and cold.
@@ -299,13 +311,8 @@ def bench(work, bin):
                 ds[t] = v
                 out.write(v.tobytes())
         cbytes = os.path.getsize(craw)
-        with Mount(bin, cfile, mnt, "-o", "ro"):
-            same_bytes(os.path.join(mnt, "cube"), craw, "cube")
-        if h5py_read("cube", cfile)().tobytes() != open(craw, "rb").read():
-            sys.exit("h5py reads other values from the cube")
-        t_mount, t_h5py = interleaved((cold_mount_cat("cube", cfile), None), (h5py_read("cube", cfile), drop_caches))
-        rows.append(("sequential read, %d MiB (%d, 721, 1440) f4 cube, shuffle+gzip:4 chunks (8, 45, 90) (cold)" % (cbytes // MIB, planes),
-                     "%.0f MB/s" % mbps(cbytes, t_mount), "h5py %.0f MB/s" % mbps(cbytes, t_h5py), "%.2fx h5py" % (t_h5py / t_mount)))
+        cold_read_case("sequential read, %%d MiB (%d, 721, 1440) f4 cube, shuffle+gzip:4 chunks (8, 45, 90) (cold)" % planes,
+                       cfile, "cube", craw)
 
         # The same cube written: made through a mount (touch, setfattr)
         # and filled with one dd, against h5py writing it eight planes
@@ -362,15 +369,8 @@ def bench(work, bin):
                 v = (np.sin(np.arange(16384) * 1e-3)[None, :] + rng.standard_normal((512, 16384)) * 1e-3).astype("<f4")
                 ds[r0:r0 + 512] = v
                 out.write(v.tobytes())
-        wbytes = os.path.getsize(wide_raw)
-        with Mount(bin, wide, mnt, "-o", "ro"):
-            same_bytes(os.path.join(mnt, "wide"), wide_raw, "wide")
-        if h5py_read("wide", wide)().tobytes() != open(wide_raw, "rb").read():
-            sys.exit("h5py reads other values from the wide array")
-        t_mount, t_h5py = interleaved((cold_mount_cat("wide", wide), None), (h5py_read("wide", wide), drop_caches))
-        rows.append(("sequential read, %d MiB (%d, 16384) f4, gzip:4 chunks (2048, 2048), 128 MiB to a row of chunks (cold, default cache)"
-                     % (wbytes // MIB, nrows), "%.0f MB/s" % mbps(wbytes, t_mount), "h5py %.0f MB/s" % mbps(wbytes, t_h5py),
-                     "%.2fx h5py" % (t_h5py / t_mount)))
+        cold_read_case("sequential read, %%d MiB (%d, 16384) f4, gzip:4 chunks (2048, 2048), 128 MiB to a row of chunks "
+                       "(cold, default cache)" % nrows, wide, "wide", wide_raw)
 
     if want("narrow"):
         # Chunks far narrower than the rows, as column-wise writers store
@@ -387,15 +387,9 @@ def bench(work, bin):
                 v = (np.cos(np.arange(ncols) * 1e-2)[None, :] + rng.standard_normal((1024, ncols)) * 1e-3).astype("<f4")
                 ds[r0:r0 + 1024] = v
                 out.write(v.tobytes())
-        nbytes_narrow = os.path.getsize(narrow_raw)
-        with Mount(bin, narrow, mnt, "-o", "ro"):
-            same_bytes(os.path.join(mnt, "narrow"), narrow_raw, "narrow")
-        if h5py_read("narrow", narrow)().tobytes() != open(narrow_raw, "rb").read():
-            sys.exit("h5py reads other values from the narrow-chunked array")
-        t_mount, t_h5py = interleaved((cold_mount_cat("narrow", narrow), None), (h5py_read("narrow", narrow), drop_caches))
-        rows.append(("sequential read, %d MiB (8192, %d) f4, gzip:4 chunks (8192, 8) (cold)" % (nbytes_narrow // MIB, ncols),
-                     "%.0f MB/s" % mbps(nbytes_narrow, t_mount), "h5py %.0f MB/s" % mbps(nbytes_narrow, t_h5py),
-                     "%.2fx h5py" % (t_h5py / t_mount)))
+        cold_read_case("sequential read, %%d MiB (8192, %d) f4, gzip:4 chunks (8192, 8) (cold)" % ncols,
+                       narrow, "narrow", narrow_raw)
+
     if want("random"):
         # 10,000 random 4 KiB reads over the gzip dataset, from a fresh mount.
         k = max(100, int(10000 * min(1, SCALE * 4)))
