@@ -695,18 +695,24 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 // brings in meanwhile. A row of one chunk needs no claim: the cache keeps
 // the chunk last used.
 func (d *Dataset) claimRowOfChunks(g *chunkGeometry, off, end uint64) {
-	if len(g.grid) < 2 {
-		return
+	chunks, rowBytes := g.rowOfChunks()
+	if chunks > 1 && (end-off > rowBytes || d.streak.Load() >= 2) {
+		d.f.chunks.claimBand(d.cacheID, int64(mulAtMost(chunks+2, g.chunkBytes, 1<<62)))
 	}
-	const most = 1 << 62
-	band, rowBytes := uint64(1), g.esize
+}
+
+// rowOfChunks is how many chunks share a first chunk coordinate (a row of
+// chunks, which every row of the dataset crosses whole), and the bytes of
+// one row of the dataset (all dimensions after the first). Both saturate
+// far below overflow.
+func (g *chunkGeometry) rowOfChunks() (chunks, rowBytes uint64) {
+	const most = 1 << 40
+	chunks, rowBytes = 1, g.esize
 	for i, n := range g.grid[1:] {
-		band = mulAtMost(band, n, most)
-		rowBytes = mulAtMost(rowBytes, g.dims[i+1], most)
+		chunks = mulAtMost(chunks, n, most)
+		rowBytes = mulAtMost(rowBytes, g.dims[i+1], 1<<62)
 	}
-	if band > 1 && (end-off > rowBytes || d.streak.Load() >= 2) {
-		d.f.chunks.claimBand(d.cacheID, int64(mulAtMost(min(band, most-2)+2, g.chunkBytes, most)))
-	}
+	return chunks, rowBytes
 }
 
 // mulAtMost is a*b, or most when that is more.
@@ -780,7 +786,7 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 		return // unfiltered local chunks cost a read, not a decode: the kernel reads ahead
 	}
 	want := uint64(2*runtime.GOMAXPROCS(0) + 1)
-	want = max(want, aheadDecodeBytes/g.chunkBytes)
+	want = max(want, min(aheadDecodeBytes/g.chunkBytes, maxAheadChunks))
 	if d.f.readConcurrency > 0 {
 		// A reader with latency keeps as many requests going.
 		want = max(want, uint64(d.f.readConcurrency+1))
@@ -819,8 +825,13 @@ func (d *Dataset) readAhead(idx chunk.Index, g *chunkGeometry, end uint64) {
 // aheadDecodeBytes is how much decoded data readAhead keeps in flight or
 // ready ahead of a sequential reader (besides two chunks per core): small
 // chunks, each a fraction of one of the kernel's requests, need many at
-// once to keep the cores busy.
-const aheadDecodeBytes = 8 << 20
+// once to keep the cores busy. Tiny chunks are bounded by count
+// (maxAheadChunks): a window of millions of 1-byte chunks is millions of
+// index lookups ahead of a reader that may stop.
+const (
+	aheadDecodeBytes = 8 << 20
+	maxAheadChunks   = 4096
+)
 
 // aheadState is a dataset's decode-ahead window, in chunk numbers (their
 // row-major index in the chunk grid).
@@ -1003,6 +1014,12 @@ func (d *Dataset) fetchBatch(idx chunk.Index, g *chunkGeometry, pos, end uint64,
 			continue
 		}
 		batch = append(batch, batchChunk{index: r.chunkIdx})
+		// A chunk never written is the fill value: no decoder for it (a
+		// sparse dataset of tiny chunks spent its reads starting them).
+		// An index error is met by the decoder.
+		if c, ok, err := idx.Lookup(r.scaled); err == nil && (!ok || c.Addr == format.Undefined) {
+			continue
+		}
 		missing = append(missing, job{len(batch) - 1, append([]uint64(nil), r.scaled...)})
 	}
 	if len(missing) == 0 {

@@ -361,6 +361,59 @@ func TestSequentialCubeWriteCompressesEachChunkOnce(t *testing.T) {
 	}
 }
 
+// TestWritesAcrossWideRowsOfChunksCompressEachChunkOnce: rows of the
+// dataset that each cross a row of chunks larger than the pending chunks
+// may take (three quarters of the cache) fill all of those chunks a little
+// at a time; written in order, each chunk is still compressed once.
+func TestWritesAcrossWideRowsOfChunksCompressEachChunkOnce(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "wide.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	// Chunks of 128 KiB, eight to a row: 1 MiB, over the 768 KiB a 1 MiB
+	// cache lets wait.
+	if _, err := root.CreateDataset("w", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{512, 4096}, Chunks: []uint64{256, 512},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = h5.OpenFileRW(name, &h5.Options{CacheBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := openDatasetRW(t, f, "/w")
+	data := make([]byte, d.Size())
+	rng := rand.New(rand.NewSource(6))
+	for i := range data {
+		data[i] = byte(i/7) ^ byte(rng.Intn(2))
+	}
+	const step = 64 << 10 // sixteen rows
+	for off := 0; off < len(data); off += step {
+		if _, err := d.WriteAt(data[off:off+step], int64(off)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h5.ChunkEncodes(f), uint64(2*8); got != want {
+		t.Errorf("writes in order compressed %d chunks, want each of %d once", got, want)
+	}
+	r, err := h5.OpenFile(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	back := make([]byte, len(data))
+	if _, err := openDatasetRW(t, r, "/w").ReadAt(back, 0); err != nil || !bytes.Equal(back, data) {
+		t.Fatalf("read back: %v, or other bytes", err)
+	}
+}
+
 // TestRebuildKeepsBytesEqualToTheOldFill: a property change that lays a
 // stored dataset out anew keeps every byte as it read, including runs equal
 // to the old fill value, which a new type or fill value would otherwise
