@@ -697,7 +697,8 @@ func (d *Dataset) readChunks(t *runTarget, off, end uint64) (bool, error) {
 func (d *Dataset) claimRowOfChunks(g *chunkGeometry, off, end uint64) {
 	chunks, rowBytes := g.rowOfChunks()
 	if chunks > 1 && (end-off > rowBytes || d.streak.Load() >= 2) {
-		d.f.chunks.claimBand(d.cacheID, int64(mulAtMost(chunks+2, g.chunkBytes, 1<<62)))
+		size := uint64(filter.DecodedSize(int(min(g.chunkBytes, 1<<40))))
+		d.f.chunks.claimBand(d.cacheID, int64(mulAtMost(chunks+2, size, 1<<62)), chunks)
 	}
 }
 

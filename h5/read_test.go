@@ -206,3 +206,37 @@ func readInOrder(t *testing.T, name string, cacheBytes int64, want []byte) *h5.F
 	}
 	return f
 }
+
+// TestRowsOfChunksBeyondTheCacheKeepWhatFits: a row of chunks larger than
+// the cache can grow to is read in a cycle; the chunks the cache holds stay
+// for the next read instead of each new chunk pushing out the one needed
+// next, so a read decodes only the chunks that do not fit, not the row.
+func TestRowsOfChunksBeyondTheCacheKeepWhatFits(t *testing.T) {
+	const rows, cols, chunkCols = 512, 8192, 512 // sixteen chunks of 256 KiB to a row
+	name := filepath.Join(t.TempDir(), "beyond.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{rows, cols}, Chunks: []uint64{rows, chunkCols},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, rows*cols)
+	rand.New(rand.NewSource(8)).Read(want)
+	if _, err := d.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A 256 KiB cache grows to 1 MiB at most: four of the sixteen chunks.
+	f = readInOrder(t, name, 256<<10, want)
+	defer f.Close()
+	const reads, perRow = rows * cols / (64 << 10), cols / chunkCols
+	if n := h5.ChunkDecodes(f); n >= reads*perRow {
+		t.Fatalf("%d chunk decodes for %d reads of a row of %d chunks: every read decoded the whole row", n, reads, perRow)
+	}
+}

@@ -307,36 +307,46 @@ print("ok")`)
 // over the limit compressed chunks still being written again and again:
 // 8.8 s for a 256 MiB cube through a mount, h5py 3.3 s).
 func TestSequentialCubeWriteCompressesEachChunkOnce(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "cube.h5")
+	// Planes of 128 KiB; 4 blocks of 4 planes, each of 32 chunks of 16 KiB.
+	// A cache of 1 MiB: dirty chunks may take 768 KiB, a block 512 KiB.
+	spec := &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{16, 64, 2048}, Chunks: []uint64{4, 16, 256},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}}
+	const step = 48 << 10 // a third of a plane: writes end inside chunks
+	got := writeInOrderEncodes(t, spec, step, func(data []byte) {
+		rng := rand.New(rand.NewSource(4))
+		for i := range data {
+			data[i] = byte(i/3) ^ byte(rng.Intn(4))
+		}
+	})
+	if want := uint64(4 * 4 * 8); got != want {
+		t.Errorf("a sequential write compressed %d chunks, want each of %d once", got, want)
+	}
+}
+
+// writeInOrderEncodes makes the dataset /d of spec, reopens its file with a
+// 1 MiB cache and writes the bytes gen makes from start to end, step bytes
+// at a time; it checks that they read back and returns how many chunks the
+// writes compressed.
+func writeInOrderEncodes(t *testing.T, spec *h5.DatasetSpec, step int, gen func([]byte)) uint64 {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "inorder.h5")
 	f, err := h5.Create(name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	root, _ := f.Root()
-	// Planes of 128 KiB; 4 blocks of 4 planes, each of 32 chunks of 16 KiB.
-	if _, err := root.CreateDataset("c", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{16, 64, 2048}, Chunks: []uint64{4, 16, 256},
-		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}}); err != nil {
+	if _, err := root.CreateDataset("d", spec); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// A cache of 1 MiB: dirty chunks may take 768 KiB, a block 512 KiB.
-	f, err = h5.OpenFileRW(name, &h5.Options{CacheBytes: 1 << 20})
-	if err != nil {
+	if f, err = h5.OpenFileRW(name, &h5.Options{CacheBytes: 1 << 20}); err != nil {
 		t.Fatal(err)
 	}
-	o, _ := f.OpenPath("/c")
-	d, err := o.AsDataset()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := openDatasetRW(t, f, "/d")
 	data := make([]byte, d.Size())
-	rng := rand.New(rand.NewSource(4))
-	for i := range data {
-		data[i] = byte(i/3) ^ byte(rng.Intn(4))
-	}
-	const step = 48 << 10 // a third of a plane: writes end inside chunks
+	gen(data)
 	for off := 0; off < len(data); off += step {
 		if _, err := d.WriteAt(data[off:min(off+step, len(data))], int64(off)); err != nil {
 			t.Fatal(err)
@@ -345,20 +355,17 @@ func TestSequentialCubeWriteCompressesEachChunkOnce(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := h5.ChunkEncodes(f), uint64(4*4*8); got != want {
-		t.Errorf("a sequential write compressed %d chunks, want each of %d once", got, want)
-	}
+	encodes := h5.ChunkEncodes(f)
 	r, err := h5.OpenFile(name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	o, _ = r.OpenPath("/c")
-	rd, _ := o.AsDataset()
 	back := make([]byte, len(data))
-	if _, err := rd.ReadAt(back, 0); err != nil || string(back) != string(data) {
+	if _, err := openDatasetRW(t, r, "/d").ReadAt(back, 0); err != nil || !bytes.Equal(back, data) {
 		t.Fatalf("read back: %v, or other bytes", err)
 	}
+	return encodes
 }
 
 // TestWritesAcrossWideRowsOfChunksCompressEachChunkOnce: rows of the
@@ -366,51 +373,19 @@ func TestSequentialCubeWriteCompressesEachChunkOnce(t *testing.T) {
 // may take (three quarters of the cache) fill all of those chunks a little
 // at a time; written in order, each chunk is still compressed once.
 func TestWritesAcrossWideRowsOfChunksCompressEachChunkOnce(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "wide.h5")
-	f, err := h5.Create(name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := f.Root()
 	// Chunks of 128 KiB, eight to a row: 1 MiB, over the 768 KiB a 1 MiB
 	// cache lets wait.
-	if _, err := root.CreateDataset("w", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{512, 4096}, Chunks: []uint64{256, 512},
-		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err = h5.OpenFileRW(name, &h5.Options{CacheBytes: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := openDatasetRW(t, f, "/w")
-	data := make([]byte, d.Size())
-	rng := rand.New(rand.NewSource(6))
-	for i := range data {
-		data[i] = byte(i/7) ^ byte(rng.Intn(2))
-	}
+	spec := &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{512, 4096}, Chunks: []uint64{256, 512},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}}
 	const step = 64 << 10 // sixteen rows
-	for off := 0; off < len(data); off += step {
-		if _, err := d.WriteAt(data[off:off+step], int64(off)); err != nil {
-			t.Fatal(err)
+	got := writeInOrderEncodes(t, spec, step, func(data []byte) {
+		rng := rand.New(rand.NewSource(6))
+		for i := range data {
+			data[i] = byte(i/7) ^ byte(rng.Intn(2))
 		}
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := h5.ChunkEncodes(f), uint64(2*8); got != want {
+	})
+	if want := uint64(2 * 8); got != want {
 		t.Errorf("writes in order compressed %d chunks, want each of %d once", got, want)
-	}
-	r, err := h5.OpenFile(name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	back := make([]byte, len(data))
-	if _, err := openDatasetRW(t, r, "/w").ReadAt(back, 0); err != nil || !bytes.Equal(back, data) {
-		t.Fatalf("read back: %v, or other bytes", err)
 	}
 }
 

@@ -42,12 +42,14 @@ func (p *BufferPool) Get(n int) []byte {
 }
 
 // pooledCap rounds a buffer's size up, so that chunks of slightly
-// different sizes share buffers: to 64 KiB steps, and below that to a
-// power of two, which wastes at most half (a 4-byte chunk in a 64 KiB
-// buffer held 16,000 times its size).
+// different sizes share buffers: from 64 KiB on to 4 KiB steps, and below
+// that to a power of two, which wastes at most half (a 4-byte chunk in a
+// 64 KiB buffer held 16,000 times its size). Steps of 64 KiB gave a chunk
+// of 256 KiB, decoded into its size plus a little slack, a buffer of
+// 320 KiB: a cache sized for a row of such chunks held four fifths of it.
 func pooledCap(n int) int {
-	const step = 64 << 10
-	if n >= step {
+	const step, small = 4 << 10, 64 << 10
+	if n >= small {
 		return (n + step - 1) &^ (step - 1)
 	}
 	c := 64
@@ -56,6 +58,10 @@ func pooledCap(n int) int {
 	}
 	return c
 }
+
+// DecodedSize is the memory a decoded chunk of chunkSize bytes takes in
+// pooled buffers: what a cache holding such chunks counts for each.
+func DecodedSize(chunkSize int) int { return pooledCap(chunkSize + decodeSlack) }
 
 // maxPooled is the largest buffer a pool keeps.
 const maxPooled = 64 << 20

@@ -125,6 +125,9 @@ func DecodePipeline(pipeline []format.Filter, mask uint32, in []byte, chunkSize 
 	return out, err
 }
 
+// decodeSlack is what a filter's output may take beyond the chunk.
+const decodeSlack = 64
+
 // DecodePipelineInto is DecodePipeline whose last filter undone decodes,
 // where it can, into a buffer of the pool final (of undefined content): the
 // result then lies in mem, which the caller puts back into final once
@@ -152,9 +155,9 @@ func DecodePipelineInto(pipeline []format.Filter, mask uint32, in []byte, chunkS
 		// Filters such as fletcher32 need a little more than the chunk;
 		// what a scale-offset filter applied before this one wrote may
 		// be twice the chunk (float32 offsets of up to 64 bits).
-		bound := chunkSize + 64
+		bound := chunkSize + decodeSlack
 		if scaleOffsetBefore(pipeline[:i]) {
-			bound = 2*chunkSize + 64
+			bound = 2*chunkSize + decodeSlack
 		}
 		if r, ok := maxExpansion(f); ok && len(buf) < (bound-4096)/r {
 			// No valid stream this short expands to the chunk: a bound
