@@ -56,12 +56,24 @@ func (d *Dataset) readChunkMajor(dst []byte, off, end uint64, idx chunk.Index, g
 		stride[i] = s
 		s *= g.dims[i]
 	}
-	// The chunk rows holding the first and last element; along the other
-	// dimensions, every chunk (those the range misses are skipped below).
-	lo[0] = off / g.esize / stride[0] / g.chunk[0]
-	hi[0] = (end - 1) / g.esize / stride[0] / g.chunk[0]
-	for i := 1; i < rank; i++ {
-		lo[i], hi[i] = 0, g.grid[i]-1
+	// The chunks that may hold bytes of the range: along the dimensions
+	// where its first and last elements agree, the one chunk holding
+	// that coordinate; along the first where they differ, the chunks
+	// between; along the rest, every chunk (those the range misses are
+	// skipped below). A read inside one row of a dataset whose rows
+	// cross millions of chunks then looks only at the row's chunks it
+	// spans.
+	first, last := off/g.esize, (end-1)/g.esize
+	differ := false
+	for i := range rank {
+		a, b := first/stride[i]%g.dims[i], last/stride[i]%g.dims[i]
+		switch {
+		case differ:
+			lo[i], hi[i] = 0, g.grid[i]-1
+		default:
+			lo[i], hi[i] = a/g.chunk[i], b/g.chunk[i]
+			differ = a != b
+		}
 	}
 	copy(scaled, lo)
 	limit := uint64(d.f.chunks.currentLimit() / 2)

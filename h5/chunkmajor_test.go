@@ -12,8 +12,9 @@ import (
 // TestChunkByChunkReadsMatchTheModel reads random byte ranges (from
 // inside an element, across rows, whole) of datasets whose chunks are
 // narrower than their rows, so that reads go chunk by chunk: ranks 2 to
-// 4, edge chunks, chunks never written (a fill value of their own), 1- to
-// 8-byte elements, gzip or none; every read must equal the model.
+// 4, rows of thousands of chunks, edge chunks, chunks never written (a
+// fill value of their own), 1- to 8-byte elements, gzip or none; every
+// read must equal the model.
 func TestChunkByChunkReadsMatchTheModel(t *testing.T) {
 	rng := rand.New(rand.NewSource(11))
 	name := filepath.Join(t.TempDir(), "chunkmajor.h5")
@@ -37,6 +38,13 @@ func TestChunkByChunkReadsMatchTheModel(t *testing.T) {
 		// Narrow in the last dimension: short runs.
 		dims[rank-1] = uint64(16 + rng.Intn(48))
 		chunks[rank-1] = uint64(1 + rng.Intn(4))
+		if k >= 9 {
+			// Rows of thousands of chunks: reads inside one row go chunk
+			// by chunk too.
+			dims[rank-1] = uint64(2000 + rng.Intn(3000))
+			dims[0] = uint64(1 + rng.Intn(3))
+			chunks[0] = uint64(1 + rng.Intn(int(dims[0])))
+		}
 		esize := []uint32{1, 2, 4, 8}[rng.Intn(4)]
 		typ := &h5.Datatype{Class: h5.ClassInteger, Version: 1, Size: esize, Precision: uint16(8 * esize)}
 		fill := make([]byte, esize)

@@ -355,12 +355,13 @@ func (d *Dataset) writeChunked(p []byte, off uint64) error {
 		dc.written += r.n
 	}
 	limit := MaxDirtyBytes(d.f.chunks.budget)
-	if chunks, rowBytes := g.rowOfChunks(); chunks > 1 && end-off > rowBytes {
-		// A write across dataset rows fills every chunk of a row of
-		// chunks a little at a time: below that row's size, each flush
-		// stored them half written, and the writes after it read them
-		// back (a dd of 256 MiB in rows crossing eight (2048, 2048) gzip
-		// chunks took 74 s). As for reads, up to four times the cache.
+	if chunks, _ := g.rowOfChunks(); chunks > 1 {
+		// A writer going through the dataset in order fills every chunk
+		// of a row of chunks a little at a time, whatever its writes'
+		// size: below that row's size, each flush stored them half
+		// written, and the writes after it read them back (a dd of 256
+		// MiB in rows crossing eight (2048, 2048) gzip chunks took 74 s).
+		// As for reads, up to four times the cache.
 		band := int64(mulAtMost(chunks+1, g.chunkBytes, 1<<62))
 		limit = max(limit, min(band, maxBandFactor*d.f.chunks.budget))
 	}

@@ -371,21 +371,24 @@ func writeInOrderEncodes(t *testing.T, spec *h5.DatasetSpec, step int, gen func(
 // TestWritesAcrossWideRowsOfChunksCompressEachChunkOnce: rows of the
 // dataset that each cross a row of chunks larger than the pending chunks
 // may take (three quarters of the cache) fill all of those chunks a little
-// at a time; written in order, each chunk is still compressed once.
+// at a time; written in order, in writes of many rows or of part of one,
+// each chunk is still compressed once.
 func TestWritesAcrossWideRowsOfChunksCompressEachChunkOnce(t *testing.T) {
 	// Chunks of 128 KiB, eight to a row: 1 MiB, over the 768 KiB a 1 MiB
 	// cache lets wait.
 	spec := &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{512, 4096}, Chunks: []uint64{256, 512},
 		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}}
-	const step = 64 << 10 // sixteen rows
-	got := writeInOrderEncodes(t, spec, step, func(data []byte) {
-		rng := rand.New(rand.NewSource(6))
-		for i := range data {
-			data[i] = byte(i/7) ^ byte(rng.Intn(2))
+	// Sixteen rows a write, and a quarter of a row.
+	for _, step := range []int{64 << 10, 1 << 10} {
+		got := writeInOrderEncodes(t, spec, step, func(data []byte) {
+			rng := rand.New(rand.NewSource(6))
+			for i := range data {
+				data[i] = byte(i/7) ^ byte(rng.Intn(2))
+			}
+		})
+		if want := uint64(2 * 8); got != want {
+			t.Errorf("writes of %d bytes in order compressed %d chunks, want each of %d once", step, got, want)
 		}
-	})
-	if want := uint64(2 * 8); got != want {
-		t.Errorf("writes in order compressed %d chunks, want each of %d once", got, want)
 	}
 }
 
