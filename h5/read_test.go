@@ -105,26 +105,10 @@ func TestHyperslabMatchesByteReads(t *testing.T) {
 // last used whatever its size, and lets it go for the next.
 func TestChunksLargerThanTheCacheDecodeOnce(t *testing.T) {
 	const chunk, chunks = 1 << 20, 4
-	name := filepath.Join(t.TempDir(), "bigchunks.h5")
-	f, err := h5.Create(name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := f.Root()
-	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{chunk * chunks}, Chunks: []uint64{chunk},
-		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := make([]byte, chunk*chunks)
 	rand.New(rand.NewSource(5)).Read(want[:len(want)/2]) // half noise, half zeros
-	if _, err := d.WriteAt(want, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f = readInOrder(t, name, 256<<10, want)
+	name := gzipU8File(t, []uint64{chunk * chunks}, []uint64{chunk}, want)
+	f := readInOrder(t, name, 256<<10, want)
 	defer f.Close()
 	if n := h5.ChunkDecodes(f); n != chunks {
 		t.Fatalf("%d chunk decodes for %d chunks larger than the cache, read in order", n, chunks)
@@ -142,28 +126,12 @@ func TestChunksLargerThanTheCacheDecodeOnce(t *testing.T) {
 func TestRowsOfChunksLargerThanTheCacheDecodeOnce(t *testing.T) {
 	const rows, cols, chunkRows, chunkCols = 1024, 4096, 256, 1024 // chunks of 256 KiB, four to a row
 	const budget = 512 << 10
-	name := filepath.Join(t.TempDir(), "band.h5")
-	f, err := h5.Create(name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := f.Root()
-	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{rows, cols}, Chunks: []uint64{chunkRows, chunkCols},
-		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := make([]byte, rows*cols)
 	for i := 0; i < rows*cols; i += 4 {
 		binary.LittleEndian.PutUint32(want[i:], uint32(i*2654435761))
 	}
-	if _, err := d.WriteAt(want, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f = readInOrder(t, name, budget, want)
+	name := gzipU8File(t, []uint64{rows, cols}, []uint64{chunkRows, chunkCols}, want)
+	f := readInOrder(t, name, budget, want)
 	defer f.Close()
 	chunks := uint64(rows / chunkRows * (cols / chunkCols))
 	if n := h5.ChunkDecodes(f); n != chunks {
@@ -213,30 +181,38 @@ func readInOrder(t *testing.T, name string, cacheBytes int64, want []byte) *h5.F
 // next, so a read decodes only the chunks that do not fit, not the row.
 func TestRowsOfChunksBeyondTheCacheKeepWhatFits(t *testing.T) {
 	const rows, cols, chunkCols = 512, 8192, 512 // sixteen chunks of 256 KiB to a row
-	name := filepath.Join(t.TempDir(), "beyond.h5")
+	want := make([]byte, rows*cols)
+	rand.New(rand.NewSource(8)).Read(want)
+	name := gzipU8File(t, []uint64{rows, cols}, []uint64{rows, chunkCols}, want)
+	// A 256 KiB cache grows to 1 MiB at most: four of the sixteen chunks.
+	f := readInOrder(t, name, 256<<10, want)
+	defer f.Close()
+	const reads, perRow = rows * cols / (64 << 10), cols / chunkCols
+	if n := h5.ChunkDecodes(f); n >= reads*perRow {
+		t.Fatalf("%d chunk decodes for %d reads of a row of %d chunks: every read decoded the whole row", n, reads, perRow)
+	}
+}
+
+// gzipU8File makes a file whose dataset /d, of bytes in gzip chunks of the
+// given shape, holds want.
+func gzipU8File(t *testing.T, dims, chunks []uint64, want []byte) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "d.h5")
 	f, err := h5.Create(name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	root, _ := f.Root()
-	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{rows, cols}, Chunks: []uint64{rows, chunkCols},
+	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: dims, Chunks: chunks,
 		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := make([]byte, rows*cols)
-	rand.New(rand.NewSource(8)).Read(want)
 	if _, err := d.WriteAt(want, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// A 256 KiB cache grows to 1 MiB at most: four of the sixteen chunks.
-	f = readInOrder(t, name, 256<<10, want)
-	defer f.Close()
-	const reads, perRow = rows * cols / (64 << 10), cols / chunkCols
-	if n := h5.ChunkDecodes(f); n >= reads*perRow {
-		t.Fatalf("%d chunk decodes for %d reads of a row of %d chunks: every read decoded the whole row", n, reads, perRow)
-	}
+	return name
 }
