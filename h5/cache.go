@@ -118,6 +118,7 @@ type chunkCache struct {
 	entries  map[chunkKey]*list.Element
 	inflight map[chunkKey]*inflightChunk
 	bands    map[uint64]bandClaim // by Dataset.cacheID
+	claimed  atomic.Bool          // bands is not empty: readers without claims skip the lock
 	shrink   *time.Timer          // evicts down to the budget once claims lapse
 }
 
@@ -168,6 +169,7 @@ func (c *chunkCache) claimBand(dataset uint64, bytes int64, perRow uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.bands[dataset] = bandClaim{bytes: bytes, perRow: max(perRow, 1), until: time.Now().Add(bandHold)}
+	c.claimed.Store(true)
 	if c.shrink == nil {
 		c.shrink = time.AfterFunc(bandHold, c.shrinkLapsed)
 	}
@@ -200,11 +202,16 @@ func (c *chunkCache) limit() int64 {
 		}
 		claimed += b.bytes
 	}
+	c.claimed.Store(len(c.bands) > 0)
 	return max(c.budget, min(claimed, maxBandFactor*c.budget))
 }
 
-// currentLimit is limit for callers that do not hold c.mu.
+// currentLimit is limit for callers that do not hold c.mu; without
+// claims it takes no lock.
 func (c *chunkCache) currentLimit() int64 {
+	if !c.claimed.Load() {
+		return c.budget // every read of a dataset without wide rows of chunks asks
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.limit()
