@@ -598,6 +598,7 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 		Options:            cfg.kernelOptions,
 		Compression:        cfg.compression,
 		Mountpoint:         mnt,
+		TextCacheBytes:     textCacheBytes(cfg.cacheBytes),
 	}
 	if cfg.fsname != "" {
 		opts.FSName = cfg.fsname
@@ -778,7 +779,7 @@ func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
 	if cacheBytes <= 0 {
 		cacheBytes = h5.DefaultCacheBytes
 	}
-	planned := cacheBytes // what the chunks held may take
+	planned := cacheBytes + textCacheBytes(cacheBytes) // what the chunks and texts held may take
 	if file.Writable() {
 		planned += h5.MaxDirtyBytes(cacheBytes)
 	}
@@ -808,6 +809,16 @@ func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
 	}
 	watch()
 	return func() { stopped.Store(true) }
+}
+
+// textCacheBytes is the share of the mount's memory for the rendered text
+// of datasets that read as text: a quarter of the chunk cache's, at least
+// 1 MiB.
+func textCacheBytes(cacheBytes int64) int64 {
+	if cacheBytes <= 0 {
+		cacheBytes = h5.DefaultCacheBytes
+	}
+	return max(cacheBytes/4, 1<<20)
 }
 
 // heapLimit is the memory limit for a heap of which live bytes were live

@@ -22,27 +22,15 @@ type datasetNode struct {
 	obj  *h5.Object
 	path string
 
-	// Datasets whose elements have no fixed size read as text, rendered
-	// once on first use.
+	// Datasets whose elements have no fixed size read as text (text.go),
+	// located once on first use.
 	textOnce sync.Once
-	text     []byte
+	text     *textForm
 	textErr  error
 
 	// readFrom is set once the kernel has asked for any of the bytes, and
 	// so may hold some in its page cache (see Write).
 	readFrom atomic.Bool
-}
-
-// maxTextBytes bounds the text form of a variable-length dataset.
-const maxTextBytes = 256 << 20
-
-// textForm returns the dataset's text form, or nil when it reads as bytes.
-func (n *datasetNode) textForm(ds *h5.Dataset) ([]byte, error) {
-	if !xattr.NeedsText(ds.Type) {
-		return nil, nil
-	}
-	n.textOnce.Do(func() { n.text, n.textErr = xattr.DatasetText(ds, maxTextBytes) })
-	return n.text, n.textErr
 }
 
 var (
@@ -73,7 +61,7 @@ func (n *datasetNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse
 	if text, err := n.textForm(ds); err != nil {
 		n.fsys.errno("getattr", n.path, err)
 	} else if text != nil {
-		out.Size = uint64(len(text))
+		out.Size = uint64(text.size())
 	}
 	alloc, err := ds.AllocatedBytes()
 	if err != nil {
@@ -138,10 +126,11 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 	if text, err := n.textForm(ds); err != nil {
 		return nil, n.fsys.errno("read", n.path, err)
 	} else if text != nil {
-		if off >= int64(len(text)) {
-			return fuse.ReadResultData(nil), 0
+		got, err := n.readText(ds, text, dest, off)
+		if err != nil {
+			return nil, n.fsys.errno("read", n.path, err)
 		}
-		return fuse.ReadResultVector([][]byte{text[off:min(int64(len(text)), off+int64(len(dest)))]}), 0
+		return fuse.ReadResultVector([][]byte{got}), 0
 	}
 	if fh, ok := n.fsys.file.OSFile(); ok {
 		// Bytes the HDF5 file holds verbatim (contiguous data, chunks

@@ -28,7 +28,13 @@ type Options struct {
 	// Mountpoint is where the mount is, to recognise symlink targets that
 	// name paths inside it.
 	Mountpoint string
+	// TextCacheBytes bounds the rendered text of datasets that read as
+	// text (variable-length strings, ...); zero for DefaultTextCacheBytes.
+	TextCacheBytes int64
 }
+
+// DefaultTextCacheBytes is the text cache of a mount given no size.
+const DefaultTextCacheBytes = 16 << 20
 
 // Mount serves f at mountpoint and returns once the kernel has the mount.
 // Call Wait on the server to block until it is unmounted.

@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,10 +40,13 @@ type filesystem struct {
 	generation atomic.Uint64
 	// pushes bounds the chunks being handed to the kernel's page cache.
 	pushes chan struct{}
+	// texts holds rendered text of datasets read as text.
+	texts *textCache
 }
 
 func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
-	fsys := &filesystem{file: f, opts: opts, log: opts.Logger, pushes: make(chan struct{}, 2)}
+	fsys := &filesystem{file: f, opts: opts, log: opts.Logger, pushes: make(chan struct{}, 2),
+		texts: newTextCache(cmp.Or(opts.TextCacheBytes, DefaultTextCacheBytes))}
 	if fsys.log == nil {
 		fsys.log = log.New(io.Discard, "", 0)
 	}

@@ -22,13 +22,29 @@ var ErrTextTooBig = fmt.Errorf("xattr: text form too large: %w", h5.ErrUnsupport
 // refused past max bytes, and elements are read a block at a time, so a
 // claimed size costs nothing until real data is found.
 func DatasetText(d *h5.Dataset, max int) ([]byte, error) {
-	n := d.NumElements()
-	es := uint64(d.Type.Size)
 	var out []byte
+	n := d.NumElements()
 	const block = 4096
-	buf := make([]byte, block*es)
 	for i := uint64(0); i < n; i += block {
-		k := min(block, n-i)
+		var err error
+		out, err = AppendElementsText(out, d, i, min(block, n-i), max)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// AppendElementsText appends the text form of count elements from first on
+// (row-major), one per line, to out, and refuses to let out grow past max
+// bytes. Elements are read from the dataset a block at a time, so a
+// claimed count costs nothing until real data is found.
+func AppendElementsText(out []byte, d *h5.Dataset, first, count uint64, max int) ([]byte, error) {
+	es := uint64(d.Type.Size)
+	const block = 4096
+	buf := make([]byte, min(block, count)*es)
+	for i := first; i < first+count; i += block {
+		k := min(block, first+count-i)
 		if _, err := d.ReadAt(buf[:k*es], int64(i*es)); err != nil {
 			return nil, err
 		}

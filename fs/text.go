@@ -1,0 +1,170 @@
+package fs
+
+import (
+	"bytes"
+	"container/list"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/h5mount/h5mount/h5"
+	"github.com/h5mount/h5mount/xattr"
+)
+
+// A dataset whose elements have no fixed size reads as text, one element
+// per line. Its size is only known once every element has been rendered,
+// and the whole text may be hundreds of MB: a node keeps only where each
+// block of textBlockElements elements starts in it, and the blocks
+// themselves live in the filesystem's textCache, bounded by bytes, from
+// which a read takes the blocks it overlaps and renders those evicted
+// again. Kept whole per node, the texts of every dataset read stayed in
+// memory as long as the kernel kept the inode (20 datasets of 12 MB of
+// text: 624 MB).
+const textBlockElements = 1024
+
+// maxTextBytes bounds the text form of a variable-length dataset.
+const maxTextBytes = 256 << 20
+
+// textForm locates a dataset's text: block b is the bytes from starts[b]
+// to starts[b+1].
+type textForm struct {
+	starts []int64
+}
+
+func (t *textForm) size() int64 { return t.starts[len(t.starts)-1] }
+
+// blockAt is the block holding byte off (off below the size).
+func (t *textForm) blockAt(off int64) int {
+	return sort.Search(len(t.starts)-1, func(b int) bool { return t.starts[b+1] > off })
+}
+
+// textForm returns the dataset's text form, or nil when it reads as bytes.
+// The first call renders every block, to learn the size; the blocks go to
+// the cache as they are made.
+func (n *datasetNode) textForm(ds *h5.Dataset) (*textForm, error) {
+	if !xattr.NeedsText(ds.Type) {
+		return nil, nil
+	}
+	n.textOnce.Do(func() {
+		starts := []int64{0}
+		elems := ds.NumElements()
+		var scratch []byte
+		for first := uint64(0); first < elems; first += textBlockElements {
+			total := starts[len(starts)-1]
+			block, err := xattr.AppendElementsText(scratch[:0], ds, first, min(textBlockElements, elems-first), int(maxTextBytes-total))
+			if err != nil {
+				n.textErr = err
+				return
+			}
+			scratch = block
+			n.fsys.texts.put(n, len(starts)-1, bytes.Clone(block))
+			// starts grows with the text rendered, never with a count the
+			// file claims: each block adds at least one line.
+			starts = append(starts, total+int64(len(block)))
+		}
+		n.text = &textForm{starts: starts}
+	})
+	return n.text, n.textErr
+}
+
+// readText copies the text form's bytes from off into dest.
+func (n *datasetNode) readText(ds *h5.Dataset, t *textForm, dest []byte, off int64) ([]byte, error) {
+	end := min(t.size(), off+int64(len(dest)))
+	out := dest[:0]
+	for b := t.blockAt(off); off < end; b++ {
+		block, err := n.textBlock(ds, t, b)
+		if err != nil {
+			return nil, err
+		}
+		start := t.starts[b]
+		piece := block[off-start : min(int64(len(block)), end-start)]
+		out = append(out, piece...)
+		off += int64(len(piece))
+	}
+	return out, nil
+}
+
+// textBlock returns block b of the text form, from the cache or rendered
+// again.
+func (n *datasetNode) textBlock(ds *h5.Dataset, t *textForm, b int) ([]byte, error) {
+	if block, ok := n.fsys.texts.get(n, b); ok {
+		return block, nil
+	}
+	first := uint64(b) * textBlockElements
+	count := min(textBlockElements, ds.NumElements()-first)
+	want := t.starts[b+1] - t.starts[b]
+	block, err := xattr.AppendElementsText(make([]byte, 0, want), ds, first, count, int(want))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(block)) != want {
+		// Only a dataset whose definition changed since it was first
+		// rendered gets here.
+		return nil, fmt.Errorf("text of elements %d to %d is %d bytes, was %d: %w", first, first+count, len(block), want, h5.ErrCorrupt)
+	}
+	n.fsys.texts.put(n, b, block)
+	return block, nil
+}
+
+// textCache keeps rendered blocks of text forms up to a number of bytes,
+// evicting the least recently used; a block larger than the whole budget
+// is still kept while it is the last one used, so that reading it in
+// pieces renders it once.
+type textCache struct {
+	mu      sync.Mutex
+	budget  int64
+	used    int64
+	lru     list.List // of *textEntry, most recently used first
+	entries map[textKey]*list.Element
+}
+
+type textKey struct {
+	node  *datasetNode
+	block int
+}
+
+type textEntry struct {
+	key  textKey
+	text []byte
+}
+
+func newTextCache(budget int64) *textCache {
+	return &textCache{budget: budget, entries: map[textKey]*list.Element{}}
+}
+
+func (c *textCache) get(n *datasetNode, b int) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[textKey{n, b}]
+	if !ok {
+		return nil, false
+	}
+	c.lru.MoveToFront(e)
+	return e.Value.(*textEntry).text, true
+}
+
+func (c *textCache) put(n *datasetNode, b int, text []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := textKey{n, b}
+	if e, ok := c.entries[key]; ok {
+		c.used -= int64(cap(e.Value.(*textEntry).text))
+		c.lru.Remove(e)
+	}
+	c.entries[key] = c.lru.PushFront(&textEntry{key: key, text: text})
+	c.used += int64(cap(text))
+	for c.used > c.budget && c.lru.Len() > 1 {
+		last := c.lru.Back()
+		entry := last.Value.(*textEntry)
+		c.lru.Remove(last)
+		delete(c.entries, entry.key)
+		c.used -= int64(cap(entry.text))
+	}
+}
+
+// bytes is what the cache holds.
+func (c *textCache) bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.used
+}
