@@ -74,12 +74,21 @@ type Dataset struct {
 
 var datasetIDs atomic.Uint64
 
+// readOnlyCacheIDs marks the cacheIDs of a read-only file's datasets (their
+// object addresses), apart from the counted ones.
+const readOnlyCacheIDs = 1 << 63
+
 // maxElementSize bounds the element size of a dataset h5mount opens (libhdf5's
 // own test files hold an array element of 128 MiB).
 const maxElementSize = 256 << 20
 
 func openDataset(o *Object) (*Dataset, error) {
 	d := &Dataset{Object: o, cacheID: datasetIDs.Add(1)}
+	if o.f.wr == nil {
+		// Nothing redefines a dataset of a read-only file: one decoded
+		// again after loadedDatasets dropped it finds its chunks cached.
+		d.cacheID = o.Addr | readOnlyCacheIDs
+	}
 	wrap := func(err error) error { return fmt.Errorf("dataset at 0x%x: %w", o.Addr, err) }
 	h := o.header()
 	tm := h.Find(format.MsgDatatype)

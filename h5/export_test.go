@@ -90,3 +90,13 @@ func CacheMemory(f *File) (counted, held int64) {
 	}
 	return c.used, held
 }
+
+// LimitLoadedDatasets sets how many decoded datasets read-only f keeps.
+func LimitLoadedDatasets(f *File, n int) { f.loaded.limit = n }
+
+// DatasetDecoded reports whether o holds its decoded dataset.
+func DatasetDecoded(o *Object) bool {
+	o.dsMu.Lock()
+	defer o.dsMu.Unlock()
+	return o.ds != nil
+}

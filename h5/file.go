@@ -59,6 +59,9 @@ type File struct {
 
 	wr *writer // nil when read-only
 
+	// loaded bounds the datasets a read-only file keeps decoded.
+	loaded loadedDatasets
+
 	shared   sohm          // shared object header message table
 	external externalFiles // open external raw data files
 	sources  sourceFiles   // files virtual datasets draw on
@@ -84,6 +87,7 @@ func Open(r io.ReaderAt, size int64, opt *Options) (*File, error) {
 		sb:      sb,
 		objects: map[uint64]*Object{},
 		gheaps:  map[uint64]*format.GlobalHeapCollection{},
+		loaded:  loadedDatasets{limit: maxLoadedDatasets},
 	}
 	cache := int64(DefaultCacheBytes)
 	if opt != nil && opt.CacheBytes > 0 {

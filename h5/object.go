@@ -36,6 +36,9 @@ type Object struct {
 	dsMu  sync.Mutex
 	ds    *Dataset
 	dsErr error
+	// dsUsed is set by each AsDataset that finds ds decoded: the second
+	// chance of a read-only file's loadedDatasets.
+	dsUsed atomic.Bool
 
 	// Handles on dense link and attribute storage, kept between edits
 	// (they know the heap's free space) and used under f.wr.meta only.
@@ -109,14 +112,65 @@ func (o *Object) AsGroup() (*Group, error) {
 }
 
 // AsDataset returns the object as a dataset: one Dataset per object, so
-// that its caches and its write lock are shared by every user.
+// that its caches and its write lock are shared by every user. A read-only
+// file decodes a dataset again once it has dropped it (loadedDatasets).
 func (o *Object) AsDataset() (*Dataset, error) {
 	o.dsMu.Lock()
-	defer o.dsMu.Unlock()
+	decoded := false
 	if o.ds == nil && o.dsErr == nil {
 		o.ds, o.dsErr = openDataset(o)
+		decoded = o.ds != nil
 	}
-	return o.ds, o.dsErr
+	ds, err := o.ds, o.dsErr
+	o.dsMu.Unlock()
+	if decoded {
+		o.f.loaded.add(o)
+	} else {
+		o.dsUsed.Store(true)
+	}
+	return ds, err
+}
+
+// loadedDatasets bounds how many decoded datasets a read-only file keeps.
+// The objects a mount's nodes hold keep their datasets, and a find over a
+// file of 100,000 datasets held each one's layout, datatype and fill value
+// (950 bytes a dataset) for as long as the kernel kept the inode. Past the
+// limit the dataset decoded longest ago and not used since is dropped (a
+// clock: one used since it was queued goes round again), and decoded again
+// when next asked for; its readers keep the one they hold, and its decoded
+// chunks stay cached under the object's address. A writable file keeps
+// every dataset: its writes go through the one Dataset of each object.
+type loadedDatasets struct {
+	mu    sync.Mutex
+	queue []*Object
+	limit int
+}
+
+// maxLoadedDatasets is loadedDatasets' limit: 4 MB of decoded definitions.
+const maxLoadedDatasets = 4096
+
+func (l *loadedDatasets) add(o *Object) {
+	if o.f.wr != nil {
+		return
+	}
+	var drop []*Object
+	l.mu.Lock()
+	l.queue = append(l.queue, o)
+	for len(l.queue) > l.limit {
+		oldest := l.queue[0]
+		l.queue = l.queue[1:]
+		if oldest.dsUsed.Swap(false) {
+			l.queue = append(l.queue, oldest)
+			continue
+		}
+		drop = append(drop, oldest)
+	}
+	l.mu.Unlock()
+	// Outside the queue's lock, and o's: each forgetting takes its own
+	// object's lock.
+	for _, d := range drop {
+		d.forgetDataset()
+	}
 }
 
 // forgetDataset drops the decoded dataset after its definition changed.
