@@ -32,6 +32,11 @@ type Dataset struct {
 	// mu orders writes against reads: ReadAt shares it, WriteAt and Flush
 	// hold it alone.
 	mu sync.RWMutex
+	// modified is set once anything changes the dataset (lockToChange):
+	// such a dataset may hold state of its own (pending chunks, disk
+	// space reserved ahead of writes), and its object keeps it decoded
+	// (loadedDatasets).
+	modified atomic.Bool
 
 	indexMu  sync.Mutex
 	index    chunk.Index
@@ -73,6 +78,15 @@ type Dataset struct {
 }
 
 var datasetIDs atomic.Uint64
+
+// lockToChange takes mu to change the dataset, which its object then
+// keeps decoded.
+func (d *Dataset) lockToChange() {
+	d.mu.Lock()
+	if !d.modified.Swap(true) {
+		d.Object.keepDataset(d)
+	}
+}
 
 // readOnlyCacheIDs marks the cacheIDs of a read-only file's datasets (their
 // object addresses), apart from the counted ones.

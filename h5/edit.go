@@ -350,7 +350,7 @@ func (o *Object) release() error {
 // and forgets its pending chunks. Index structures themselves are small
 // and left allocated.
 func (d *Dataset) releaseStorage() {
-	d.mu.Lock()
+	d.lockToChange()
 	defer d.mu.Unlock()
 	f := d.f
 	w := f.wr

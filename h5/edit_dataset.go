@@ -334,7 +334,7 @@ func (d *Dataset) Rebuild(change func(*DatasetSpec)) error {
 	defer w.commitMu.Unlock()
 	// The old definition's pending chunks go to its storage first, so
 	// that reading it back sees them.
-	d.mu.Lock()
+	d.lockToChange()
 	err := d.flushChunks()
 	d.mu.Unlock()
 	if err != nil {
@@ -570,7 +570,7 @@ func (d *Dataset) reinterpretInPlace(t *Datatype) (bool, error) {
 			return false, nil
 		}
 	}
-	d.mu.Lock()
+	d.lockToChange()
 	defer d.mu.Unlock()
 	if err := d.flushChunks(); err != nil {
 		return false, err

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
 )
@@ -36,8 +37,12 @@ type Object struct {
 	dsMu  sync.Mutex
 	ds    *Dataset
 	dsErr error
+	// dsWeak is ds as it was last decoded, after loadedDatasets let go of
+	// it: while anything still holds that Dataset, it is the object's
+	// dataset again, so that there is never a second one.
+	dsWeak weak.Pointer[Dataset]
 	// dsUsed is set by each AsDataset that finds ds decoded: the second
-	// chance of a read-only file's loadedDatasets.
+	// chance of loadedDatasets.
 	dsUsed atomic.Bool
 
 	// Handles on dense link and attribute storage, kept between edits
@@ -112,18 +117,23 @@ func (o *Object) AsGroup() (*Group, error) {
 }
 
 // AsDataset returns the object as a dataset: one Dataset per object, so
-// that its caches and its write lock are shared by every user. A read-only
-// file decodes a dataset again once it has dropped it (loadedDatasets).
+// that its caches and its write lock are shared by every user. One that
+// loadedDatasets let go of and nothing holds any more is decoded again.
 func (o *Object) AsDataset() (*Dataset, error) {
 	o.dsMu.Lock()
-	decoded := false
+	queue := false
 	if o.ds == nil && o.dsErr == nil {
-		o.ds, o.dsErr = openDataset(o)
-		decoded = o.ds != nil
+		if o.ds = o.dsWeak.Value(); o.ds == nil {
+			o.ds, o.dsErr = openDataset(o)
+			if o.ds != nil {
+				o.dsWeak = weak.Make(o.ds)
+			}
+		}
+		queue = o.ds != nil
 	}
 	ds, err := o.ds, o.dsErr
 	o.dsMu.Unlock()
-	if decoded {
+	if queue {
 		o.f.loaded.add(o)
 	} else {
 		o.dsUsed.Store(true)
@@ -131,15 +141,27 @@ func (o *Object) AsDataset() (*Dataset, error) {
 	return ds, err
 }
 
-// loadedDatasets bounds how many decoded datasets a read-only file keeps.
-// The objects a mount's nodes hold keep their datasets, and a find over a
+// letGoOfDataset drops the object's hold on its dataset, unless something
+// changed the dataset: that keeps state of its own.
+func (o *Object) letGoOfDataset() {
+	o.dsMu.Lock()
+	defer o.dsMu.Unlock()
+	if o.ds != nil && !o.ds.modified.Load() {
+		o.ds = nil
+	}
+}
+
+// loadedDatasets bounds how many decoded datasets a file's objects hold.
+// The objects a mount's nodes hold kept their datasets, and a find over a
 // file of 100,000 datasets held each one's layout, datatype and fill value
 // (950 bytes a dataset) for as long as the kernel kept the inode. Past the
-// limit the dataset decoded longest ago and not used since is dropped (a
-// clock: one used since it was queued goes round again), and decoded again
-// when next asked for; its readers keep the one they hold, and its decoded
-// chunks stay cached under the object's address. A writable file keeps
-// every dataset: its writes go through the one Dataset of each object.
+// limit the object whose dataset was decoded longest ago and not used
+// since lets go of it (a clock: one used since it was queued goes round
+// again); the Dataset lives on while anything holds it (its readers, a
+// writer's pending chunks), and is the object's again if asked for by
+// then, so an object never has two. A dataset anything changed is kept.
+// In a read-only file, one decoded again finds its chunks still cached
+// under the object's address.
 type loadedDatasets struct {
 	mu    sync.Mutex
 	queue []*Object
@@ -150,9 +172,6 @@ type loadedDatasets struct {
 const maxLoadedDatasets = 4096
 
 func (l *loadedDatasets) add(o *Object) {
-	if o.f.wr != nil {
-		return
-	}
 	var drop []*Object
 	l.mu.Lock()
 	l.queue = append(l.queue, o)
@@ -169,14 +188,24 @@ func (l *loadedDatasets) add(o *Object) {
 	// Outside the queue's lock, and o's: each forgetting takes its own
 	// object's lock.
 	for _, d := range drop {
-		d.forgetDataset()
+		d.letGoOfDataset()
+	}
+}
+
+// keepDataset has the object hold d again, which it let go of while d was
+// being taken to be changed; not when d is a former definition.
+func (o *Object) keepDataset(d *Dataset) {
+	o.dsMu.Lock()
+	defer o.dsMu.Unlock()
+	if o.ds == nil && o.dsWeak.Value() == d {
+		o.ds = d
 	}
 }
 
 // forgetDataset drops the decoded dataset after its definition changed.
 func (o *Object) forgetDataset() {
 	o.dsMu.Lock()
-	o.ds, o.dsErr = nil, nil
+	o.ds, o.dsErr, o.dsWeak = nil, nil, weak.Pointer[Dataset]{}
 	o.dsMu.Unlock()
 }
 

@@ -31,7 +31,7 @@ func (d *Dataset) RowBytes() int64 {
 // dataset, as H5Dset_extent does along that dimension. Rows that come into
 // view read as the fill value.
 func (d *Dataset) Resize(rows uint64) error {
-	d.mu.Lock()
+	d.lockToChange()
 	defer d.mu.Unlock()
 	return d.resizeLocked(rows)
 }

@@ -47,7 +47,7 @@ func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	d.mu.Lock()
+	d.lockToChange()
 	defer d.mu.Unlock()
 	origOff := off
 	end := uint64(off) + uint64(len(p))
