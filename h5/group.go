@@ -1,8 +1,10 @@
 package h5
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
 )
@@ -116,9 +118,9 @@ func (g *Group) Links() ([]Link, error) {
 		links = append(links, linkFromFormat(l))
 	}
 	if byOrder {
-		sort.SliceStable(links, func(i, j int) bool { return links[i].CreationOrder < links[j].CreationOrder })
+		slices.SortStableFunc(links, func(a, b Link) int { return cmp.Compare(a.CreationOrder, b.CreationOrder) })
 	} else {
-		sort.Slice(links, func(i, j int) bool { return links[i].Name < links[j].Name })
+		slices.SortFunc(links, func(a, b Link) int { return strings.Compare(a.Name, b.Name) })
 	}
 	return links, nil
 }

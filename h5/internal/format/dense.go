@@ -1,8 +1,9 @@
 package format
 
 import (
+	"cmp"
 	"encoding/binary"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -74,16 +75,52 @@ func (dl *denseLinks) walk(addr uint64, typ uint8, visit func(*Link) error) erro
 	if err != nil {
 		return err
 	}
-	return bt.Walk(func(rec []byte) error {
-		l, err := dl.link(rec[keyLen : keyLen+idLen])
+	recs, err := gatherRecords(bt, keyLen+idLen)
+	if err != nil {
+		return err
+	}
+	links := make([]*Link, recs.n())
+	err = dl.heap.InHeapOrder(len(links), func(i int) []byte { return recs.at(i)[keyLen:] }, func(i int) error {
+		rec := recs.at(i)
+		l, err := dl.link(rec[keyLen:])
 		if err != nil {
 			return err
 		}
 		if typ == BTree2LinkName && binary.LittleEndian.Uint32(rec) != Lookup3([]byte(l.Name), 0) {
 			return Corruptf(addr, "v2 B-tree record", "hash of link %q does not match its record", l.Name)
 		}
-		return visit(l)
+		links[i] = l
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if err := visit(l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// records holds the records of a v2 B-tree, each size bytes, end to end.
+type records struct {
+	flat []byte
+	size int
+}
+
+func (r records) n() int          { return len(r.flat) / r.size }
+func (r records) at(i int) []byte { return r.flat[i*r.size : (i+1)*r.size] }
+
+// gatherRecords reads the first size bytes of every record of bt, in its
+// order, so that the heap objects they name can be read in the heap's.
+func gatherRecords(bt *BTree2, size int) (records, error) {
+	recs := records{size: size}
+	err := bt.Walk(func(rec []byte) error {
+		recs.flat = append(recs.flat, rec[:size]...)
+		return nil
+	})
+	return recs, err
 }
 
 // WalkDenseLinks visits every link of a group with dense link storage: in
@@ -107,9 +144,9 @@ func WalkDenseLinks(r *Reader, li *LinkInfo, byCreationOrder bool, visit func(*L
 		return err
 	}
 	if byCreationOrder {
-		sort.SliceStable(links, func(i, j int) bool { return links[i].CreationOrder < links[j].CreationOrder })
+		slices.SortStableFunc(links, func(a, b *Link) int { return cmp.Compare(a.CreationOrder, b.CreationOrder) })
 	} else {
-		sort.SliceStable(links, func(i, j int) bool { return links[i].Name < links[j].Name })
+		slices.SortStableFunc(links, func(a, b *Link) int { return strings.Compare(a.Name, b.Name) })
 	}
 	for _, l := range links {
 		if err := visit(l); err != nil {
@@ -227,38 +264,47 @@ func WalkDenseAttributesShared(r *Reader, ai *AttributeInfo, byCreationOrder boo
 		am.CreationOrder = uint16(rec.corder)
 		return am, nil
 	}
+	// Both indexes' records start with the heap ID, flags and creation
+	// order; the name index's end with the name's hash.
+	index, typ, size, byName := ai.NameIndexAddr, uint8(BTree2AttrName), attrNameRecSize, true
 	if byCreationOrder && ai.OrderIndexAddr != Undefined {
-		bt, err := openDenseIndex(r, ai.OrderIndexAddr, BTree2AttrOrder, attrOrdRecSize)
-		if err != nil {
-			return err
-		}
-		return bt.Walk(func(b []byte) error {
-			am, err := decode(denseAttr{id: b[:8], flags: b[8], corder: binary.LittleEndian.Uint32(b[9:])}, false, 0)
-			if err != nil {
-				return err
-			}
-			return visit(am)
-		})
+		index, typ, size, byName = ai.OrderIndexAddr, BTree2AttrOrder, attrOrdRecSize, false
 	}
-	bt, err := openDenseIndex(r, ai.NameIndexAddr, BTree2AttrName, attrNameRecSize)
+	bt, err := openDenseIndex(r, index, typ, size)
 	if err != nil {
 		return err
 	}
-	var attrs []*AttributeMessage
-	if err := bt.Walk(func(b []byte) error {
-		am, err := decode(denseAttr{id: b[:8], flags: b[8], corder: binary.LittleEndian.Uint32(b[9:])}, true, binary.LittleEndian.Uint32(b[13:]))
-		if err != nil {
-			return err
-		}
-		attrs = append(attrs, am)
-		return nil
-	}); err != nil {
+	recs, err := gatherRecords(bt, size)
+	if err != nil {
 		return err
 	}
+	attrs := make([]*AttributeMessage, recs.n())
+	err = heap.InHeapOrder(len(attrs), func(i int) []byte { return recs.at(i)[:attrHeapIDLen] }, func(i int) error {
+		b := recs.at(i)
+		var hash uint32
+		if byName {
+			hash = binary.LittleEndian.Uint32(b[13:])
+		}
+		am, err := decode(denseAttr{id: b[:8], flags: b[8], corder: binary.LittleEndian.Uint32(b[9:])}, byName, hash)
+		attrs[i] = am
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !byName {
+		// In the creation order index's order.
+		for _, am := range attrs {
+			if err := visit(am); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if byCreationOrder {
-		sort.SliceStable(attrs, func(i, j int) bool { return attrs[i].CreationOrder < attrs[j].CreationOrder })
+		slices.SortStableFunc(attrs, func(a, b *AttributeMessage) int { return cmp.Compare(a.CreationOrder, b.CreationOrder) })
 	} else {
-		sort.SliceStable(attrs, func(i, j int) bool { return attrs[i].Name < attrs[j].Name })
+		slices.SortStableFunc(attrs, func(a, b *AttributeMessage) int { return strings.Compare(a.Name, b.Name) })
 	}
 	for _, am := range attrs {
 		if err := visit(am); err != nil {

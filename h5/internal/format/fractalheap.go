@@ -1,6 +1,15 @@
 package format
 
-import "sync"
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sync"
+)
+
+// heapCacheBlocks is how many blocks a heap keeps decoded (a variable for
+// the tests that read a heap through fewer).
+var heapCacheBlocks = 256
 
 // Heap ID types (bits 4-5 of a fractal heap ID's first byte).
 const (
@@ -15,7 +24,6 @@ const (
 
 	heapTinyLenShort = 16 // H5HF_TINY_LEN_SHORT
 
-	heapCacheBlocks = 256
 	// heapMaxBlock bounds a direct block's size. libhdf5 writes 64 KiB at
 	// most for groups and attributes; a bigger claim is refused before it
 	// can make us allocate.
@@ -298,6 +306,41 @@ func (h *FractalHeap) tiny(id []byte) ([]byte, error) {
 		return nil, Corruptf(h.Addr, "fractal heap ID", "tiny object of %d bytes in a %d-byte ID", n, len(id))
 	}
 	return append([]byte(nil), id[start:start+n]...), nil
+}
+
+// InHeapOrder calls fetch(i) for each of n heap IDs (id(i)), in the order
+// of the managed objects' offsets in the heap (tiny and huge ones last, in
+// their own order). An index orders its records by name hash, which is no
+// order of the heap: resolved in that order, the objects of a group of
+// 300,000 links took their direct blocks in turn from all over the heap,
+// more than the block cache holds, and each was read and checksummed again
+// for almost every link (a listing took 6 s). In heap order each block is
+// read once.
+func (h *FractalHeap) InHeapOrder(n int, id func(i int) []byte, fetch func(i int) error) error {
+	type place struct {
+		off uint64
+		i   int
+	}
+	order := make([]place, n)
+	for i := range order {
+		order[i] = place{h.managedOffset(id(i)), i}
+	}
+	slices.SortFunc(order, func(a, b place) int { return cmp.Or(cmp.Compare(a.off, b.off), cmp.Compare(a.i, b.i)) })
+	for _, p := range order {
+		if err := fetch(p.i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// managedOffset is where in the heap a managed object's ID places it, and
+// the largest offset for any other ID.
+func (h *FractalHeap) managedOffset(id []byte) uint64 {
+	if len(id) < 1+h.heapOffSize || id[0]&(heapIDVersionMask|heapIDTypeMask) != heapIDManaged {
+		return math.MaxUint64
+	}
+	return DecodeUint(id[1 : 1+h.heapOffSize])
 }
 
 // managed finds a managed object (H5HF__man_op_real).
