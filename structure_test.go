@@ -112,6 +112,10 @@ setfattr -n user.text -v 'hello world' a/renamed
 setfattr -n user.arr -v '[1.5, 2, 3]' a/renamed
 setfattr -n user.text -v 'replaced' a/renamed
 `, mnt))
+			getxattr := func(p, name string) error {
+				_, err := syscall.Getxattr(filepath.Join(mnt, p), name, make([]byte, 64))
+				return err
+			}
 			// Errors a user meets, each leaving the file as it was.
 			for _, c := range []struct {
 				name string
@@ -124,6 +128,11 @@ setfattr -n user.text -v 'replaced' a/renamed
 				{"XATTR_REPLACE of a missing attribute", syscall.Setxattr(filepath.Join(mnt, "a/renamed"), "user.nothing", []byte("x"), 2), syscall.ENODATA},
 				{"removing a missing attribute", syscall.Removexattr(filepath.Join(mnt, "a"), "user.nothing"), syscall.ENODATA},
 				{"an integer attribute set to text", syscall.Setxattr(filepath.Join(mnt, "a"), "user.n30", []byte("abc"), 0), syscall.EINVAL},
+				{"reading a missing attribute", getxattr("a/renamed", "user.nothing"), syscall.ENODATA},
+				// ls -l asks for both of every file, and stops asking
+				// a file system that does not support them.
+				{"reading an SELinux label", getxattr("a", "security.selinux"), syscall.EOPNOTSUPP},
+				{"reading an ACL", getxattr("a/renamed", "system.posix_acl_access"), syscall.EOPNOTSUPP},
 			} {
 				if !errors.Is(c.err, c.want) {
 					t.Errorf("%s: %v, want %v", c.name, c.err, c.want)
