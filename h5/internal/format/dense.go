@@ -144,9 +144,13 @@ func WalkDenseLinks(r *Reader, li *LinkInfo, byCreationOrder bool, visit func(*L
 		return err
 	}
 	if byCreationOrder {
-		slices.SortStableFunc(links, func(a, b *Link) int { return cmp.Compare(a.CreationOrder, b.CreationOrder) })
+		slices.SortFunc(links, func(a, b *Link) int {
+			return cmp.Or(cmp.Compare(a.CreationOrder, b.CreationOrder), strings.Compare(a.Name, b.Name))
+		})
 	} else {
-		slices.SortStableFunc(links, func(a, b *Link) int { return strings.Compare(a.Name, b.Name) })
+		// Names are unique but in a damaged file: no need of a stable
+		// sort's O(n log² n).
+		slices.SortFunc(links, func(a, b *Link) int { return strings.Compare(a.Name, b.Name) })
 	}
 	for _, l := range links {
 		if err := visit(l); err != nil {
