@@ -81,29 +81,62 @@ func (o *Object) Attributes() ([]*Attribute, error) {
 	}
 	out := make([]*Attribute, 0, len(msgs))
 	for _, am := range msgs {
-		a, err := o.f.attributeFrom(am)
-		if err != nil {
-			t := am.Type
-			if t == nil {
-				t = &Datatype{Class: ClassOpaque}
-			}
-			a = &Attribute{Name: am.Name, Type: t, Space: Dataspace{Kind: SpaceNull}, f: o.f,
-				Err: fmt.Errorf("attribute %q of object 0x%x: %w", am.Name, o.Addr, err)}
-		}
-		out = append(out, a)
+		out = append(out, o.attribute(am))
 	}
 	return out, nil
 }
 
-// Attribute returns the named attribute.
-func (o *Object) Attribute(name string) (*Attribute, error) {
-	attrs, err := o.Attributes()
+// attribute makes the Attribute of a decoded message; one whose shared
+// parts cannot be found carries the error in Err.
+func (o *Object) attribute(am *format.AttributeMessage) *Attribute {
+	a, err := o.f.attributeFrom(am)
 	if err != nil {
-		return nil, err
+		t := am.Type
+		if t == nil {
+			t = &Datatype{Class: ClassOpaque}
+		}
+		a = &Attribute{Name: am.Name, Type: t, Space: Dataspace{Kind: SpaceNull}, f: o.f,
+			Err: fmt.Errorf("attribute %q of object 0x%x: %w", am.Name, o.Addr, err)}
 	}
-	for _, a := range attrs {
-		if a.Name == name {
-			return a, nil
+	return a
+}
+
+// Attribute returns the named attribute, decoding no other: getfattr -d
+// asks for each attribute in turn, and decoding them all for each took an
+// object of 2,000 attributes 5.6 s. Attribute messages in the header are
+// told apart by their names alone; dense storage is searched through its
+// name index.
+func (o *Object) Attribute(name string) (*Attribute, error) {
+	for _, m := range o.header().FindAll(format.MsgAttribute) {
+		body, addr, err := o.messageBody(m)
+		if err != nil {
+			return nil, err
+		}
+		if n, err := format.AttributeName(body, addr); err != nil || string(n) != name {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		am, err := format.DecodeAttribute(body, addr, o.f.r.Sizes)
+		if err != nil {
+			return nil, err
+		}
+		return o.attribute(am), nil
+	}
+	if m := o.header().Find(format.MsgAttributeInfo); m != nil {
+		ai, err := format.DecodeAttributeInfo(m.Data, m.Addr, o.f.r.Sizes)
+		if err != nil {
+			return nil, err
+		}
+		if ai.HeapAddr != format.Undefined {
+			am, ok, err := format.LookupDenseAttribute(o.f.r, ai, name, o.f.sharedMessageBody)
+			if err != nil {
+				return nil, fmt.Errorf("attributes of object 0x%x: %w", o.Addr, err)
+			}
+			if ok {
+				return o.attribute(am), nil
+			}
 		}
 	}
 	return nil, fmt.Errorf("h5: attribute %q of object 0x%x: %w", name, o.Addr, ErrNotFound)

@@ -33,16 +33,19 @@ func lookupDenseLink(f *File, li *format.LinkInfo, name string) (Link, error) {
 	return linkFromFormat(l), nil
 }
 
+// sharedMessageBody finds the body of a message of type typ kept shared,
+// from the shared message reference stored in its place (at address at).
+func (f *File) sharedMessageBody(typ uint16, ref []byte, at uint64) ([]byte, uint64, error) {
+	s, err := format.DecodeSharedMessage(ref, at, f.r.Sizes)
+	if err != nil {
+		return nil, 0, err
+	}
+	return f.sharedBody(s, typ, at)
+}
+
 func walkDenseAttributes(f *File, ai *format.AttributeInfo) ([]*format.AttributeMessage, error) {
 	var attrs []*format.AttributeMessage
-	resolve := func(typ uint16, ref []byte, at uint64) ([]byte, uint64, error) {
-		s, err := format.DecodeSharedMessage(ref, at, f.r.Sizes)
-		if err != nil {
-			return nil, 0, err
-		}
-		return f.sharedBody(s, typ, at)
-	}
-	err := format.WalkDenseAttributesShared(f.r, ai, ai.OrderIndexAddr != format.Undefined, resolve, func(a *format.AttributeMessage) error {
+	err := format.WalkDenseAttributesShared(f.r, ai, ai.OrderIndexAddr != format.Undefined, f.sharedMessageBody, func(a *format.AttributeMessage) error {
 		attrs = append(attrs, a)
 		return nil
 	})

@@ -1,5 +1,7 @@
 package format
 
+import "encoding/binary"
+
 // AttributeMessage is a decoded attribute message. Its datatype and
 // dataspace are decoded; Data holds the raw stored value.
 type AttributeMessage struct {
@@ -15,32 +17,40 @@ type AttributeMessage struct {
 	Raw           []byte
 }
 
-// DecodeAttribute decodes an attribute message.
-func DecodeAttribute(buf []byte, addr uint64, sizes Sizes) (*AttributeMessage, error) {
-	d := NewDecoder(buf, addr, "attribute message", sizes)
+// attributeHead is what an attribute message says before its datatype.
+type attributeHead struct {
+	flags             uint8
+	typeLen, spaceLen int
+	version1          bool // fields padded to 8 bytes
+}
+
+func (h attributeHead) pad(n int) int {
+	if h.version1 {
+		return (n + 7) &^ 7
+	}
+	return n
+}
+
+// decodeAttributeHead decodes an attribute message up to and with its name.
+func decodeAttributeHead(d *Decoder, addr uint64) (*AttributeMessage, attributeHead, error) {
 	a := &AttributeMessage{Version: d.U8()}
-	flags := uint8(0)
+	var h attributeHead
 	switch a.Version {
 	case 1:
 		d.Skip(1)
+		h.version1 = true
 	case 2, 3:
-		flags = d.U8()
+		h.flags = d.U8()
 	default:
-		return nil, Corruptf(addr, "attribute message", "version %d", a.Version)
+		return nil, h, Corruptf(addr, "attribute message", "version %d", a.Version)
 	}
 	nameLen := int(d.U16())
-	typeLen := int(d.U16())
-	spaceLen := int(d.U16())
+	h.typeLen = int(d.U16())
+	h.spaceLen = int(d.U16())
 	if a.Version == 3 {
 		a.CharSet = d.U8()
 	}
-	pad := func(n int) int {
-		if a.Version == 1 {
-			return (n + 7) &^ 7
-		}
-		return n
-	}
-	name := d.Bytes(pad(nameLen))
+	name := d.Bytes(h.pad(nameLen))
 	if name != nil && nameLen > 0 {
 		name = name[:nameLen]
 		if name[len(name)-1] == 0 {
@@ -48,13 +58,48 @@ func DecodeAttribute(buf []byte, addr uint64, sizes Sizes) (*AttributeMessage, e
 		}
 		a.Name = string(name)
 	}
-	typeBuf := d.Bytes(pad(typeLen))
+	return a, h, d.Err()
+}
+
+// AttributeName is the name of the attribute an attribute message holds
+// (in buf's memory), read without decoding the rest or allocating: a
+// lookup reads the names of every attribute in a header. The fields before
+// it are as decodeAttributeHead reads them.
+func AttributeName(buf []byte, addr uint64) ([]byte, error) {
+	start := 8
+	switch {
+	case len(buf) < 8:
+		return nil, Corruptf(addr, "attribute message", "%d bytes", len(buf))
+	case buf[0] == 3:
+		start = 9 // after the character set
+	case buf[0] != 1 && buf[0] != 2:
+		return nil, Corruptf(addr, "attribute message", "version %d", buf[0])
+	}
+	n := int(binary.LittleEndian.Uint16(buf[2:]))
+	if n > len(buf)-start {
+		return nil, Corruptf(addr, "attribute message", "name of %d bytes in %d", n, len(buf))
+	}
+	name := buf[start : start+n]
+	if n > 0 && name[n-1] == 0 {
+		name = name[:n-1]
+	}
+	return name, nil
+}
+
+// DecodeAttribute decodes an attribute message.
+func DecodeAttribute(buf []byte, addr uint64, sizes Sizes) (*AttributeMessage, error) {
+	d := NewDecoder(buf, addr, "attribute message", sizes)
+	a, h, err := decodeAttributeHead(d, addr)
+	if err != nil {
+		return nil, err
+	}
+	flags := h.flags
+	typeBuf := d.Bytes(h.pad(h.typeLen))
 	typeAddr := d.Addr()
-	spaceBuf := d.Bytes(pad(spaceLen))
+	spaceBuf := d.Bytes(h.pad(h.spaceLen))
 	if err := d.Err(); err != nil {
 		return nil, err
 	}
-	var err error
 	if flags&1 != 0 {
 		a.TypeShared, err = DecodeSharedMessage(typeBuf, addr, sizes)
 	} else {

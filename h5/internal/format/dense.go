@@ -217,6 +217,77 @@ type denseAttr struct {
 	corder uint32
 }
 
+// decode reads the attribute the record names from the heap (or, through
+// resolve, from the shared message heap).
+func (rec denseAttr) decode(r *Reader, heap *FractalHeap, resolve SharedResolver) (*AttributeMessage, error) {
+	if rec.flags&msgFlagShared != 0 && resolve == nil {
+		return nil, Unsupportedf(heap.Addr, "dense attribute", "attribute in the shared object header message heap")
+	}
+	obj, err := heap.Object(rec.id)
+	if err != nil {
+		return nil, err
+	}
+	at := heap.Addr
+	if rec.flags&msgFlagShared != 0 {
+		if obj, at, err = resolve(MsgAttribute, obj, heap.Addr); err != nil {
+			return nil, err
+		}
+	}
+	am, err := DecodeAttribute(obj, at, r.Sizes)
+	if err != nil {
+		return nil, err
+	}
+	am.CreationOrder = uint16(rec.corder)
+	return am, nil
+}
+
+// LookupDenseAttribute finds one attribute of an object with dense
+// attribute storage through the name index: records are ordered by the
+// lookup3 hash of the name, and attributes whose names share a hash by
+// their names (H5A__dense_btree2_name_compare). resolve is as for
+// WalkDenseAttributesShared.
+func LookupDenseAttribute(r *Reader, ai *AttributeInfo, name string, resolve SharedResolver) (*AttributeMessage, bool, error) {
+	if ai.HeapAddr == Undefined {
+		return nil, false, Corruptf(ai.HeapAddr, "attribute info message", "no fractal heap for dense attributes")
+	}
+	heap, err := ReadFractalHeap(r, ai.HeapAddr)
+	if err != nil {
+		return nil, false, err
+	}
+	bt, err := openDenseIndex(r, ai.NameIndexAddr, BTree2AttrName, attrNameRecSize)
+	if err != nil {
+		return nil, false, err
+	}
+	hash := Lookup3([]byte(name), 0)
+	var found *AttributeMessage
+	var lerr error
+	_, ok, err := bt.Search(func(b []byte) int {
+		if lerr != nil {
+			return 0
+		}
+		if c := cmp.Compare(hash, binary.LittleEndian.Uint32(b[13:])); c != 0 {
+			return c
+		}
+		am, err := denseAttr{id: b[:8], flags: b[8], corder: binary.LittleEndian.Uint32(b[9:])}.decode(r, heap, resolve)
+		if err != nil {
+			lerr = err
+			return 0
+		}
+		c := strings.Compare(name, am.Name)
+		if c == 0 {
+			found = am
+		}
+		return c
+	})
+	if lerr != nil {
+		return nil, false, lerr
+	}
+	if err != nil || !ok || found == nil {
+		return nil, false, err
+	}
+	return found, true, nil
+}
+
 // WalkDenseAttributes visits every attribute of an object with dense
 // attribute storage: in increasing name order, or in increasing creation
 // order when byCreationOrder is set (through the creation order index when
@@ -245,27 +316,13 @@ func WalkDenseAttributesShared(r *Reader, ai *AttributeInfo, byCreationOrder boo
 		return err
 	}
 	decode := func(rec denseAttr, checkHash bool, hash uint32) (*AttributeMessage, error) {
-		if rec.flags&msgFlagShared != 0 && resolve == nil {
-			return nil, Unsupportedf(heap.Addr, "dense attribute", "attribute in the shared object header message heap")
-		}
-		obj, err := heap.Object(rec.id)
-		if err != nil {
-			return nil, err
-		}
-		at := heap.Addr
-		if rec.flags&msgFlagShared != 0 {
-			if obj, at, err = resolve(MsgAttribute, obj, heap.Addr); err != nil {
-				return nil, err
-			}
-		}
-		am, err := DecodeAttribute(obj, at, r.Sizes)
+		am, err := rec.decode(r, heap, resolve)
 		if err != nil {
 			return nil, err
 		}
 		if checkHash && Lookup3([]byte(am.Name), 0) != hash {
 			return nil, Corruptf(ai.NameIndexAddr, "v2 B-tree record", "hash of attribute %q does not match its record", am.Name)
 		}
-		am.CreationOrder = uint16(rec.corder)
 		return am, nil
 	}
 	// Both indexes' records start with the heap ID, flags and creation
