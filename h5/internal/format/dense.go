@@ -160,9 +160,8 @@ func WalkDenseLinks(r *Reader, li *LinkInfo, byCreationOrder bool, visit func(*L
 	return nil
 }
 
-// LookupDenseLink finds one link of a dense group through the name index:
-// records are ordered by the lookup3 hash of the name, and links whose
-// names share a hash by their names (H5G__dense_btree2_name_compare).
+// LookupDenseLink finds one link of a dense group through the name index
+// (H5G__dense_btree2_name_compare).
 func LookupDenseLink(r *Reader, li *LinkInfo, name string) (*Link, bool, error) {
 	dl, err := openDenseLinks(r, li)
 	if err != nil {
@@ -173,39 +172,45 @@ func LookupDenseLink(r *Reader, li *LinkInfo, name string) (*Link, bool, error) 
 	if err != nil {
 		return nil, false, err
 	}
+	return searchNameIndex(bt, name, func(rec []byte) uint32 { return binary.LittleEndian.Uint32(rec) },
+		func(rec []byte) (*Link, string, error) {
+			l, err := dl.link(rec[4 : 4+idLen])
+			if err != nil {
+				return nil, "", err
+			}
+			return l, l.Name, nil
+		})
+}
+
+// searchNameIndex finds name in a dense storage name index: its records are
+// ordered by the lookup3 hash of the name (hashOf reads a record's), and
+// those whose names share a hash by their names, which decode reads from
+// the heap with the object the record names.
+func searchNameIndex[T any](bt *BTree2, name string, hashOf func(rec []byte) uint32, decode func(rec []byte) (T, string, error)) (T, bool, error) {
 	hash := Lookup3([]byte(name), 0)
-	var found *Link
+	var found, zero T
+	ok := false
 	var lerr error
-	_, ok, err := bt.Search(func(rec []byte) int {
+	_, _, err := bt.Search(func(rec []byte) int {
 		if lerr != nil {
 			return 0
 		}
-		h := binary.LittleEndian.Uint32(rec)
-		switch {
-		case hash < h:
-			return -1
-		case hash > h:
-			return 1
+		if c := cmp.Compare(hash, hashOf(rec)); c != 0 {
+			return c
 		}
-		l, err := dl.link(rec[4 : 4+idLen])
+		v, n, err := decode(rec)
 		if err != nil {
 			lerr = err
 			return 0
 		}
-		c := strings.Compare(name, l.Name)
+		c := strings.Compare(name, n)
 		if c == 0 {
-			found = l
+			found, ok = v, true
 		}
 		return c
 	})
-	if lerr != nil {
-		return nil, false, lerr
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	if !ok || found == nil {
-		return nil, false, nil
+	if err = cmp.Or(lerr, err); err != nil || !ok {
+		return zero, false, err
 	}
 	return found, true, nil
 }
@@ -258,34 +263,14 @@ func LookupDenseAttribute(r *Reader, ai *AttributeInfo, name string, resolve Sha
 	if err != nil {
 		return nil, false, err
 	}
-	hash := Lookup3([]byte(name), 0)
-	var found *AttributeMessage
-	var lerr error
-	_, ok, err := bt.Search(func(b []byte) int {
-		if lerr != nil {
-			return 0
-		}
-		if c := cmp.Compare(hash, binary.LittleEndian.Uint32(b[13:])); c != 0 {
-			return c
-		}
-		am, err := denseAttr{id: b[:8], flags: b[8], corder: binary.LittleEndian.Uint32(b[9:])}.decode(r, heap, resolve)
-		if err != nil {
-			lerr = err
-			return 0
-		}
-		c := strings.Compare(name, am.Name)
-		if c == 0 {
-			found = am
-		}
-		return c
-	})
-	if lerr != nil {
-		return nil, false, lerr
-	}
-	if err != nil || !ok || found == nil {
-		return nil, false, err
-	}
-	return found, true, nil
+	return searchNameIndex(bt, name, func(b []byte) uint32 { return binary.LittleEndian.Uint32(b[13:]) },
+		func(b []byte) (*AttributeMessage, string, error) {
+			am, err := denseAttr{id: b[:8], flags: b[8], corder: binary.LittleEndian.Uint32(b[9:])}.decode(r, heap, resolve)
+			if err != nil {
+				return nil, "", err
+			}
+			return am, am.Name, nil
+		})
 }
 
 // WalkDenseAttributes visits every attribute of an object with dense
