@@ -598,7 +598,8 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 		Options:            cfg.kernelOptions,
 		Compression:        cfg.compression,
 		Mountpoint:         mnt,
-		TextCacheBytes:     textCacheBytes(cfg.cacheBytes),
+		TextCacheBytes:     metadataCacheBytes(cfg.cacheBytes),
+		ListingCacheBytes:  metadataCacheBytes(cfg.cacheBytes),
 	}
 	if cfg.fsname != "" {
 		opts.FSName = cfg.fsname
@@ -779,7 +780,7 @@ func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
 	if cacheBytes <= 0 {
 		cacheBytes = h5.DefaultCacheBytes
 	}
-	planned := cacheBytes + textCacheBytes(cacheBytes) // what the chunks and texts held may take
+	planned := cacheBytes + 2*metadataCacheBytes(cacheBytes) // what the chunks, texts and listings held may take
 	if file.Writable() {
 		planned += h5.MaxDirtyBytes(cacheBytes)
 	}
@@ -811,10 +812,10 @@ func limitMemory(file *h5.File, cacheBytes int64) (stop func()) {
 	return func() { stopped.Store(true) }
 }
 
-// textCacheBytes is the share of the mount's memory for the rendered text
-// of datasets that read as text: a quarter of the chunk cache's, at least
-// 1 MiB.
-func textCacheBytes(cacheBytes int64) int64 {
+// metadataCacheBytes is the share of the mount's memory for the rendered
+// text of datasets that read as text, and again for the link lists of
+// groups listed: a quarter of the chunk cache's each, at least 1 MiB.
+func metadataCacheBytes(cacheBytes int64) int64 {
 	if cacheBytes <= 0 {
 		cacheBytes = h5.DefaultCacheBytes
 	}

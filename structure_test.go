@@ -527,3 +527,103 @@ ls a2 b2 >/dev/null
 		t.Errorf("ls a2 after b2 replaced it: %v, %v; want only-in-b", names, err)
 	}
 }
+
+// TestListingsBeyondTheListingCache: groups whose link lists together
+// exceed the listing cache (a quarter of --cache-size 4MiB) list, stat
+// (st_size counts links) and look up exactly, on a mount that changes
+// them: a list the cache let go of is decoded again, one made stale by a
+// change is not served, and h5py reads the changed file back.
+func TestListingsBeyondTheListingCache(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "groups.h5")
+	h5py(t, `
+import sys, h5py
+with h5py.File(sys.argv[1], "w") as f:
+    d = f.create_dataset("x", data=[1, 2, 3])
+    for g in range(12):
+        grp = f.create_group("g%02d" % g)
+        for i in range(1500):
+            grp["link %04d %s" % (i, "n" * (i % 40))] = d
+print("ok")
+`, file)
+	mnt := mountT(t, file, "--cache-size", "4MiB")
+	want := map[string]map[string]bool{}
+	for g := range 12 {
+		names := map[string]bool{}
+		for i := range 1500 {
+			names[fmt.Sprintf("link %04d %s", i, strings.Repeat("n", i%40))] = true
+		}
+		want[fmt.Sprintf("g%02d", g)] = names
+	}
+	check := func(when string) {
+		t.Helper()
+		for group, names := range want {
+			p := filepath.Join(mnt, group)
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Size() != int64(len(names)) {
+				t.Errorf("%s: %s has st_size %d, want its %d links", when, group, st.Size(), len(names))
+			}
+			entries, err := os.ReadDir(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != len(names) {
+				t.Errorf("%s: %s lists %d entries, want %d", when, group, len(entries), len(names))
+			}
+			for _, e := range entries {
+				if !names[e.Name()] {
+					t.Errorf("%s: %s lists %q, which it does not hold", when, group, e.Name())
+				}
+			}
+			for name := range names {
+				if _, err := os.Lstat(filepath.Join(p, name)); err != nil {
+					t.Errorf("%s: %s/%s: %v", when, group, name, err)
+					break
+				}
+			}
+		}
+	}
+	check("first walk")
+	check("second walk")
+	// Changes in every group: a link removed, one renamed, two added.
+	for g := range 12 {
+		group := fmt.Sprintf("g%02d", g)
+		name := func(i int) string { return fmt.Sprintf("link %04d %s", i, strings.Repeat("n", i%40)) }
+		gone, from, to := name(g*10), name(g*10+1), fmt.Sprintf("renamed %d", g)
+		if err := os.Remove(filepath.Join(mnt, group, gone)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(mnt, group, from), filepath.Join(mnt, group, to)); err != nil {
+			t.Fatal(err)
+		}
+		for _, added := range []string{"added", "added too"} {
+			if err := os.Link(filepath.Join(mnt, "x"), filepath.Join(mnt, group, added)); err != nil {
+				t.Fatal(err)
+			}
+			want[group][added] = true
+		}
+		delete(want[group], gone)
+		delete(want[group], from)
+		want[group][to] = true
+		if _, err := os.Lstat(filepath.Join(mnt, group, gone)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s/%s after rm: %v", group, gone, err)
+		}
+	}
+	check("after the changes")
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	h5py(t, `
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+for g in range(12):
+    names = set(f["g%02d" % g])
+    assert len(names) == 1501, (g, len(names))
+    assert "added" in names and "renamed %d" % g in names, g
+    assert "link %04d %s" % (g * 10, "n" * (g * 10 % 40)) not in names, g
+print("ok")
+`, file)
+}

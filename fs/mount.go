@@ -29,12 +29,14 @@ type Options struct {
 	// name paths inside it.
 	Mountpoint string
 	// TextCacheBytes bounds the rendered text of datasets that read as
-	// text (variable-length strings, ...); zero for DefaultTextCacheBytes.
-	TextCacheBytes int64
+	// text (variable-length strings, ...), and ListingCacheBytes the link
+	// lists of groups listed; zero for DefaultMetadataCacheBytes.
+	TextCacheBytes, ListingCacheBytes int64
 }
 
-// DefaultTextCacheBytes is the text cache of a mount given no size.
-const DefaultTextCacheBytes = 16 << 20
+// DefaultMetadataCacheBytes is the text and listing caches' size for a
+// mount given none.
+const DefaultMetadataCacheBytes = 16 << 20
 
 // Mount serves f at mountpoint and returns once the kernel has the mount.
 // Call Wait on the server to block until it is unmounted.

@@ -41,12 +41,15 @@ type filesystem struct {
 	// pushes bounds the chunks being handed to the kernel's page cache.
 	pushes chan struct{}
 	// texts holds rendered text of datasets read as text.
-	texts *textCache
+	texts *boundedCache[textKey, []byte]
+	// listings holds the link lists of the groups listed last.
+	listings *boundedCache[*groupNode, *linkSet]
 }
 
 func mount(f *h5.File, mountpoint string, opts Options) (*fuse.Server, error) {
 	fsys := &filesystem{file: f, opts: opts, log: opts.Logger, pushes: make(chan struct{}, 2),
-		texts: newTextCache(cmp.Or(opts.TextCacheBytes, DefaultTextCacheBytes))}
+		texts:    newBoundedCache[textKey, []byte](cmp.Or(opts.TextCacheBytes, DefaultMetadataCacheBytes)),
+		listings: newBoundedCache[*groupNode, *linkSet](cmp.Or(opts.ListingCacheBytes, DefaultMetadataCacheBytes))}
 	if fsys.log == nil {
 		fsys.log = log.New(io.Discard, "", 0)
 	}

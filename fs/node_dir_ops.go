@@ -23,10 +23,33 @@ type groupNode struct {
 	// cycle. A rename moves the node: liveAncestors has them as they are.
 	ancestors []uint64
 
+	// mu has one goroutine at a time decode the group's links, which go
+	// to the filesystem's listing cache; count is how many there were in
+	// generation countAt (once counted), for a stat after the cache let go
+	// of them.
 	mu      sync.Mutex
-	links   []h5.Link      // loaded on first use
-	linksAt uint64         // the filesystem's generation they were loaded in
-	byName  map[string]int // index into links, made on the first lookup
+	counted bool
+	count   int
+	countAt uint64
+}
+
+// linkSet is a group's links as one generation of the tree has them.
+type linkSet struct {
+	gen    uint64
+	links  []h5.Link
+	once   sync.Once
+	byName map[string]int // index into links, made on the first lookup
+}
+
+// linkSetSize is about what a link list holds in memory, its index by name
+// included.
+func linkSetSize(links []h5.Link) int64 {
+	const perLink = 160 // a Link, and a map entry
+	n := int64(len(links)) * perLink
+	for _, l := range links {
+		n += int64(len(l.Name) + len(l.Target) + len(l.ExtFile) + len(l.ExtPath))
+	}
+	return n
 }
 
 var (
@@ -76,14 +99,30 @@ func (g *groupNode) liveAncestors() []uint64 {
 	return out
 }
 
-// linkList returns the group's links, decoded once per node.
+// currentLinks is the group's link list from the listing cache, when it is
+// there and current.
+func (g *groupNode) currentLinks() (*linkSet, bool) {
+	s, ok := g.fsys.listings.get(g)
+	if !ok || s.gen != g.fsys.generation.Load() {
+		return nil, false
+	}
+	return s, true
+}
+
+// linkList returns the group's links: from the listing cache, which keeps
+// those of the groups listed last up to its size (kept per node, the lists
+// of every group a find visited stayed in memory for as long as the
+// kernel kept the inodes), or decoded anew.
 func (g *groupNode) linkList() ([]h5.Link, error) {
+	if s, ok := g.currentLinks(); ok {
+		return s.links, nil
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	gen := g.fsys.generation.Load()
-	if g.links != nil && g.linksAt == gen {
-		return g.links, nil
+	if s, ok := g.currentLinks(); ok {
+		return s.links, nil
 	}
+	gen := g.fsys.generation.Load()
 	grp, err := g.group()
 	if err != nil {
 		return nil, err
@@ -95,33 +134,49 @@ func (g *groupNode) linkList() ([]h5.Link, error) {
 	if links == nil {
 		links = []h5.Link{}
 	}
-	g.links, g.linksAt, g.byName = links, gen, nil
+	g.fsys.listings.put(g, &linkSet{gen: gen, links: links}, linkSetSize(links))
+	g.counted, g.count, g.countAt = true, len(links), gen
 	return links, nil
+}
+
+// linkCount is how many links the group has, without decoding them again
+// when the listing cache let go of a current list.
+func (g *groupNode) linkCount() (int, error) {
+	if s, ok := g.currentLinks(); ok {
+		return len(s.links), nil
+	}
+	g.mu.Lock()
+	counted, n, at := g.counted, g.count, g.countAt
+	g.mu.Unlock()
+	if counted && at == g.fsys.generation.Load() {
+		return n, nil
+	}
+	links, err := g.linkList()
+	return len(links), err
 }
 
 // cachedLink finds a link in the link list a listing loaded, when that list
 // is current: a walk (find, ls -R) then looks each name up in memory
 // instead of descending the group's B-tree and heap in the file once per
-// name. ok is false when no current list is loaded.
+// name. ok is false when no current list is cached.
 func (g *groupNode) cachedLink(name string) (l h5.Link, found, ok bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.links == nil || g.linksAt != g.fsys.generation.Load() {
+	s, ok := g.currentLinks()
+	if !ok {
 		return h5.Link{}, false, false
 	}
-	if g.byName == nil {
-		g.byName = make(map[string]int, len(g.links))
-		for i, l := range g.links {
-			if _, dup := g.byName[l.Name]; !dup { // a damaged file can repeat a name
-				g.byName[l.Name] = i
+	s.once.Do(func() {
+		s.byName = make(map[string]int, len(s.links))
+		for i, l := range s.links {
+			if _, dup := s.byName[l.Name]; !dup { // a damaged file can repeat a name
+				s.byName[l.Name] = i
 			}
 		}
-	}
-	i, found := g.byName[name]
+	})
+	i, found := s.byName[name]
 	if !found {
 		return h5.Link{}, false, true
 	}
-	return g.links[i], true, true
+	return s.links[i], true, true
 }
 
 // Setattr accepts the modes, owners and times that tar, cp -a and mkdir -m
@@ -138,8 +193,8 @@ func (g *groupNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.A
 	out.Mode = syscall.S_IFDIR | g.fsys.perm(true)
 	out.Nlink = 2
 	g.fsys.fillTimes(g.obj, &out.Attr)
-	if links, err := g.linkList(); err == nil {
-		out.Size = uint64(len(links))
+	if n, err := g.linkCount(); err == nil {
+		out.Size = uint64(n)
 	}
 	return 0
 }

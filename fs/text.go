@@ -2,10 +2,8 @@ package fs
 
 import (
 	"bytes"
-	"container/list"
 	"fmt"
 	"sort"
-	"sync"
 
 	"github.com/h5mount/h5mount/h5"
 	"github.com/h5mount/h5mount/xattr"
@@ -15,7 +13,7 @@ import (
 // per line. Its size is only known once every element has been rendered,
 // and the whole text may be hundreds of MB: a node keeps only where each
 // block of textBlockElements elements starts in it, and the blocks
-// themselves live in the filesystem's textCache, bounded by bytes, from
+// themselves live in the filesystem's text cache, bounded by bytes, from
 // which a read takes the blocks it overlaps and renders those evicted
 // again. Kept whole per node, the texts of every dataset read stayed in
 // memory as long as the kernel kept the inode (20 datasets of 12 MB of
@@ -57,7 +55,8 @@ func (n *datasetNode) textForm(ds *h5.Dataset) (*textForm, error) {
 				return
 			}
 			scratch = block
-			n.fsys.texts.put(n, len(starts)-1, bytes.Clone(block))
+			kept := bytes.Clone(block)
+			n.fsys.texts.put(textKey{n, len(starts) - 1}, kept, int64(cap(kept)))
 			// starts grows with the text rendered, never with a count the
 			// file claims: each block adds at least one line.
 			starts = append(starts, total+int64(len(block)))
@@ -87,7 +86,7 @@ func (n *datasetNode) readText(ds *h5.Dataset, t *textForm, dest []byte, off int
 // textBlock returns block b of the text form, from the cache or rendered
 // again.
 func (n *datasetNode) textBlock(ds *h5.Dataset, t *textForm, b int) ([]byte, error) {
-	if block, ok := n.fsys.texts.get(n, b); ok {
+	if block, ok := n.fsys.texts.get(textKey{n, b}); ok {
 		return block, nil
 	}
 	first := uint64(b) * textBlockElements
@@ -102,69 +101,12 @@ func (n *datasetNode) textBlock(ds *h5.Dataset, t *textForm, b int) ([]byte, err
 		// rendered gets here.
 		return nil, fmt.Errorf("text of elements %d to %d is %d bytes, was %d: %w", first, first+count, len(block), want, h5.ErrCorrupt)
 	}
-	n.fsys.texts.put(n, b, block)
+	n.fsys.texts.put(textKey{n, b}, block, int64(cap(block)))
 	return block, nil
 }
 
-// textCache keeps rendered blocks of text forms up to a number of bytes,
-// evicting the least recently used; a block larger than the whole budget
-// is still kept while it is the last one used, so that reading it in
-// pieces renders it once.
-type textCache struct {
-	mu      sync.Mutex
-	budget  int64
-	used    int64
-	lru     list.List // of *textEntry, most recently used first
-	entries map[textKey]*list.Element
-}
-
+// textKey names a block of a dataset's text in the filesystem's text cache.
 type textKey struct {
 	node  *datasetNode
 	block int
-}
-
-type textEntry struct {
-	key  textKey
-	text []byte
-}
-
-func newTextCache(budget int64) *textCache {
-	return &textCache{budget: budget, entries: map[textKey]*list.Element{}}
-}
-
-func (c *textCache) get(n *datasetNode, b int) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[textKey{n, b}]
-	if !ok {
-		return nil, false
-	}
-	c.lru.MoveToFront(e)
-	return e.Value.(*textEntry).text, true
-}
-
-func (c *textCache) put(n *datasetNode, b int, text []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	key := textKey{n, b}
-	if e, ok := c.entries[key]; ok {
-		c.used -= int64(cap(e.Value.(*textEntry).text))
-		c.lru.Remove(e)
-	}
-	c.entries[key] = c.lru.PushFront(&textEntry{key: key, text: text})
-	c.used += int64(cap(text))
-	for c.used > c.budget && c.lru.Len() > 1 {
-		last := c.lru.Back()
-		entry := last.Value.(*textEntry)
-		c.lru.Remove(last)
-		delete(c.entries, entry.key)
-		c.used -= int64(cap(entry.text))
-	}
-}
-
-// bytes is what the cache holds.
-func (c *textCache) bytes() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.used
 }
