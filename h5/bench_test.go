@@ -26,14 +26,7 @@ func float64Type() *h5.Datatype {
 // and returns the bytes written.
 func writeFloat64Dataset(tb testing.TB, name string, dims, chunks []uint64, filters []h5.Filter, value func(i int) uint64) []byte {
 	tb.Helper()
-	f, err := h5.Create(name, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	root, err := f.Root()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	f, root := createFile(tb, name)
 	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: float64Type(), Dims: dims, Chunks: chunks, Filters: filters})
 	if err != nil {
 		tb.Fatal(err)
@@ -49,6 +42,20 @@ func writeFloat64Dataset(tb testing.TB, name string, dims, chunks []uint64, filt
 		tb.Fatal(err)
 	}
 	return data
+}
+
+// createFile makes a new HDF5 file and returns it with its root group.
+func createFile(tb testing.TB, name string) (*h5.File, *h5.Group) {
+	tb.Helper()
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	root, err := f.Root()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f, root
 }
 
 // benchDataset writes a float64 dataset of the given shape and chunks

@@ -23,14 +23,7 @@ import (
 func TestFilesKeepFewDecodedDatasets(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "many.h5")
 	const count, limit = 40, 8
-	f, err := h5.Create(name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := f.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, root := createFile(t, name)
 	want := make([][]byte, count)
 	for i := range count {
 		spec := &h5.DatasetSpec{Type: float64Type(), Dims: []uint64{64}}

@@ -21,14 +21,7 @@ var gzip1 = []h5.Filter{{ID: 1, Params: []uint32{1}}}
 func sliceFixture(t *testing.T, dims, chunks []uint64, filters []h5.Filter, fill []byte, written int, value func(i int) float64) (string, []byte) {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), "slices.h5")
-	f, err := h5.Create(name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := f.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, root := createFile(t, name)
 	spec := &h5.DatasetSpec{Type: float64Type(), Dims: dims, Chunks: chunks, Filters: filters, Fill: fill}
 	if value == nil {
 		value = func(i int) float64 { return float64(i) + 0.5 }

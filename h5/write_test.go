@@ -465,14 +465,7 @@ print("ok")`)
 func TestWholeChunkWritesGoStraightToTheFile(t *testing.T) {
 	const chunk = 4096
 	file := filepath.Join(t.TempDir(), "whole.h5")
-	f, err := h5.Create(file, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := f.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, root := createFile(t, file)
 	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: []uint64{0}, MaxDims: []uint64{h5.Unlimited},
 		Chunks: []uint64{chunk}, Fill: []byte{7}})
 	if err != nil {
