@@ -3,6 +3,7 @@ package h5_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -65,4 +66,60 @@ for file, libver, groups in (("compact.h5", "earliest", [("g", {})]), ("dense.h5
 			t.Errorf("%s: looking one attribute up takes %.0f allocations: others are decoded too", group, allocs)
 		}
 	}
+}
+
+// TestUnlinkFromALargeDenseGroupWalksNoLinks: removing a link from a dense
+// group checks whether the group should turn compact by the name index's
+// count, not by decoding every link (rm -r of 20,000 links took 194 s):
+// an unlink allocates a bounded amount, whatever the group's size, and the
+// group still turns compact once few links are left (libhdf5 reads it).
+func TestUnlinkFromALargeDenseGroupWalksNoLinks(t *testing.T) {
+	dir := generate(t, `
+with h5py.File("dense.h5", "w", libver="latest") as f:
+    d = f.create_dataset("x", data=[1, 2, 3])
+    g = f.create_group("g")
+    for i in range(3000):
+        g["link %04d" % i] = d
+`)
+	name := filepath.Join(dir, "dense.h5")
+	f, err := h5.OpenFileRW(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := f.OpenPath("/g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := o.AsGroup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := 0
+	unlink := func() {
+		if err := g.Unlink(fmt.Sprintf("link %04d", next)); err != nil {
+			t.Fatal(err)
+		}
+		next++
+	}
+	if !h5.DenseLinks(g) {
+		t.Fatal("the group of 3,000 links is not dense: the test removes nothing from dense storage")
+	}
+	if allocs := testing.AllocsPerRun(20, unlink); allocs > 1000 {
+		t.Errorf("an unlink from a group of 3,000 links takes %.0f allocations: the links are decoded", allocs)
+	}
+	for next < 2995 {
+		unlink()
+	}
+	if h5.DenseLinks(g) {
+		t.Error("a group of 5 links left is still dense")
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h5pyCheck(t, name, `
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert sorted(f["g"]) == ["link %04d" % i for i in range(2995, 3000)], list(f["g"])
+print("ok")
+`)
 }

@@ -283,8 +283,10 @@ func (g *Group) denseToCompactIfSmall(li *format.LinkInfo) error {
 	if gi.MaxCompact == 0 && gi.MinDense == 0 {
 		min = defaultMinDense
 	}
-	links, err := walkDenseLinks(f, li, false)
-	if err != nil || len(links) >= min {
+	// The name index counts the links: walking them all after every
+	// removal made rm -r of a group of 20,000 links take 194 s.
+	dl, err := g.dense(li)
+	if err != nil || dl.Count() >= uint64(min) {
 		return err
 	}
 	s := storage{f}

@@ -100,3 +100,9 @@ func DatasetDecoded(o *Object) bool {
 	defer o.dsMu.Unlock()
 	return o.ds != nil
 }
+
+// DenseLinks reports whether g keeps its links in dense storage.
+func DenseLinks(g *Group) bool {
+	li, err := g.linkInfo()
+	return err == nil && li != nil && li.HeapAddr != format.Undefined
+}

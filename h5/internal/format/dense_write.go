@@ -178,6 +178,13 @@ func OpenDenseLinks(r *Reader, li *LinkInfo) (*DenseLinks, error) {
 }
 
 // nameCmp compares name index records (hash u32, heap ID) with name.
+// Count is how many links the storage holds, as its name index counts them.
+func (dl *DenseLinks) Count() uint64 {
+	dl.d.name.mu.Lock()
+	defer dl.d.name.mu.Unlock()
+	return dl.d.name.TotalRecords
+}
+
 func (dl *DenseLinks) nameCmp(name string, errp *error) func([]byte) int {
 	d := dl.d
 	return nameCompare(name, func(rec []byte) uint32 { return binary.LittleEndian.Uint32(rec) },
