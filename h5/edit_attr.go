@@ -92,7 +92,7 @@ func (o *Object) SetAttribute(name string, v AttributeValue, mode SetMode) error
 		}
 		msg := format.NewMessage{Type: format.MsgAttribute, Data: body}
 		if exists {
-			_, err = e.Replace(s, format.MsgAttribute, attributeNamed(o.f, name), msg)
+			_, err = e.Replace(s, format.MsgAttribute, attributeNamed(name), msg)
 		} else {
 			err = e.Add(s, msg)
 		}
@@ -132,7 +132,7 @@ func (o *Object) DeleteAttribute(name string) error {
 		if err != nil {
 			return err
 		}
-		match := attributeNamed(o.f, name)
+		match := attributeNamed(name)
 		if e.Remove(func(typ uint16, data []byte) bool { return typ == format.MsgAttribute && match(data) }) == 0 {
 			return fmt.Errorf("h5: attribute %q of object 0x%x: %w", name, o.Addr, ErrNotFound)
 		}
@@ -145,11 +145,12 @@ func (o *Object) DeleteAttribute(name string) error {
 
 func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }
 
-// attributeNamed matches the attribute message of that name.
-func attributeNamed(f *File, name string) func([]byte) bool {
+// attributeNamed matches the attribute message of that name, by its name
+// alone.
+func attributeNamed(name string) func([]byte) bool {
 	return func(data []byte) bool {
-		a, err := format.DecodeAttribute(data, 0, f.r.Sizes)
-		return err == nil && a.Name == name
+		n, err := format.AttributeName(data, 0)
+		return err == nil && string(n) == name
 	}
 }
 
