@@ -530,22 +530,29 @@ ls a2 b2 >/dev/null
 
 // TestListingsBeyondTheListingCache: groups whose link lists together
 // exceed the listing cache (a quarter of --cache-size 4MiB) list, stat
-// (st_size counts links) and look up exactly, on a mount that changes
+// (st_size counts links: decoded, or counted by the storage) and look up
+// exactly, in symbol-table groups and dense ones, on a mount that changes
 // them: a list the cache let go of is decoded again, one made stale by a
 // change is not served, and h5py reads the changed file back.
 func TestListingsBeyondTheListingCache(t *testing.T) {
+	for _, libver := range []string{"earliest", "latest"} {
+		t.Run(libver, func(t *testing.T) { listingsBeyondTheListingCache(t, libver) })
+	}
+}
+
+func listingsBeyondTheListingCache(t *testing.T, libver string) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "groups.h5")
 	h5py(t, `
 import sys, h5py
-with h5py.File(sys.argv[1], "w") as f:
+with h5py.File(sys.argv[1], "w", libver=sys.argv[2]) as f:
     d = f.create_dataset("x", data=[1, 2, 3])
     for g in range(12):
         grp = f.create_group("g%02d" % g)
         for i in range(1500):
             grp["link %04d %s" % (i, "n" * (i % 40))] = d
 print("ok")
-`, file)
+`, file, libver)
 	mnt := mountT(t, file, "--cache-size", "4MiB")
 	want := map[string]map[string]bool{}
 	for g := range 12 {

@@ -139,20 +139,27 @@ func (g *groupNode) linkList() ([]h5.Link, error) {
 	return links, nil
 }
 
-// linkCount is how many links the group has, without decoding them again
-// when the listing cache let go of a current list.
-func (g *groupNode) linkCount() (int, error) {
+// linkCount is how many links the group has (its st_size), without
+// decoding them where the group's storage counts them, or again when the
+// listing cache let go of a current list: ls -l of a directory of large
+// groups decoded every link of each.
+func (g *groupNode) linkCount() (uint64, error) {
 	if s, ok := g.currentLinks(); ok {
-		return len(s.links), nil
+		return uint64(len(s.links)), nil
 	}
 	g.mu.Lock()
 	counted, n, at := g.counted, g.count, g.countAt
 	g.mu.Unlock()
 	if counted && at == g.fsys.generation.Load() {
-		return n, nil
+		return uint64(n), nil
+	}
+	if grp, err := g.group(); err == nil {
+		if n, ok, err := grp.NumLinks(); err == nil && ok {
+			return n, nil
+		}
 	}
 	links, err := g.linkList()
-	return len(links), err
+	return uint64(len(links)), err
 }
 
 // cachedLink finds a link in the link list a listing loaded, when that list
@@ -194,7 +201,7 @@ func (g *groupNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.A
 	out.Nlink = 2
 	g.fsys.fillTimes(g.obj, &out.Attr)
 	if n, err := g.linkCount(); err == nil {
-		out.Size = uint64(n)
+		out.Size = n
 	}
 	return 0
 }

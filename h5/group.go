@@ -68,6 +68,28 @@ func (g *Group) linkInfo() (*format.LinkInfo, error) {
 	return format.DecodeLinkInfo(m.Data, m.Addr, g.f.r.Sizes)
 }
 
+// NumLinks is how many links the group holds, when that is known without
+// decoding them: the link messages of compact storage, the name index's
+// count of dense storage. ok is false for a symbol table, whose links must
+// be walked to be counted.
+func (g *Group) NumLinks() (n uint64, ok bool, err error) {
+	if st, err := g.symbolTable(); err != nil || st != nil {
+		return 0, false, err
+	}
+	li, err := g.linkInfo()
+	if err != nil {
+		return 0, false, err
+	}
+	if li != nil && li.HeapAddr != format.Undefined {
+		bt, err := format.ReadBTree2(g.f.r, li.NameIndexAddr)
+		if err != nil {
+			return 0, false, fmt.Errorf("group at 0x%x: %w", g.Addr, err)
+		}
+		return bt.TotalRecords, true, nil
+	}
+	return uint64(len(g.header().FindAll(format.MsgLink))), true, nil
+}
+
 // Links lists the group's links: in creation order where the file tracks
 // it, otherwise in name order (as h5py and h5ls list them).
 func (g *Group) Links() ([]Link, error) {
