@@ -198,11 +198,7 @@ func TestRowsOfChunksBeyondTheCacheKeepWhatFits(t *testing.T) {
 func gzipU8File(t *testing.T, dims, chunks []uint64, want []byte) string {
 	t.Helper()
 	name := filepath.Join(t.TempDir(), "d.h5")
-	f, err := h5.Create(name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := f.Root()
+	f, root := createFile(t, name)
 	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: h5.Uint8Type(), Dims: dims, Chunks: chunks,
 		Filters: []h5.Filter{{ID: 1, Params: []uint32{1}}}})
 	if err != nil {
