@@ -254,6 +254,9 @@ func copyFixture(t *testing.T, name, dir string) string {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}

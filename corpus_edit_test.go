@@ -43,13 +43,6 @@ def values(f):
     f.visititems(visit)
     return out
 def same(t, x, y):
-    if t.get_class() == h5py.h5t.STRING and not t.is_variable_str() and t.get_strpad() == h5py.h5t.STR_NULLTERM:
-        # libhdf5 terminates a string written to a NULLTERM type that it
-        # fills (a file may hold one that is not): its last byte may
-        # become a NUL.
-        n = t.get_size()
-        cut = lambda v: v[:n - 1] if len(v) >= n else v
-        return np.shape(x) == np.shape(y) and [cut(v) for v in np.asarray(x).ravel().tolist()] == [cut(v) for v in np.asarray(y).ravel().tolist()]
     if isinstance(x, np.ndarray) and x.dtype.kind not in "OV":
         return x.shape == y.shape and x.tobytes() == y.tobytes()
     return repr(x) == repr(y)
@@ -261,6 +254,9 @@ func growAndShrink(mnt string, grown *atomic.Int64) error {
 		row := make([]byte, size/rows)
 		f, err := os.OpenFile(p, os.O_RDWR, 0)
 		if err != nil {
+			if errors.Is(err, syscall.EPERM) {
+				return nil // read as text (variable-length): not writable
+			}
 			return err
 		}
 		defer f.Close()
@@ -294,21 +290,24 @@ func growAndShrink(mnt string, grown *atomic.Int64) error {
 // and shrunk back), then has
 // libhdf5 dump it, append to it and read back its own additions, the
 // mount's, and every dataset as it read in the original. The files come from libhdf5 1.4 to
-// 2.0, netCDF-4, MATLAB and h5py, with user blocks, free-space settings,
-// B-tree K values and structures h5mount does not write itself; this
-// found the user block, persisted free space and K value bugs.
+// 2.0, netCDF-4, MATLAB, h5py, PyTables and pandas (testdata/producers),
+// with user blocks, free-space settings, B-tree K values and structures
+// h5mount does not write itself; this found the user block, persisted free
+// space and K value bugs, and strings cut when written back unchanged.
 func TestCorpusEditsStayValidForLibhdf5(t *testing.T) {
 	requireFUSE(t)
 	var sources []string
-	filepath.Walk(sharedCorpus, func(p string, info os.FileInfo, err error) error {
-		if err == nil && info.Mode().IsRegular() && info.Size() < 4<<20 {
-			switch strings.ToLower(filepath.Ext(p)) {
-			case ".h5", ".hdf5", ".he5", ".nc", ".nc4", ".mat":
-				sources = append(sources, p)
+	for _, dir := range []string{sharedCorpus, filepath.Join("testdata", producersDir)} {
+		filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+			if err == nil && info.Mode().IsRegular() && info.Size() < 4<<20 {
+				switch strings.ToLower(filepath.Ext(p)) {
+				case ".h5", ".hdf5", ".he5", ".nc", ".nc4", ".mat":
+					sources = append(sources, p)
+				}
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	sort.Strings(sources)
 	dir := t.TempDir()
 	copyTo := func(src, dst string) {

@@ -1,6 +1,7 @@
 package h5
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 )
@@ -377,15 +378,31 @@ func ieeeLayouts(bigEndian bool) map[uint32]*Datatype {
 // unconvert turns whole elements in their read form (src) into their stored
 // form, written over stored (which holds the elements as they are now, so
 // that bits the conversion does not describe keep their stored values).
-func (c *converter) unconvert(src, stored []byte) {
+//
+// before, when not nil, is the read form of stored as it was: a value
+// (a string, a number, down to each member of a compound) that the write
+// leaves as it read keeps its stored bytes. Converting it again would not
+// be a no-op: libhdf5 cuts a string that fills a null-terminated field for
+// its terminator and clears the bits beside an N-bit value, so writing
+// back what was read (cp, an editor's save, a dd into one member of a
+// compound element) would change values nobody wrote. h5py's writes of
+// single fields leave the other members alone the same way.
+func (c *converter) unconvert(src, before, stored []byte) {
 	es := int(c.t.Size)
 	for i := 0; i+es <= len(src) && i+es <= len(stored); i += es {
-		c.plan.unapply(src[i:i+es], stored[i:i+es])
+		var was []byte
+		if before != nil {
+			was = before[i : i+es]
+		}
+		c.plan.unapply(src[i:i+es], was, stored[i:i+es])
 	}
 }
 
 // unapply writes the stored form of the read-form element src into dst.
-func (p *convPlan) unapply(src, dst []byte) {
+func (p *convPlan) unapply(src, was, dst []byte) {
+	if was != nil && bytes.Equal(src, was) {
+		return
+	}
 	switch p.kind {
 	case convString:
 		// The read form is null-padded: the text ends at the first NUL.
@@ -420,17 +437,26 @@ func (p *convPlan) unapply(src, dst []byte) {
 			if m.plan == nil {
 				copy(dst[m.off:end], src[m.off:end])
 			} else {
-				m.plan.unapply(src[m.off:end], dst[m.off:end])
+				m.plan.unapply(src[m.off:end], part(was, m.off, end), dst[m.off:end])
 			}
 		}
 	case convArray:
 		es := uint64(p.t.Base.Size)
 		for i := uint64(0); i < p.count && (i+1)*es <= uint64(len(src)); i++ {
-			p.base.unapply(src[i*es:(i+1)*es], dst[i*es:(i+1)*es])
+			p.base.unapply(src[i*es:(i+1)*es], part(was, i*es, (i+1)*es), dst[i*es:(i+1)*es])
 		}
 	default:
 		copy(dst, src)
 	}
+}
+
+// part is was[from:to], or nil when there is no earlier read form.
+func part(was []byte, from, to uint64) []byte {
+	if was == nil {
+		return nil
+	}
+	return was[from:to]
+
 }
 
 // unconvertInteger stores a full-width integer in an N-bit field: values

@@ -173,7 +173,7 @@ print(json.dumps({"stored": [raw[o:o + len(j["Src"]) // 2].hex() for o, j in zip
 		src, _ := hex.DecodeString(jobs[li].Src)
 		want, _ := hex.DecodeString(judged.Stored[li])
 		got := make([]byte, len(src))
-		c.unconvert(src, got)
+		c.unconvert(src, nil, got)
 		bad := 0
 		for i := 0; i < n; i++ {
 			g, w := got[i*l.Size:(i+1)*l.Size], want[i*l.Size:(i+1)*l.Size]

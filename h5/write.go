@@ -74,10 +74,11 @@ func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
 		if err := d.readRange(stored, start); err != nil {
 			return 0, err
 		}
-		readForm := append([]byte(nil), stored...)
-		d.conv.convert(readForm)
+		before := append([]byte(nil), stored...)
+		d.conv.convert(before)
+		readForm := append([]byte(nil), before...)
 		copy(readForm[uint64(off)-start:], p)
-		d.conv.unconvert(readForm, stored)
+		d.conv.unconvert(readForm, before, stored)
 		p, off = stored, int64(start)
 	}
 	var err error

@@ -273,15 +273,24 @@ def _text_scalar_float(x, dt):
     return repr(x)  # numpy's shortest repr for float16/float32: '0.1', '1e-05'
 
 
-def _textable(v, dt, enum_names):
+class _NoText(Exception):
+    """A value whose text SPEC leaves open (a region reference in a compound)."""
+
+
+def _textable(v, dt, enum_names, deref=None):
     """JSON value used inside the array/compound text form."""
     if isinstance(v, np.ndarray):
         if v.ndim == 0:
-            return _textable(v[()], dt, enum_names)
-        return [_textable(x, dt, enum_names) for x in v]
+            return _textable(v[()], dt, enum_names, deref)
+        return [_textable(x, dt, enum_names, deref) for x in v]
     if isinstance(v, np.void) and v.dtype.names:
-        return {n: _textable(v[n], v.dtype.fields[n][0], _dtype_enum_names(v.dtype.fields[n][0]))
+        return {n: _textable(v[n], v.dtype.fields[n][0], _dtype_enum_names(v.dtype.fields[n][0]), deref)
                 for n in v.dtype.names}
+    if isinstance(v, h5py.RegionReference) or (isinstance(v, h5py.Reference) and deref is None):
+        raise _NoText()
+    if isinstance(v, h5py.Reference):
+        # SPEC §5: an object reference reads as its object's path, a null one as ""
+        return deref(v) if v else ""
     if isinstance(v, np.bool_) and enum_names is None:
         # an h5py bool is the HDF5 enum FALSE/TRUE: by member name, as at top level
         return "TRUE" if v else "FALSE"
@@ -295,8 +304,11 @@ def _textable(v, dt, enum_names):
     return jsonable(v, True)
 
 
-def attr_text(value, dt, shape, enum_names, strinfo):
-    """The xattr text of SPEC §5, or None where the spec is silent."""
+def attr_text(value, dt, shape, enum_names, strinfo, deref=None):
+    """The xattr text of SPEC §5, or None where the spec is silent.
+
+    deref gives the path of an object reference inside a compound or array
+    (netCDF-4's dimension scales' REFERENCE_LIST, say)."""
     if shape is None:
         return None
     if dt.kind == "O" and strinfo is None and not isinstance(value, (str, bytes)):
@@ -323,8 +335,11 @@ def attr_text(value, dt, shape, enum_names, strinfo):
         if isinstance(v, (np.floating, float)):
             return _text_scalar_float(v, dt if dt.kind == "f" else np.dtype("f8"))
         return None
-    tv = _textable(np.asarray(value) if not isinstance(value, np.ndarray) else value,
-                   dt, enum_names)
+    try:
+        tv = _textable(np.asarray(value) if not isinstance(value, np.ndarray) else value,
+                       dt, enum_names, deref)
+    except _NoText:
+        return None
     return json.dumps(tv, ensure_ascii=False, allow_nan=False)
 
 
@@ -575,7 +590,7 @@ def dump_attr(obj, name=None, index=None):
         value = obj.attrs[name]
         nelem = 0 if null else int(np.prod(shape, dtype=np.int64))
         utf8 = bool(strinfo and strinfo["cset"] == "utf8")
-        text = attr_text(value, dt, shape, enum_names, strinfo)
+        text = attr_text(value, dt, shape, enum_names, strinfo, lambda r: obj.file[r].name)
         if nelem > BIG_ATTR_ELEMENTS:
             a["value"] = None
             a["text"] = None
