@@ -210,7 +210,7 @@ func TestConvertedWritesThroughMount(t *testing.T) {
 import sys, h5py
 s = h5py.File(sys.argv[1], "r")
 assert s["spacepad_ascii"][1] == b"hi", s["spacepad_ascii"][1]
-assert s["nullterm_ascii"][2] == b"abcdefg", s["nullterm_ascii"][2]  # the terminator takes the last byte
+assert s["nullterm_ascii"][2] == b"abcdefgh", s["nullterm_ascii"][2]  # a string that fills its field is stored whole
 n = h5py.File(sys.argv[2], "r")["nbit_i4_p12"][()].ravel()
 assert n[3] == -5 and n[4] == 2047, n[3:5]
 print("ok")`, strs, nbit)

@@ -382,11 +382,11 @@ func ieeeLayouts(bigEndian bool) map[uint32]*Datatype {
 // before, when not nil, is the read form of stored as it was: a value
 // (a string, a number, down to each member of a compound) that the write
 // leaves as it read keeps its stored bytes. Converting it again would not
-// be a no-op: libhdf5 cuts a string that fills a null-terminated field for
-// its terminator and clears the bits beside an N-bit value, so writing
-// back what was read (cp, an editor's save, a dd into one member of a
-// compound element) would change values nobody wrote. h5py's writes of
-// single fields leave the other members alone the same way.
+// be a no-op: the bits beside an N-bit value, and the bytes after a
+// string's terminator, would be cleared, so writing back what was read
+// (cp, an editor's save, a dd into one member of a compound element)
+// would change bytes nobody wrote. h5py's writes of single fields leave
+// the other members alone the same way.
 func (c *converter) unconvert(src, before, stored []byte) {
 	es := int(c.t.Size)
 	for i := 0; i+es <= len(src) && i+es <= len(stored); i += es {
@@ -418,11 +418,13 @@ func (p *convPlan) unapply(src, was, dst []byte) {
 		if p.t.StrPad == PadSpacePad {
 			pad = ' '
 		}
+		// A string that fills a null-terminated field is stored whole,
+		// as PyTables, pandas, netCDF and MATLAB store them and as a
+		// written attribute is: libhdf5 reads it back whole, where its
+		// conversion of h5py's values would cut the last byte for the
+		// terminator and a reader would not get back what it wrote.
 		for i := n; i < len(dst); i++ {
 			dst[i] = pad
-		}
-		if p.t.StrPad == PadNullTerm && len(dst) > 0 {
-			dst[len(dst)-1] = 0 // libhdf5 cuts a full-length string for its terminator
 		}
 	case convInteger:
 		unconvertInteger(p.t, src, dst)

@@ -10,11 +10,10 @@ import (
 
 // TestConvertedWritesKeepWhatTheyLeaveAsItRead: PyTables writes byte
 // strings that fill their null-terminated fields without a terminator
-// (h5py reads "part 001" from an 8-byte field). Converting such a value
-// into the stored type, as libhdf5 does, cuts it for the terminator, so a
-// write must convert only the values it changes: rewriting an element's
-// own bytes, or one member of it, leaves the rest as stored. A value that
-// does change is stored as libhdf5 stores h5py's.
+// (h5py reads "part 001" from an 8-byte field), and a write stores such
+// strings whole. Beyond strings, a write converts only the values it
+// changes: rewriting an element's own bytes, or one member of it, leaves
+// the rest as stored.
 func TestConvertedWritesKeepWhatTheyLeaveAsItRead(t *testing.T) {
 	file := copyFile(t, "../testdata/producers/pytables.h5")
 	f, err := h5.OpenFileRW(file, nil)
@@ -66,7 +65,8 @@ func TestConvertedWritesKeepWhatTheyLeaveAsItRead(t *testing.T) {
 	if _, err := d.WriteAt(idn, 3*es+idnOff); err != nil {
 		t.Fatal(err)
 	}
-	// A changed name: stored as libhdf5 stores it, cut for the terminator.
+	// A changed name that fills its field: stored whole, as PyTables
+	// stores it (libhdf5's conversion would cut it for a terminator).
 	if _, err := d.WriteAt([]byte("qart 005"), 5*es+nameOff); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ import sys, h5py
 t = h5py.File(sys.argv[1], "r")["grp/table"]
 assert t[1]["name"] == b"part 001", t[1]
 assert t[3]["name"] == b"part 003" and t[3]["idn"] == 4242, t[3]
-assert t[5]["name"] == b"qart 00", t[5]
+assert t[5]["name"] == b"qart 005", t[5]
 assert t[7]["name"] == b"part 007", t[7]
 print("ok")`)
 }
