@@ -8,15 +8,19 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const producersDir = "producers"
@@ -225,5 +229,54 @@ func TestProducerLibrariesReadEditedFiles(t *testing.T) {
 				t.Fatalf("%s after writing 42.5 into %s: %v\n%s", kind, change.dataset, err, out)
 			}
 		})
+	}
+}
+
+// TestNewAttributesComeLastInCreationOrder: netCDF-4 tracks the creation
+// order of attributes and lists them in it. Attributes set through a mount
+// take the next index (the object's attribute info holds it), a replaced
+// value keeps its attribute's index, and moving past the compact limit
+// into dense storage keeps every index: netCDF lists them as written.
+func TestNewAttributesComeLastInCreationOrder(t *testing.T) {
+	requireFUSE(t)
+	file := copyFixture(t, producersDir+"/netcdf4.nc", t.TempDir())
+	mnt := mountT(t, file)
+	set := func(p, name, value string) {
+		t.Helper()
+		if err := unix.Setxattr(inMount(mnt, p), "user."+name, []byte(value), 0); err != nil {
+			t.Fatalf("setxattr %s %s: %v", p, name, err)
+		}
+	}
+	set("temp", "valid_range", "[1.5, 2.5]") // replaced in the header
+	set("temp", "long_name", "air temperature")
+	set("temp", "count", "5")
+	set("time", "units", "hours since 1900-01-01") // replaced, then moved to dense storage
+	for i := 1; i <= 6; i++ {
+		set("time", fmt.Sprintf("extra%d", i), strconv.Itoa(i))
+	}
+	set("time", "extra2", "22") // replaced in dense storage
+	set("time", "extra7", "7")
+	if r := unmountParallel(t, mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	cmd := exec.Command("/usr/bin/python3", "-c", `
+import sys, netCDF4, h5py
+d = netCDF4.Dataset(sys.argv[1])
+got = [d["temp"].ncattrs(), d["time"].ncattrs(), d["time"].units, int(d["time"].extra2)]
+want = [["_FillValue", "units", "valid_range", "long_name", "count"],
+        ["units"] + ["extra%d" % i for i in range(1, 8)], "hours since 1900-01-01", 22]
+assert got == want, got
+d.close()
+f = h5py.File(sys.argv[1], "r")
+for name in ("temp", "time"):
+    o = f[name].id
+    orders = [h5py.h5a.get_info(o, index=i, index_type=h5py.h5.INDEX_CRT_ORDER).corder for i in range(len(f[name].attrs))]
+    assert orders == sorted(set(orders)), (name, orders)
+print("ok")`, file)
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("netCDF4 after setfattr: %v\n%s", err, out)
+	}
+	if err := h5dumpAll(file, time.Minute); err != nil {
+		t.Fatal(err)
 	}
 }

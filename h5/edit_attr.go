@@ -55,9 +55,11 @@ func (o *Object) SetAttribute(name string, v AttributeValue, mode SetMode) error
 			return err
 		}
 		s := storage{o.f}
-		if ai, err := o.attributeInfo(); err != nil {
+		ai, err := o.attributeInfo()
+		if err != nil {
 			return err
-		} else if ai != nil && ai.HeapAddr != format.Undefined {
+		}
+		if ai != nil && ai.HeapAddr != format.Undefined {
 			da, err := o.dense(ai)
 			if err != nil {
 				return err
@@ -92,9 +94,24 @@ func (o *Object) SetAttribute(name string, v AttributeValue, mode SetMode) error
 		}
 		msg := format.NewMessage{Type: format.MsgAttribute, Data: body}
 		if exists {
+			// A new value keeps the attribute's place in creation order,
+			// as libhdf5's H5Awrite does.
+			if old := o.compactAttribute(name); old != nil {
+				msg.CreationOrder = old.CreationOrder
+			}
 			_, err = e.Replace(s, format.MsgAttribute, attributeNamed(name), msg)
 		} else {
-			err = e.Add(s, msg)
+			if o.tracksAttributeOrder(ai) {
+				// netCDF-4 lists attributes in creation order: a new one
+				// comes last, and the next gets the next index.
+				msg.CreationOrder = ai.MaxCreationIndex
+				ai.MaxCreationIndex++
+				info := format.NewMessage{Type: format.MsgAttributeInfo, Data: format.EncodeAttributeInfo(ai, o.f.r.Sizes)}
+				_, err = e.Replace(s, format.MsgAttributeInfo, func([]byte) bool { return true }, info)
+			}
+			if err == nil {
+				err = e.Add(s, msg)
+			}
 		}
 		if err == nil {
 			err = e.Commit(s)
@@ -175,6 +192,25 @@ func (o *Object) attributeInfo() (*format.AttributeInfo, error) {
 	return format.DecodeAttributeInfo(m.Data, m.Addr, o.f.r.Sizes)
 }
 
+// tracksAttributeOrder reports whether the object records its attributes'
+// creation order (a version 2 header's flag, with the attribute info
+// message that holds the next index).
+func (o *Object) tracksAttributeOrder(ai *format.AttributeInfo) bool {
+	h := o.header()
+	return ai != nil && h.Version == 2 && h.Flags&0x04 != 0 && ai.Flags&0x01 != 0
+}
+
+// compactAttribute is the header message holding the attribute name, or nil.
+func (o *Object) compactAttribute(name string) *format.Message {
+	match := attributeNamed(name)
+	for _, m := range o.header().FindAll(format.MsgAttribute) {
+		if match(m.Data) {
+			return m
+		}
+	}
+	return nil
+}
+
 // maxCompactAttributes is the header's limit of attribute messages.
 func (o *Object) maxCompactAttributes() int {
 	h := o.header()
@@ -233,23 +269,37 @@ func (o *Object) attributesToDense(name string, body []byte) error {
 	if err != nil {
 		return err
 	}
+	// Where creation order is tracked, each attribute keeps its index
+	// (the one replaced too); a new one takes the next.
+	tracked := o.tracksAttributeOrder(ai)
+	next := func() uint16 {
+		n := ai.MaxCreationIndex
+		ai.MaxCreationIndex++
+		return n
+	}
+	var order uint16
+	kept := false
 	for _, m := range o.header().FindAll(format.MsgAttribute) {
 		a, err := format.DecodeAttribute(m.Data, m.Addr, f.r.Sizes)
 		if err != nil {
 			return err
 		}
 		if a.Name == name {
+			order, kept = m.CreationOrder, tracked
 			continue
 		}
-		order := ai.MaxCreationIndex
-		ai.MaxCreationIndex++
-		if err := da.Insert(s, a.Name, m.Data, order); err != nil {
+		own := m.CreationOrder
+		if !tracked {
+			own = next()
+		}
+		if err := da.Insert(s, a.Name, m.Data, own); err != nil {
 			o.denseAttrs = nil
 			return err
 		}
 	}
-	order := ai.MaxCreationIndex
-	ai.MaxCreationIndex++
+	if !kept {
+		order = next()
+	}
 	if err := da.Insert(s, name, body, order); err != nil {
 		o.denseAttrs = nil
 		return err
