@@ -3,6 +3,7 @@ package h5
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
 )
@@ -67,9 +68,11 @@ func (o *Object) SetAttribute(name string, v AttributeValue, mode SetMode) error
 			if exists {
 				err = da.Replace(s, name, body)
 			} else {
-				order := ai.MaxCreationIndex
-				ai.MaxCreationIndex++
-				if err = da.Insert(s, name, body, order); err == nil {
+				var order uint16
+				if order, err = o.nextAttributeOrder(ai); err == nil {
+					err = da.Insert(s, name, body, order)
+				}
+				if err == nil {
 					err = o.rewriteAttributeInfo(ai)
 				}
 			}
@@ -104,10 +107,10 @@ func (o *Object) SetAttribute(name string, v AttributeValue, mode SetMode) error
 			if o.tracksAttributeOrder(ai) {
 				// netCDF-4 lists attributes in creation order: a new one
 				// comes last, and the next gets the next index.
-				msg.CreationOrder = ai.MaxCreationIndex
-				ai.MaxCreationIndex++
-				info := format.NewMessage{Type: format.MsgAttributeInfo, Data: format.EncodeAttributeInfo(ai, o.f.r.Sizes)}
-				_, err = e.Replace(s, format.MsgAttributeInfo, func([]byte) bool { return true }, info)
+				if msg.CreationOrder, err = o.nextAttributeOrder(ai); err == nil {
+					info := format.NewMessage{Type: format.MsgAttributeInfo, Data: format.EncodeAttributeInfo(ai, o.f.r.Sizes)}
+					_, err = e.Replace(s, format.MsgAttributeInfo, func([]byte) bool { return true }, info)
+				}
 			}
 			if err == nil {
 				err = e.Add(s, msg)
@@ -200,6 +203,18 @@ func (o *Object) tracksAttributeOrder(ai *format.AttributeInfo) bool {
 	return ai != nil && h.Version == 2 && h.Flags&0x04 != 0 && ai.Flags&0x01 != 0
 }
 
+// nextAttributeOrder takes the creation index a new attribute gets. An
+// object that tracks creation order refuses more than 65,535 attributes
+// over its life, as libhdf5 does: the index would wrap onto taken ones.
+func (o *Object) nextAttributeOrder(ai *format.AttributeInfo) (uint16, error) {
+	if ai.MaxCreationIndex == math.MaxUint16 && o.tracksAttributeOrder(ai) {
+		return 0, fmt.Errorf("h5: object at 0x%x: every attribute creation index is taken: %w", o.Addr, ErrNoSpace)
+	}
+	n := ai.MaxCreationIndex
+	ai.MaxCreationIndex++
+	return n, nil
+}
+
 // compactAttribute is the header message holding the attribute name, or nil.
 func (o *Object) compactAttribute(name string) *format.Message {
 	match := attributeNamed(name)
@@ -272,11 +287,6 @@ func (o *Object) attributesToDense(name string, body []byte) error {
 	// Where creation order is tracked, each attribute keeps its index
 	// (the one replaced too); a new one takes the next.
 	tracked := o.tracksAttributeOrder(ai)
-	next := func() uint16 {
-		n := ai.MaxCreationIndex
-		ai.MaxCreationIndex++
-		return n
-	}
 	var order uint16
 	kept := false
 	for _, m := range o.header().FindAll(format.MsgAttribute) {
@@ -290,7 +300,9 @@ func (o *Object) attributesToDense(name string, body []byte) error {
 		}
 		own := m.CreationOrder
 		if !tracked {
-			own = next()
+			if own, err = o.nextAttributeOrder(ai); err != nil {
+				return err
+			}
 		}
 		if err := da.Insert(s, a.Name, m.Data, own); err != nil {
 			o.denseAttrs = nil
@@ -298,7 +310,9 @@ func (o *Object) attributesToDense(name string, body []byte) error {
 		}
 	}
 	if !kept {
-		order = next()
+		if order, err = o.nextAttributeOrder(ai); err != nil {
+			return err
+		}
 	}
 	if err := da.Insert(s, name, body, order); err != nil {
 		o.denseAttrs = nil
