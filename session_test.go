@@ -61,7 +61,7 @@ func TestRandomSessions(t *testing.T) {
 	}
 	t.Logf("H5MOUNT_SESSION_SEED=%d H5MOUNT_SESSIONS=%d", seed, count)
 	templates := sessionTemplates(t)
-	ops := 0
+	ops, turns := 0, 0
 	for i := 0; i < count; i++ {
 		t.Run(fmt.Sprintf("session%02d", i), func(t *testing.T) {
 			s := &session{t: t, seed: seed, num: i, rng: rand.New(rand.NewSource(seed*1000003 + int64(i)))}
@@ -73,9 +73,13 @@ func TestRandomSessions(t *testing.T) {
 			})
 			s.run(templates)
 			ops += len(s.log)
+			turns += s.turns
 		})
 	}
-	t.Logf("seed %d: %d sessions, %d operations", seed, count, ops)
+	t.Logf("seed %d: %d sessions, %d operations, %d turns of h5py editing a session's file", seed, count, ops, turns)
+	if count >= 10 && turns == 0 {
+		t.Errorf("no session let h5py take a turn")
+	}
 }
 
 // sessionTemplates makes the h5py files some sessions start from, in both
@@ -331,6 +335,7 @@ type session struct {
 	log       []string
 	k         int  // operation number
 	looped    bool // a resolve gave up on a cycle of soft links
+	turns     int  // turns h5py took at editing the file
 }
 
 func (s *session) errorf(format string, args ...any) {
@@ -435,8 +440,53 @@ func (s *session) run(templates []string) {
 		}
 	}
 	s.k = n
-	if t.Failed() {
+	if !s.finish() {
 		return
+	}
+	// Some sessions go on in turns with libhdf5: h5py edits the file the
+	// mount left, then a mount edits what h5py left, each taking up the
+	// other's structures (B-trees split, heaps grown, space freed and
+	// reused). The model starts again from libhdf5's view each turn.
+	turns := 0
+	if s.rng.Intn(2) == 0 && s.libhdf5Edits() {
+		turns = 1 + s.rng.Intn(2)
+	}
+	for turn := 0; turn < turns; turn++ {
+		if r := h5mountT(t, "unmount", s.mnt); r.code != 0 {
+			s.fatalf("unmount: %v", r)
+		}
+		seed := s.seed*7919 + int64(s.num)*131 + int64(turn)
+		s.logf("h5py edits the file (seed %d)", seed)
+		if out, err := exec.Command("/usr/bin/python3", "-c", libhdf5Turn, s.file, strconv.FormatInt(seed, 10)).CombinedOutput(); err != nil {
+			s.fatalf("h5py's turn: %v\n%s", err, out)
+		}
+		s.turns++
+		d, err := corpusDump(s.file) // before the mount locks the file
+		if err != nil {
+			s.fatalf("dump_ref.py: %v", err)
+		}
+		s.mnt = mountT(t, s.file, s.opts...)
+		s.logf("h5mount %q (after h5py's turn)", s.opts)
+		s.loadModel(d)
+		s.verifyMount("after h5py's turn")
+		n := 10 + s.rng.Intn(21)
+		for i := 0; i < n && !t.Failed(); i++ {
+			s.step()
+			s.k++
+		}
+		if !s.finish() {
+			return
+		}
+	}
+}
+
+// finish checks the mount against the model, unmounts, has libhdf5 read
+// and dump the file, and mounts it read-only to compare again; it reports
+// whether the session may go on.
+func (s *session) finish() bool {
+	t := s.t
+	if t.Failed() {
+		return false
 	}
 	s.verifyMount("before unmount")
 	if r := h5mountT(t, "unmount", s.mnt); r.code != 0 {
@@ -454,7 +504,104 @@ func (s *session) run(templates []string) {
 		}
 	}
 	checkAgainstDump(t, s.mnt, dump)
+	return !t.Failed()
 }
+
+// libhdf5Edits reports whether libhdf5 can take a turn at editing the
+// file: it reads every dataset (no Zstandard, which it lacks here) and the
+// reference dump holds every value (nothing of the sizes dumped in windows).
+func (s *session) libhdf5Edits() bool {
+	if s.defZstd {
+		return false
+	}
+	for _, e := range s.walk() {
+		if d := e.link.obj; d != nil && d.ds != nil && (d.ds.zstd || d.ds.size() > 64<<20) {
+			return false
+		}
+	}
+	return true
+}
+
+// libhdf5Turn is h5py's turn at a session's file: random groups, datasets
+// (contiguous and chunked, filtered, growable), writes, resizes, attributes
+// set and deleted, links removed, moved and added, with numpy's generator
+// seeded from argv[2]. Any libhdf5 error fails the session.
+const libhdf5Turn = `
+import sys, h5py, numpy as np
+path, seed = sys.argv[1], int(sys.argv[2])
+rng = np.random.default_rng(seed)
+DTYPES = ["<f8", "<f4", "<i4", ">i4", "|u1", "<u2", "<i8", "|i1", ">f8"]
+def values(dt, shape):
+    dt = np.dtype(dt)
+    if dt.kind == "f":
+        return rng.normal(0, 100, size=shape).astype(dt)
+    info = np.iinfo(dt)
+    return rng.integers(max(info.min, -2**40), min(info.max, 2**40), size=shape, endpoint=True).astype(dt)
+def pick(xs):
+    return xs[int(rng.integers(len(xs)))] if xs else None
+with h5py.File(path, "r+") as f:
+    for step in range(int(rng.integers(5, 16))):
+        groups, datasets = [f], []
+        def visit(name, obj):
+            if isinstance(obj, h5py.Group):
+                groups.append(obj)
+            elif isinstance(obj, h5py.Dataset) and obj.dtype.kind in "iuf" and obj.dtype.names is None:
+                datasets.append(obj)
+        f.visititems(visit)
+        g, d = pick(groups), pick(datasets)
+        name = "py%d_%d" % (seed % 997, step)
+        op = int(rng.integers(12))
+        if op == 0:
+            g.create_group(name)
+        elif op == 1:
+            dt, n = pick(DTYPES), int(rng.integers(1, 3000))
+            kw = {}
+            if rng.integers(2):
+                kw = dict(chunks=(int(rng.integers(1, 700)),), maxshape=(None,),
+                          compression=pick(["gzip", None, "lzf"]), shuffle=bool(rng.integers(2)))
+            nd = g.create_dataset(name, shape=(n,), dtype=dt, fillvalue=values(dt, ())[()], **kw)
+            k = int(rng.integers(0, n + 1))
+            nd[:k] = values(dt, (k,))
+        elif op == 2 and d is not None and d.size > 0:
+            if d.shape == ():
+                d[()] = values(d.dtype, ())
+            else:
+                a = int(rng.integers(0, d.shape[0]))
+                b = int(rng.integers(a + 1, d.shape[0] + 1))
+                d[a:b] = values(d.dtype, (b - a,) + d.shape[1:])
+        elif op == 3 and d is not None and d.chunks and d.maxshape and d.maxshape[0] is None:
+            d.resize(int(rng.integers(0, 2 * d.shape[0] + 5)), axis=0)
+        elif op == 4:
+            o = pick([g] + datasets)
+            o.attrs[pick(["a_int", "a_float", "a_text", "a_list", name])] = pick(
+                [np.int64(rng.integers(-1000, 1000)), float(rng.normal()), "text %d" % step, np.arange(int(rng.integers(1, 6)))])
+        elif op == 5:
+            o = pick([g] + datasets)
+            if len(o.attrs):
+                del o.attrs[pick(list(o.attrs))]
+        elif op == 6 and d is not None:
+            del f[d.name]
+        elif op == 7 and d is not None:
+            f.move(d.name, g.name.rstrip("/") + "/" + name)
+        elif op == 8 and d is not None:
+            g[name] = d
+        elif op == 9:
+            # enough attributes to move a new-style header's to dense storage
+            o = pick([g] + datasets)
+            for i in range(int(rng.integers(5, 14))):
+                o.attrs["%s_%d" % (name, i)] = np.int64(i)
+        elif op == 10:
+            # enough links to make a new-style group dense
+            sub = g.create_group(name)
+            for i in range(int(rng.integers(5, 20))):
+                if d is not None and rng.integers(2):
+                    sub["l%d" % i] = d
+                else:
+                    sub.create_dataset("l%d" % i, data=values(pick(DTYPES), (int(rng.integers(1, 50)),)))
+        elif op == 11 and g != f:
+            del f[g.name]
+print("ok")
+`
 
 func (s *session) compressionOpt() []string {
 	specs := []struct{ opt, shown string }{
@@ -476,6 +623,15 @@ func (s *session) loadTemplate(tpl string) {
 	d, err := corpusDump(tpl) // (libhdf5 cannot open a file a read-write mount holds)
 	if err != nil {
 		s.fatalf("dump_ref.py: %v", err)
+	}
+	s.loadModel(d)
+}
+
+// loadModel builds the model from libhdf5's dump of the mounted file and
+// the mount's bytes (checked against the dump).
+func (s *session) loadModel(d map[string]*dumpEntry) {
+	if root := d["/"]; root == nil || root.Kind != "group" || root.Error != "" {
+		s.fatalf("libhdf5 does not open the file: %+v", root)
 	}
 	objs := map[uint64]*mObj{}
 	var build func(p string) *mObj

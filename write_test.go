@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // seedOffset is the element [344,678,23,36] of the seed's 2 TiB dataset.
@@ -311,4 +312,61 @@ print("ok")`, file)
 import sys, h5py
 assert h5py.File(sys.argv[1], "r")["d"][()].tobytes() == bytes(37) + b"0123456789AB" + bytes(1)
 print("ok")`, file)
+}
+
+// TestGrowthPastACachedEndReadsTheFill: a read caches the page holding a
+// dataset's last bytes, with zeros past them as for an ordinary file. A
+// write further on grows the dataset, and the rows it skipped read as the
+// fill value (-66 here), not as the zeros the kernel kept: through a
+// write-only descriptor (direct I/O) at once, through a read-write one
+// (the kernel's cached pages) once the write's reply has gone.
+func TestGrowthPastACachedEndReadsTheFill(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "grow.h5")
+	h5py(t, `
+import sys, h5py
+with h5py.File(sys.argv[1], "w") as f:
+    for name in ("direct", "buffered"):
+        f.create_dataset(name, shape=(2789,), dtype="|i1", fillvalue=-66, chunks=(1000,), maxshape=(None,))[:100] = 5
+print("ok")`, file)
+	mnt := mountT(t, file)
+	for _, c := range []struct {
+		name  string
+		flags int
+	}{{"direct", os.O_WRONLY}, {"buffered", os.O_RDWR}} {
+		p := filepath.Join(mnt, c.name)
+		if b, err := os.ReadFile(p); err != nil || len(b) != 2789 || b[2788] != 0xbe {
+			t.Fatalf("%s: %d bytes, last %v (%v)", c.name, len(b), b[len(b)-1:], err)
+		}
+		f, err := os.OpenFile(p, c.flags, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(bytes.Repeat([]byte{1}, 171), 5219); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var b []byte
+		for try := 0; try < 50; try++ {
+			if b, err = os.ReadFile(p); err != nil {
+				t.Fatal(err)
+			}
+			if len(b) == 5390 && bytes.Equal(b[2789:5219], bytes.Repeat([]byte{0xbe}, 5219-2789)) || c.name == "direct" {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if len(b) != 5390 {
+			t.Fatalf("%s: %d bytes after the write, want 5390", c.name, len(b))
+		}
+		for i := 2789; i < 5219; i++ {
+			if b[i] != 0xbe {
+				t.Fatalf("%s: byte %d reads %#x after the growth, want the fill 0xbe", c.name, i, b[i])
+			}
+		}
+		if !bytes.Equal(b[5219:], bytes.Repeat([]byte{1}, 171)) {
+			t.Fatalf("%s: the written bytes read % x", c.name, b[5219:5230])
+		}
+	}
 }

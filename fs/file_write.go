@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"fmt"
+	"os"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -27,11 +28,27 @@ func (n *datasetNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte
 	if err != nil {
 		return 0, n.fsys.errno("write", n.path, err)
 	}
+	before := ds.Size()
 	got, err := ds.WriteAt(data, off)
 	if err != nil {
 		return 0, n.fsys.errno("write", n.path, err)
 	}
-	if _, direct := fh.(*directWrites); direct && n.readFrom.Load() {
+	_, direct := fh.(*directWrites)
+	if grew := ds.Size() > before; grew && n.readFrom.Load() && before%pageSize != 0 && !isZero(ds.FillValue()) {
+		// The kernel read the page holding the old end with zeros past
+		// it, as for a hole in an ordinary file; here the rows the write
+		// skipped read as the fill value. A direct write holds no page
+		// lock; a buffered one holds its own pages' locks until this
+		// returns, and the old end's page may be among them, so that
+		// page is dropped once the reply is on its way.
+		start := before - before%pageSize
+		if direct {
+			n.dropCachedPages("write", start, pageSize)
+		} else {
+			go n.dropCachedPages("write", start, pageSize)
+		}
+	}
+	if direct && n.readFrom.Load() {
 		// The kernel drops its cached pages of the range before it sends
 		// a direct write, but a read racing with the write may have
 		// cached the old bytes again since (xfstests generic/209).
@@ -41,9 +58,7 @@ func (n *datasetNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte
 		// others, this does it, before write(2) returns, so that every
 		// later read sees the new bytes. Only pages a read brought in can
 		// be stale, so a file nothing has read skips it.
-		if errno := n.NotifyContent(off, int64(got)); errno != 0 && errno != syscall.ENOENT {
-			n.fsys.log.Printf("write %s: dropping the kernel's cached pages: %v", n.path, errno)
-		}
+		n.dropCachedPages("write", off, int64(got))
 	}
 	return uint32(got), 0
 }
@@ -120,4 +135,23 @@ func (fsys *filesystem) sync(p string) syscall.Errno {
 		return 0
 	}
 	return fsys.errno("fsync", p, fsys.file.Sync())
+}
+
+// pageSize is the kernel's page: the unit its cache holds a file's bytes in.
+var pageSize = int64(os.Getpagesize())
+
+// dropCachedPages has the kernel forget its cached pages of [off, off+n).
+func (n *datasetNode) dropCachedPages(op string, off, size int64) {
+	if errno := n.NotifyContent(off, size); errno != 0 && errno != syscall.ENOENT {
+		n.fsys.log.Printf("%s %s: dropping the kernel's cached pages: %v", op, n.path, errno)
+	}
+}
+
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
