@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"os/exec"
@@ -369,4 +370,67 @@ print("ok")`, file)
 			t.Fatalf("%s: the written bytes read % x", c.name, b[5219:5230])
 		}
 	}
+}
+
+// TestVirtualDatasetsFollowTheirSources: a virtual dataset's bytes are its
+// sources', here in the same file. Each open of it reads what writes
+// through the sources' own files left (the kernel keeps no pages of it
+// across opens on a writable mount), and a source moved away leaves its
+// selection to the fill value, as libhdf5 reads the file then; moved back,
+// it is the source again.
+func TestVirtualDatasetsFollowTheirSources(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "vds.h5")
+	h5py(t, `
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w", libver="latest") as f:
+    f["src"] = np.arange(6, dtype="<i4")
+    lay = h5py.VirtualLayout(shape=(6,), dtype="<i4")
+    lay[:] = h5py.VirtualSource(".", "src", shape=(6,))
+    f.create_virtual_dataset("vds", lay, fillvalue=-1)
+print("ok")`, file)
+	mnt := mountT(t, file)
+	vds, src := filepath.Join(mnt, "vds"), filepath.Join(mnt, "src")
+	want := func(when string, values ...int32) {
+		t.Helper()
+		b, err := os.ReadFile(vds)
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		var w []byte
+		for _, v := range values {
+			w = binary.LittleEndian.AppendUint32(w, uint32(v))
+		}
+		if !bytes.Equal(b, w) {
+			t.Fatalf("%s: vds reads % x, want % x", when, b, w)
+		}
+	}
+	want("at first", 0, 1, 2, 3, 4, 5)
+	for i, flags := range []int{os.O_WRONLY, os.O_RDWR} {
+		f, err := os.OpenFile(src, flags, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt([]byte{7, 0, 0, 0}, int64(4*(i+1))); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want("after writes to src", 0, 7, 7, 3, 4, 5)
+	if err := os.Rename(src, src+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	want("with src moved away", -1, -1, -1, -1, -1, -1)
+	if err := os.Rename(src+".moved", src); err != nil {
+		t.Fatal(err)
+	}
+	want("with src back", 0, 7, 7, 3, 4, 5)
+	if r := h5mountT(t, "unmount", mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	h5py(t, `
+import sys, h5py
+assert list(h5py.File(sys.argv[1], "r")["vds"][()]) == [0, 7, 7, 3, 4, 5]
+print("ok")`, file)
 }

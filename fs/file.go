@@ -90,8 +90,14 @@ func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	// and a dd without conv=notrunc overwrite it and lose nothing.
 	// The kernel keeps its page cache across opens: nothing changes a
 	// read-only mount's data, and a writable mount's writes keep it
-	// current (Write).
+	// current (Write), except for virtual datasets'.
 	fh, fl := openHandle(flags, writing && ds.ReadsConverted())
+	if ds.Layout() == h5.LayoutVirtual && !n.fsys.opts.ReadOnly {
+		// Its bytes are other datasets' (in this file too), which writes
+		// through their own nodes change: each open reads them afresh,
+		// as NFS gives close-to-open consistency.
+		return fh, fl, 0
+	}
 	return fh, fl | fuse.FOPEN_KEEP_CACHE, 0
 }
 

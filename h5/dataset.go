@@ -12,10 +12,12 @@ import (
 // Dataset is an n-dimensional array of elements of one datatype.
 type Dataset struct {
 	*Object
-	Type   *Datatype
-	space  Dataspace // as stored; the extent is in extent
-	extent atomic.Pointer[[]uint64]
-	layout *format.Layout
+	// decodedAt is the file's change count when the definition was read.
+	decodedAt uint64
+	Type      *Datatype
+	space     Dataspace // as stored; the extent is in extent
+	extent    atomic.Pointer[[]uint64]
+	layout    *format.Layout
 	// Filters is the filter pipeline, in the order it was applied on write.
 	Filters []Filter
 	fill    *format.FillValue
@@ -83,9 +85,16 @@ var datasetIDs atomic.Uint64
 // keeps decoded.
 func (d *Dataset) lockToChange() {
 	d.mu.Lock()
+	d.f.changes.Add(1)
 	if !d.modified.Swap(true) {
 		d.Object.keepDataset(d)
 	}
+}
+
+// doneChanging ends what lockToChange began.
+func (d *Dataset) doneChanging() {
+	d.f.changes.Add(1)
+	d.mu.Unlock()
 }
 
 // readOnlyCacheIDs marks the cacheIDs of a read-only file's datasets (their

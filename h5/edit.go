@@ -29,8 +29,10 @@ func (f *File) edit(change func() error) error {
 	}
 	f.wr.meta.Lock()
 	defer f.wr.meta.Unlock()
+	f.changes.Add(1)
 	err := change()
 	f.forgetPaths()
+	f.changes.Add(1)
 	return err
 }
 
@@ -351,7 +353,7 @@ func (o *Object) release() error {
 // and left allocated.
 func (d *Dataset) releaseStorage() {
 	d.lockToChange()
-	defer d.mu.Unlock()
+	defer d.doneChanging()
 	f := d.f
 	w := f.wr
 	w.mu.Lock()

@@ -336,7 +336,7 @@ func (d *Dataset) Rebuild(change func(*DatasetSpec)) error {
 	// that reading it back sees them.
 	d.lockToChange()
 	err := d.flushChunks()
-	d.mu.Unlock()
+	d.doneChanging()
 	if err != nil {
 		return err
 	}
@@ -571,7 +571,7 @@ func (d *Dataset) reinterpretInPlace(t *Datatype) (bool, error) {
 		}
 	}
 	d.lockToChange()
-	defer d.mu.Unlock()
+	defer d.doneChanging()
 	if err := d.flushChunks(); err != nil {
 		return false, err
 	}

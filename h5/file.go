@@ -61,6 +61,10 @@ type File struct {
 
 	// loaded bounds the datasets a read-only file keeps decoded.
 	loaded loadedDatasets
+	// changes counts the edits of a writable file, before and after each:
+	// a virtual dataset decoded before one may draw on sources that have
+	// changed shape or place since, and is decoded again.
+	changes atomic.Uint64
 
 	shared   sohm          // shared object header message table
 	external externalFiles // open external raw data files

@@ -122,10 +122,17 @@ func (o *Object) AsGroup() (*Group, error) {
 func (o *Object) AsDataset() (*Dataset, error) {
 	o.dsMu.Lock()
 	queue := false
+	if o.ds != nil && o.ds.layout.Class == format.LayoutVirtual && o.ds.decodedAt != o.f.changes.Load() {
+		// Its sources may have been written, resized, moved or
+		// removed since: their dimensions and names decide its own.
+		o.ds, o.dsWeak = nil, weak.Pointer[Dataset]{}
+	}
 	if o.ds == nil && o.dsErr == nil {
 		if o.ds = o.dsWeak.Value(); o.ds == nil {
+			at := o.f.changes.Load()
 			o.ds, o.dsErr = openDataset(o)
 			if o.ds != nil {
+				o.ds.decodedAt = at
 				o.dsWeak = weak.Make(o.ds)
 			}
 		}

@@ -32,7 +32,7 @@ func (d *Dataset) RowBytes() int64 {
 // view read as the fill value.
 func (d *Dataset) Resize(rows uint64) error {
 	d.lockToChange()
-	defer d.mu.Unlock()
+	defer d.doneChanging()
 	return d.resizeLocked(rows)
 }
 

@@ -48,7 +48,7 @@ func (d *Dataset) WriteAt(p []byte, off int64) (int, error) {
 		return 0, nil
 	}
 	d.lockToChange()
-	defer d.mu.Unlock()
+	defer d.doneChanging()
 	origOff := off
 	end := uint64(off) + uint64(len(p))
 	if size := uint64(d.Size()); end > size {
