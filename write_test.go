@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -433,4 +434,55 @@ print("ok")`, file)
 import sys, h5py
 assert list(h5py.File(sys.argv[1], "r")["vds"][()]) == [0, 7, 7, 3, 4, 5]
 print("ok")`, file)
+}
+
+// TestReferenceTextFollowsRenames: object references read as their
+// objects' paths. After renames through a writable mount, a dataset of
+// references reads (and its size says) the new paths, as an attribute
+// holding one does, the same descriptor or a new one, whatever the kernel
+// or the text cache held before.
+func TestReferenceTextFollowsRenames(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "refs.h5")
+	h5py(t, `
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f["a"] = np.arange(3)
+    f.create_group("g")
+    f["g/b"] = 1
+    r = f.create_dataset("refs", (2,), dtype=h5py.ref_dtype)
+    r[0], r[1] = f["a"].ref, f["g/b"].ref
+    f.attrs["r"] = f["a"].ref
+print("ok")`, file)
+	mnt := mountT(t, file)
+	refs := filepath.Join(mnt, "refs")
+	held, err := os.Open(refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	check := func(want string) {
+		t.Helper()
+		b, err := os.ReadFile(refs)
+		if err != nil || string(b) != want {
+			t.Fatalf("refs reads %q (%v), want %q", b, err, want)
+		}
+		buf := make([]byte, 64)
+		n, err := held.ReadAt(buf, 0)
+		if string(buf[:n]) != want || (err != nil && err != io.EOF) {
+			t.Fatalf("a descriptor opened before reads %q (%v), want %q", buf[:n], err, want)
+		}
+		if st, err := os.Stat(refs); err != nil || st.Size() != int64(len(want)) {
+			t.Fatalf("refs: size %v (%v), want %d", st.Size(), err, len(want))
+		}
+	}
+	check("/a\n/g/b\n")
+	for _, mv := range [][2]string{{"a", "a2"}, {"g", "group"}} {
+		if err := os.Rename(filepath.Join(mnt, mv[0]), filepath.Join(mnt, mv[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("/a2\n/group/b\n")
+	if v, err := getxattr(mnt, "user.r"); err != nil || string(v) != "/a2" {
+		t.Fatalf("user.r = %q (%v), want /a2", v, err)
+	}
 }

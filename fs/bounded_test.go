@@ -8,9 +8,9 @@ import "testing"
 // value first.
 func TestBoundedCacheStaysWithinItsBudget(t *testing.T) {
 	c := newBoundedCache[textKey, []byte](10 << 10)
-	a, b := &datasetNode{}, &datasetNode{}
-	put := func(n *datasetNode, block int, size int) { c.put(textKey{n, block}, make([]byte, size), int64(size)) }
-	get := func(n *datasetNode, block int) ([]byte, bool) { return c.get(textKey{n, block}) }
+	a, b := &textForm{}, &textForm{}
+	put := func(n *textForm, block int, size int) { c.put(textKey{n, block}, make([]byte, size), int64(size)) }
+	get := func(n *textForm, block int) ([]byte, bool) { return c.get(textKey{n, block}) }
 	for i := range 100 {
 		put(a, i, 1<<10)
 		if c.bytes() > 10<<10 {

@@ -23,8 +23,10 @@ type datasetNode struct {
 	path string
 
 	// Datasets whose elements have no fixed size read as text (text.go),
-	// located once on first use.
-	textOnce sync.Once
+	// located on first use (again once links changed, for references).
+	textMu   sync.Mutex
+	textDone bool
+	textAt   uint64 // the links' generation text was rendered in
 	text     *textForm
 	textErr  error
 
@@ -92,6 +94,13 @@ func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	// read-only mount's data, and a writable mount's writes keep it
 	// current (Write), except for virtual datasets'.
 	fh, fl := openHandle(flags, writing && ds.ReadsConverted())
+	if !n.fsys.opts.ReadOnly && xattr.NeedsText(ds.Type) && ds.Type.HasReference() {
+		// References read as their objects' paths, which a rename
+		// anywhere changes, length too: reads come to the text cache
+		// each time (rendered again once links change), past a size the
+		// kernel may have cached.
+		return fh, fl | fuse.FOPEN_DIRECT_IO, 0
+	}
 	if ds.Layout() == h5.LayoutVirtual && !n.fsys.opts.ReadOnly {
 		// Its bytes are other datasets' (in this file too), which writes
 		// through their own nodes change: each open reads them afresh,

@@ -38,12 +38,21 @@ func (t *textForm) blockAt(off int64) int {
 
 // textForm returns the dataset's text form, or nil when it reads as bytes.
 // The first call renders every block, to learn the size; the blocks go to
-// the cache as they are made.
+// the cache as they are made. References read as their objects' paths, so
+// a text holding any is rendered again once links have changed.
 func (n *datasetNode) textForm(ds *h5.Dataset) (*textForm, error) {
 	if !xattr.NeedsText(ds.Type) {
 		return nil, nil
 	}
-	n.textOnce.Do(func() {
+	n.textMu.Lock()
+	defer n.textMu.Unlock()
+	gen := n.fsys.generation.Load()
+	if n.textDone && (n.textAt == gen || !ds.Type.HasReference()) {
+		return n.text, n.textErr
+	}
+	n.textDone, n.textAt, n.text, n.textErr = true, gen, nil, nil
+	func() {
+		form := &textForm{}
 		starts := []int64{0}
 		elems := ds.NumElements()
 		var scratch []byte
@@ -56,13 +65,14 @@ func (n *datasetNode) textForm(ds *h5.Dataset) (*textForm, error) {
 			}
 			scratch = block
 			kept := bytes.Clone(block)
-			n.fsys.texts.put(textKey{n, len(starts) - 1}, kept, int64(cap(kept)))
+			n.fsys.texts.put(textKey{form, len(starts) - 1}, kept, int64(cap(kept)))
 			// starts grows with the text rendered, never with a count the
 			// file claims: each block adds at least one line.
 			starts = append(starts, total+int64(len(block)))
 		}
-		n.text = &textForm{starts: starts}
-	})
+		form.starts = starts
+		n.text = form
+	}()
 	return n.text, n.textErr
 }
 
@@ -86,7 +96,7 @@ func (n *datasetNode) readText(ds *h5.Dataset, t *textForm, dest []byte, off int
 // textBlock returns block b of the text form, from the cache or rendered
 // again.
 func (n *datasetNode) textBlock(ds *h5.Dataset, t *textForm, b int) ([]byte, error) {
-	if block, ok := n.fsys.texts.get(textKey{n, b}); ok {
+	if block, ok := n.fsys.texts.get(textKey{t, b}); ok {
 		return block, nil
 	}
 	first := uint64(b) * textBlockElements
@@ -101,12 +111,12 @@ func (n *datasetNode) textBlock(ds *h5.Dataset, t *textForm, b int) ([]byte, err
 		// rendered gets here.
 		return nil, fmt.Errorf("text of elements %d to %d is %d bytes, was %d: %w", first, first+count, len(block), want, h5.ErrCorrupt)
 	}
-	n.fsys.texts.put(textKey{n, b}, block, int64(cap(block)))
+	n.fsys.texts.put(textKey{t, b}, block, int64(cap(block)))
 	return block, nil
 }
 
 // textKey names a block of a dataset's text in the filesystem's text cache.
 type textKey struct {
-	node  *datasetNode
+	form  *textForm // one rendering of one dataset's text
 	block int
 }

@@ -285,6 +285,24 @@ func (t *Datatype) ElementCount() uint64 {
 	return n
 }
 
+// HasReference reports whether elements hold references to objects, at any
+// depth: their text names the objects by path.
+func (t *Datatype) HasReference() bool {
+	switch t.Class {
+	case ClassReference:
+		return true
+	case ClassCompound:
+		for _, m := range t.Members {
+			if m.Type.HasReference() {
+				return true
+			}
+		}
+	case ClassArray, ClassEnum, ClassVLen:
+		return t.Base != nil && t.Base.HasReference()
+	}
+	return false
+}
+
 // HasVariableSize reports whether elements reference data outside the
 // element itself (vlen sequences and strings), at any depth.
 func (t *Datatype) HasVariableSize() bool {
