@@ -22,17 +22,26 @@ const conformanceDir = "conformance"
 
 // conformanceFiles lists the HDF5 files of testdata/conformance by name.
 func conformanceFiles(t *testing.T) []string {
+	return testdataFiles(t, conformanceDir, "gen_conformance.py", 1, "*.h5")
+}
+
+// testdataFiles lists by name the files of testdata/dir that match the
+// patterns, and fails the test when fewer than least are there (the
+// script in scripts/ makes them).
+func testdataFiles(t *testing.T, dir, script string, least int, patterns ...string) []string {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", conformanceDir, "*.h5"))
-	if err != nil {
-		t.Fatal(err)
+	var names []string
+	for _, pat := range patterns {
+		paths, err := filepath.Glob(filepath.Join("testdata", dir, pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range paths {
+			names = append(names, filepath.Base(p))
+		}
 	}
-	if len(paths) == 0 {
-		t.Fatalf("no testdata/%s/*.h5 (run /usr/bin/python3 scripts/gen_conformance.py)", conformanceDir)
-	}
-	names := make([]string, len(paths))
-	for i, p := range paths {
-		names[i] = filepath.Base(p)
+	if len(names) < least {
+		t.Fatalf("%d files %q in testdata/%s, want %d (run /usr/bin/python3 scripts/%s)", len(names), patterns, dir, least, script)
 	}
 	sort.Strings(names)
 	return names

@@ -12,8 +12,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -27,22 +25,7 @@ const producersDir = "producers"
 
 // producerFiles lists testdata/producers' HDF5 files by name.
 func producerFiles(t *testing.T) []string {
-	t.Helper()
-	var names []string
-	for _, pat := range []string{"*.h5", "*.nc"} {
-		paths, err := filepath.Glob(filepath.Join("testdata", producersDir, pat))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range paths {
-			names = append(names, filepath.Base(p))
-		}
-	}
-	if len(names) < 4 {
-		t.Fatalf("only %d files in testdata/%s (run /usr/bin/python3 scripts/gen_producers.py)", len(names), producersDir)
-	}
-	sort.Strings(names)
-	return names
+	return testdataFiles(t, producersDir, "gen_producers.py", 4, "*.h5", "*.nc")
 }
 
 // TestProducerFilesMount mounts each producer's file read-only and checks

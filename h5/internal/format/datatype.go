@@ -288,37 +288,32 @@ func (t *Datatype) ElementCount() uint64 {
 // HasReference reports whether elements hold references to objects, at any
 // depth: their text names the objects by path.
 func (t *Datatype) HasReference() bool {
-	switch t.Class {
-	case ClassReference:
-		return true
-	case ClassCompound:
-		for _, m := range t.Members {
-			if m.Type.HasReference() {
-				return true
-			}
-		}
-	case ClassArray, ClassEnum, ClassVLen:
-		return t.Base != nil && t.Base.HasReference()
-	}
-	return false
+	return t.anyPart(func(p *Datatype) bool { return p.Class == ClassReference })
 }
 
 // HasVariableSize reports whether elements reference data outside the
 // element itself (vlen sequences and strings), at any depth.
 func (t *Datatype) HasVariableSize() bool {
-	switch t.Class {
-	case ClassVLen:
+	return t.anyPart(func(p *Datatype) bool {
+		return p.Class == ClassVLen || p.Class == ClassReference && p.RefType >= RefObject2
+	})
+}
+
+// anyPart reports whether t or a type it is built from (members, array,
+// enum and sequence bases) matches.
+func (t *Datatype) anyPart(match func(*Datatype) bool) bool {
+	if match(t) {
 		return true
+	}
+	switch t.Class {
 	case ClassCompound:
 		for _, m := range t.Members {
-			if m.Type.HasVariableSize() {
+			if m.Type.anyPart(match) {
 				return true
 			}
 		}
-	case ClassArray, ClassEnum:
-		return t.Base != nil && t.Base.HasVariableSize()
-	case ClassReference:
-		return t.RefType >= RefObject2
+	case ClassArray, ClassEnum, ClassVLen:
+		return t.Base != nil && t.Base.anyPart(match)
 	}
 	return false
 }
