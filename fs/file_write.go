@@ -140,7 +140,8 @@ func (fsys *filesystem) sync(p string) syscall.Errno {
 // pageSize is the kernel's page: the unit its cache holds a file's bytes in.
 var pageSize = int64(os.Getpagesize())
 
-// dropCachedPages has the kernel forget its cached pages of [off, off+n).
+// dropCachedPages has the kernel forget its cached pages of [off,
+// off+size), every page for a size of 0, and its cached attributes.
 func (n *datasetNode) dropCachedPages(op string, off, size int64) {
 	if errno := n.NotifyContent(off, size); errno != 0 && errno != syscall.ENOENT {
 		n.fsys.log.Printf("%s %s: dropping the kernel's cached pages: %v", op, n.path, errno)

@@ -52,9 +52,7 @@ func (n *datasetNode) Setxattr(ctx context.Context, attr string, data []byte, fl
 		// The definition changed: the size, and the bytes of a dataset
 		// defined anew (a new fill value, type or shape), are no longer
 		// what the kernel may have cached.
-		if errno := n.NotifyContent(0, 0); errno != 0 && errno != syscall.ENOENT {
-			n.fsys.log.Printf("setxattr %s %s: dropping the kernel's cached attributes: %v", attr, n.path, errno)
-		}
+		n.dropCachedPages("setxattr "+attr, 0, 0)
 		return 0
 	}
 	return n.fsys.setAttribute(n.obj, n.path, attr, data, flags)

@@ -458,7 +458,6 @@ func part(was []byte, from, to uint64) []byte {
 		return nil
 	}
 	return was[from:to]
-
 }
 
 // unconvertInteger stores a full-width integer in an N-bit field: values
