@@ -77,15 +77,7 @@ func benchDataset(b *testing.B, dims, chunks []uint64, compressed bool, cache in
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { r.Close() })
-	o, err := r.OpenPath("/d")
-	if err != nil {
-		b.Fatal(err)
-	}
-	rd, err := o.AsDataset()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return rd, data
+	return openDatasetRW(b, r, "/d"), data
 }
 
 // BenchmarkReadAtRandom4K is the random pread case: 4 KiB at random

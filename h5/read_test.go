@@ -154,14 +154,7 @@ func readInOrder(t *testing.T, name string, cacheBytes int64, want []byte) *h5.F
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := f.OpenPath("/d")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := o.AsDataset()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := openDatasetRW(t, f, "/d")
 	got := make([]byte, len(want))
 	const step = 64 << 10
 	for off := 0; off < len(got); off += step {

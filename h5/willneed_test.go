@@ -46,15 +46,7 @@ func TestSequentialReadHintsStoredChunks(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { r.Close() })
-		o, err := r.OpenPath("/d")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ds, err := o.AsDataset()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return hr, ds
+		return hr, openDatasetRW(t, r, "/d")
 	}
 
 	hr, ds := open()

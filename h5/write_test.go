@@ -38,15 +38,15 @@ func copyFile(t *testing.T, src string) string {
 }
 
 // openDatasetRW opens the dataset at path p of f (read-only or writable).
-func openDatasetRW(t *testing.T, f *h5.File, p string) *h5.Dataset {
-	t.Helper()
+func openDatasetRW(tb testing.TB, f *h5.File, p string) *h5.Dataset {
+	tb.Helper()
 	o, err := f.OpenPath(p)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	d, err := o.AsDataset()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return d
 }
