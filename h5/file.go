@@ -170,9 +170,10 @@ func (f *File) superblockExtension() (*format.ObjectHeader, error) {
 // multi or split driver set, whose objects live in other files.
 func (f *File) checkStandalone(size int64) error {
 	sb := f.sb
-	// libhdf5 compares the file's size with the stored end of file.
-	if sb.EOFAddr != format.Undefined && uint64(size) < sb.EOFAddr {
-		return format.Corruptf(sb.Addr, "superblock", "truncated file: %d bytes, the superblock says %d (a member of a family of files?)", size, sb.EOFAddr)
+	// libhdf5 compares the file's size with the end the superblock
+	// records, counted from the file's first byte.
+	if eoa, ok := sb.EndOfAllocation(); ok && uint64(size) < sb.BaseAddr+eoa {
+		return format.Corruptf(sb.Addr, "superblock", "truncated file: %d bytes, the superblock says %d (a member of a family of files?)", size, sb.BaseAddr+eoa)
 	}
 	if sb.Version < 2 && sb.DriverInfoAddr != format.Undefined {
 		b, err := f.r.Read(sb.DriverInfoAddr, 16, "driver information block")

@@ -88,14 +88,7 @@ func OpenFileRW(name string, opt *Options) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The superblock's end of file counts from the file's first byte, a
-	// user block (MATLAB's 512 bytes) included, as libhdf5's stored_eof
-	// does; the end of allocated space, like every other address, counts
-	// from the base address.
-	var disk uint64
-	if f.sb.EOFAddr != format.Undefined && f.sb.EOFAddr > f.sb.BaseAddr {
-		disk = f.sb.EOFAddr - f.sb.BaseAddr
-	}
+	disk, _ := f.sb.EndOfAllocation()
 	eoa := disk
 	if end := uint64(st.Size()) - f.sb.BaseAddr; uint64(st.Size()) > f.sb.BaseAddr && end > eoa {
 		eoa = end // never allocate over bytes that are there
@@ -349,9 +342,9 @@ func (f *File) commit() error {
 	}
 	sbOff := int64(f.sb.Addr)
 	if eoa != before {
-		w.ov.write(f.sb.EncodeWithEOF(f.sb.BaseAddr+eoa), sbOff)
+		w.ov.write(f.sb.EncodeWithEOF(eoa), sbOff)
 	}
-	j := &journal{sbOff: sbOff, sbImage: f.sb.EncodeWithEOF(f.sb.BaseAddr + before), records: w.ov.records()}
+	j := &journal{sbOff: sbOff, sbImage: f.sb.EncodeWithEOF(before), records: w.ov.records()}
 	// A change of the superblock alone is one sector's write, which the
 	// disk makes whole or not at all: no journal needed.
 	alone := len(j.records) == 1 && j.records[0].off == sbOff && sbOff%512 == 0 && len(j.records[0].data) <= 512

@@ -1093,6 +1093,25 @@ def userblock(f, ctx):
     group(f, "g").attrs["a"] = 1
 
 
+def userblock_prepended(f, ctx):
+    """A file moved behind a 1 KiB user block after libhdf5 wrote it: its
+    superblock's base address still says 0, so libhdf5 counts the stored end
+    of file from the superblock (NeXus files from PSI's SLS carry 32 KiB of
+    XMP this way)."""
+    ds(f, "x", np.arange(10, dtype="<i2"))
+    ds(f, "grow", smooth(ctx.rs, (30, 4), "<f8"), chunks=(8, 4), maxshape=(None, 4), compression="gzip")
+    group(f, "g").attrs["a"] = 1
+
+
+def prepend_userblock(path, size):
+    """Move the file behind a user block of size bytes, changing no byte of it."""
+    with open(path, "rb") as fh:
+        body = fh.read()
+    text = b"h5mount conformance: bytes put in front after libhdf5 wrote the file.\n"
+    with open(path, "wb") as fh:
+        fh.write(text + b"\0" * (size - len(text)) + body)
+
+
 def offsets4(f, ctx):
     """Size of offsets and lengths 4 (H5Pset_sizes(4, 4))."""
     g = group(f, "g")
@@ -1200,6 +1219,7 @@ FEATURES = [
     ("vds_src", vds_src, {}),
     ("vds", vds, {}),
     ("userblock", userblock, {"userblock": 512}),
+    ("userblock_prepended", userblock_prepended, {"prepend": 1024}),
     ("offsets4", offsets4, {"sizes": (4, 4)}),
     ("page", page, {"page": 512}),
     ("superblock_v1", superblock_v1, {"istore_k": 64}),
@@ -1295,10 +1315,12 @@ def main():
         for style in ("default", "latest"):
             ctx = Ctx(name, style)
             path = ctx.stem + ".h5"
-            with new_file(path, style, **opts) as f:
+            with new_file(path, style, **{k: v for k, v in opts.items() if k != "prepend"}) as f:
                 fn(f, ctx)
             if opts.get("userblock"):
                 write_userblock(path)
+            if opts.get("prepend"):
+                prepend_userblock(path, opts["prepend"])
             made.append(path)
     for path in made:
         d = dump_ref.dump(path)

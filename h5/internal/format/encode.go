@@ -54,10 +54,12 @@ func (sb *Superblock) EOFFieldOffset() int {
 	return 12 + 2*sb.Sizes.Offset
 }
 
-// EncodeWithEOF returns the superblock's bytes with a new end-of-file
-// address (from the file's first byte, user block included, as libhdf5
-// stores it), checksum recomputed where the version has one.
-func (sb *Superblock) EncodeWithEOF(eof uint64) []byte {
+// EncodeWithEOF returns the superblock's bytes with the end-of-file field
+// for an end of allocated space at eoa (counted, like every address, from
+// the base address in effect), checksum recomputed where the version has
+// one.
+func (sb *Superblock) EncodeWithEOF(eoa uint64) []byte {
+	eof := sb.storedEOF(eoa)
 	raw := append([]byte(nil), sb.Raw...)
 	off := sb.EOFFieldOffset()
 	for i := 0; i < sb.Sizes.Offset; i++ {

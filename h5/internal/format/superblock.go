@@ -54,6 +54,29 @@ type Superblock struct {
 
 const signature = "\x89HDF\r\n\x1a\n"
 
+// The end-of-file field holds the end of allocated space plus the base
+// address as its own field has it, which libhdf5 takes back off when it
+// opens the file (H5F__super_read). For most files that base is where the
+// superblock is, and the field is the file's size, user block included.
+// A writer that put the superblock behind a user block and still stored a
+// base of 0 (NeXus files from PSI's SLS, with 32 KiB of XMP in front) has
+// the field count from the superblock: writing the file's size there made
+// libhdf5 refuse the file as truncated by the user block's length.
+
+// storedEOF is the end-of-file field for an end of allocated space at eoa.
+func (sb *Superblock) storedEOF(eoa uint64) uint64 { return eoa + sb.StoredBaseAddr }
+
+// EndOfAllocation is the end of allocated space the end-of-file field
+// records, counted from the base address in effect; ok is false when the
+// field is undefined or below the stored base address (which libhdf5
+// reads as an end past any file).
+func (sb *Superblock) EndOfAllocation() (eoa uint64, ok bool) {
+	if sb.EOFAddr == Undefined || sb.EOFAddr < sb.StoredBaseAddr {
+		return 0, false
+	}
+	return sb.EOFAddr - sb.StoredBaseAddr, true
+}
+
 // FindSuperblock searches for the signature at 0, 512, 1024, 2048, ... and
 // decodes the superblock found there.
 func FindSuperblock(r io.ReaderAt, size int64) (*Superblock, error) {
