@@ -298,15 +298,18 @@ func DecodeFillValue(buf []byte, addr uint64) (*FillValue, error) {
 	case 1, 2:
 		f.AllocTime = d.U8()
 		f.WriteTime = d.U8()
-		f.Defined = d.U8() != 0
-		if f.Version == 1 || f.Defined {
-			if d.Remaining() >= 4 {
-				n := d.U32()
-				f.Value = d.Bytes(int(n))
-				if n == 0 {
-					f.Value = nil
-				}
-			}
+		defined := d.U8() != 0
+		// The size is signed: libhdf5 reads -1, as PyTables 1.x wrote
+		// for H5D_FILL_VALUE_UNDEFINED, as no value at all, and 0 as the
+		// default (zeros). Version 1 stores the size even when no value
+		// is defined; libhdf5 then ignores it.
+		size := int32(-1)
+		if (f.Version == 1 || defined) && d.Remaining() >= 4 {
+			size = int32(d.U32())
+		}
+		f.Defined = defined && size >= 0
+		if f.Defined && size > 0 {
+			f.Value = d.Bytes(int(size))
 		}
 	case 3:
 		flags := d.U8()
