@@ -76,6 +76,7 @@ import glob
 import os
 import subprocess
 import sys
+import tempfile
 
 
 def _plugin_dir():
@@ -1094,22 +1095,30 @@ def userblock(f, ctx):
 
 
 def userblock_prepended(f, ctx):
-    """A file moved behind a 1 KiB user block after libhdf5 wrote it: its
+    """A file given a 1 KiB user block by h5jam after libhdf5 wrote it: its
     superblock's base address still says 0, so libhdf5 counts the stored end
     of file from the superblock (NeXus files from PSI's SLS carry 32 KiB of
-    XMP this way)."""
+    XMP the same way)."""
     ds(f, "x", np.arange(10, dtype="<i2"))
     ds(f, "grow", smooth(ctx.rs, (30, 4), "<f8"), chunks=(8, 4), maxshape=(None, 4), compression="gzip")
     group(f, "g").attrs["a"] = 1
 
 
 def prepend_userblock(path, size):
-    """Move the file behind a user block of size bytes, changing no byte of it."""
+    """Put a user block of size bytes in front of the file with h5jam, which
+    leaves the HDF5 bytes as they are."""
+    text = b"h5mount conformance: a user block h5jam put in front of the file.\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        ub, out = os.path.join(tmp, "ub"), os.path.join(tmp, "out.h5")
+        with open(ub, "wb") as fh:
+            fh.write(text + b"\0" * (size - len(text)))
+        subprocess.run(["h5jam", "-i", path, "-u", ub, "-o", out], check=True)
+        with open(out, "rb") as fh:
+            jammed = fh.read()
     with open(path, "rb") as fh:
-        body = fh.read()
-    text = b"h5mount conformance: bytes put in front after libhdf5 wrote the file.\n"
+        assert jammed[size:] == fh.read(), "h5jam changed the HDF5 bytes"
     with open(path, "wb") as fh:
-        fh.write(text + b"\0" * (size - len(text)) + body)
+        fh.write(jammed)
 
 
 def offsets4(f, ctx):
