@@ -36,13 +36,13 @@ for pkg in hdf5-filter-plugin hdf5-plugin-lzf bitshuffle hdf5-filter-plugin-blos
     python3-tables python3-pandas python3-netcdf4; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
 if [ ${#missing[@]} -gt 0 ]; then
     say "installing packages (missing: ${missing[*]})"
-    SUDO=""
-    if [ "$(id -u)" -ne 0 ]; then
-        SUDO="sudo"
-    fi
-    export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update
     # gcc: go test -race needs cgo
     $SUDO apt-get install -y fuse3 attr python3-h5py hdf5-tools hdf5-filter-plugin \
@@ -59,6 +59,14 @@ if ! command -v versitygw >/dev/null 2>&1; then
     say "installing versitygw into $HOME/go/bin"
     GOBIN="$HOME/go/bin" go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 fi
+
+# h5wasm: libhdf5 2.0 compiled to WebAssembly, the judge of files only libhdf5 2.0 reads
+step="installing h5wasm"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    say "installing nodejs and npm"
+    $SUDO apt-get install -y nodejs npm
+fi
+scripts/libhdf5v2/install.sh
 
 # --- 2. FUSE must be there ------------------------------------------------------
 step="checking FUSE"

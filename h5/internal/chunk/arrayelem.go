@@ -50,6 +50,18 @@ func chunkSizeLen(chunkBytes uint64) int {
 	return n
 }
 
+// filteredSizeLen is the width of the chunk-size field of a filtered chunk
+// in the dataset's index. Layout message version 5 (libhdf5 2.0, libver
+// v200 or latest) gives it the file's size of lengths, so that a filter may
+// grow a chunk past what the unfiltered size's width could hold; version 4
+// derives it from the chunk size (chunkSizeLen).
+func filteredSizeLen(p *Params) int {
+	if p.Layout.Version >= 5 {
+		return p.R.Sizes.Length
+	}
+	return chunkSizeLen(layoutChunkBytes(p))
+}
+
 // layoutChunkBytes is the chunk size as the layout message gives it.
 func layoutChunkBytes(p *Params) uint64 {
 	n := uint64(p.Layout.ElementSize)
@@ -79,7 +91,7 @@ func newElemCodec(p *Params, addr uint64, what string, client, elemSize uint8) (
 		if !p.Filtered {
 			return c, format.Corruptf(addr, what, "filtered chunk index for a dataset without filters")
 		}
-		c.sizeLen = chunkSizeLen(layoutChunkBytes(p))
+		c.sizeLen = filteredSizeLen(p)
 	default:
 		return c, format.Unsupportedf(addr, what, "client ID %d", client)
 	}
@@ -329,7 +341,7 @@ func newWriteCodec(p *Params, addr uint64, what string) (elemCodec, uint8, error
 	es := p.R.Sizes.Offset
 	if p.Filtered {
 		client = clientFilteredChunk
-		es += chunkSizeLen(layoutChunkBytes(p)) + 4
+		es += filteredSizeLen(p) + 4
 	}
 	if es > 255 {
 		return elemCodec{}, 0, format.Corruptf(addr, what, "element size %d", es)

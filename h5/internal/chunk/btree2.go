@@ -48,16 +48,9 @@ func newBTree2Index(p Params, filtered bool) *btree2Index {
 	l := p.Layout
 	x := &btree2Index{p: p, rank: len(l.ChunkDims), filtered: filtered}
 	// layout->size of libhdf5: the chunk dimensions times the element size.
-	elem := uint64(l.ElementSize)
-	if elem == 0 {
-		elem = uint64(p.ElementSize)
-	}
-	x.chunkBytes = elem
-	for _, c := range l.ChunkDims {
-		x.chunkBytes *= c
-	}
+	x.chunkBytes = layoutChunkBytes(&p)
 	if filtered {
-		x.sizeLen = chunkSizeLen(x.chunkBytes)
+		x.sizeLen = filteredSizeLen(&p)
 	}
 	return x
 }

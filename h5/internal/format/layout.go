@@ -125,7 +125,9 @@ func DecodeLayout(buf []byte, addr uint64, sizes Sizes) (*Layout, error) {
 				l.Size *= x
 			}
 		}
-	case 3, 4:
+	case 3, 4, 5:
+		// Version 5 (libhdf5 2.0, libver v200) has version 4's fields; its
+		// chunk indexes store filtered chunks' sizes wider (chunk package).
 		l.Class = d.U8()
 		switch l.Class {
 		case LayoutCompact:

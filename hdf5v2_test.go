@@ -1,0 +1,264 @@
+package main
+
+// A file as libhdf5 2.0 writes it with libver v200 (testdata/hdf5v2, made by
+// scripts/libhdf5v2/gen.mjs through h5wasm, libhdf5 2.0.0 compiled to
+// WebAssembly): its filtered chunked datasets have layout message version
+// 5, whose chunk indexes keep each chunk's stored size in 8 bytes, and which
+// libhdf5 1.10 (h5py, h5dump here) cannot open. libhdf5 2.0 is the judge in
+// both directions: the mount must read what it reads, and it must read what
+// a mount wrote.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const hdf5v2File = "hdf5v2/v200.h5"
+
+// v2Dataset and v2Attribute are entries of the reference gen.mjs wrote, and
+// of the expectations check.mjs checks a file against.
+type v2Dataset struct {
+	Path    string   `json:"path"`
+	Shape   []uint64 `json:"shape"`
+	SHA256  string   `json:"sha256"`
+	Filters []int    `json:"filters,omitempty"`
+}
+
+type v2Attribute struct {
+	Path  string `json:"path"`
+	Name  string `json:"name"`
+	Value any    `json:"value"`
+}
+
+type v2Expect struct {
+	Datasets   []v2Dataset   `json:"datasets"`
+	Attributes []v2Attribute `json:"attributes"`
+	Groups     []string      `json:"groups,omitempty"`
+	Absent     []string      `json:"absent,omitempty"`
+}
+
+func loadV2Reference(t *testing.T) v2Expect {
+	t.Helper()
+	b, err := os.ReadFile(fixture(t, hdf5v2File+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref v2Expect
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	filtered := 0
+	for _, d := range ref.Datasets {
+		if len(d.Filters) > 0 {
+			filtered++
+		}
+	}
+	if len(ref.Datasets) < 8 || filtered < 5 {
+		t.Fatalf("%s.json lists %d datasets, %d filtered (run node scripts/libhdf5v2/gen.mjs)", hdf5v2File, len(ref.Datasets), filtered)
+	}
+	return ref
+}
+
+// checkWithLibhdf5v2 has libhdf5 2.0 read file and compare it with want.
+// Without node and h5wasm (scripts/libhdf5v2/install.sh, which
+// scripts/test.sh runs) the test fails: it is never skipped.
+func checkWithLibhdf5v2(t *testing.T, file string, want v2Expect) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("no node on PATH: libhdf5 2.0 (h5wasm) cannot judge %s (scripts/test.sh installs it)", file)
+	}
+	dir, err := filepath.Abs("scripts/libhdf5v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "h5wasm")); err != nil {
+		t.Fatalf("h5wasm is not installed: run scripts/libhdf5v2/install.sh (%v)", err)
+	}
+	spec, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specFile := filepath.Join(t.TempDir(), "expect.json")
+	if err := os.WriteFile(specFile, spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(dir, "check.mjs"), file, specFile)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("libhdf5 2.0 reads %s otherwise than expected (%v):\n%s", file, err, out)
+	}
+}
+
+// attrText is the text the mount should show for an attribute value as
+// libhdf5 2.0 read it (a number or a string).
+func attrText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+func shapeText(shape []uint64) string {
+	s := make([]string, len(shape))
+	for i, n := range shape {
+		s[i] = strconv.FormatUint(n, 10)
+	}
+	return strings.Join(s, ",")
+}
+
+// TestLibhdf5v2FileMounts: every dataset reads as libhdf5 2.0 reads it,
+// byte for byte, with its shape and attributes.
+func TestLibhdf5v2FileMounts(t *testing.T) {
+	requireFUSE(t)
+	ref := loadV2Reference(t)
+	mnt := mountT(t, fixture(t, hdf5v2File))
+	for _, d := range ref.Datasets {
+		p := inMount(mnt, d.Path)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Errorf("%s: %v", d.Path, err)
+			continue
+		}
+		if got := sha256Hex(b); got != d.SHA256 {
+			t.Errorf("%s: sha256 %s of %d bytes, want %s", d.Path, got, len(b), d.SHA256)
+		}
+		if shape, err := getxattr(p, "user.h5.shape"); err != nil || string(shape) != shapeText(d.Shape) {
+			t.Errorf("%s: user.h5.shape %q (%v), want %q", d.Path, shape, err, shapeText(d.Shape))
+		}
+	}
+	for _, a := range ref.Attributes {
+		got, err := getxattr(inMount(mnt, a.Path), "user."+a.Name)
+		if err != nil || string(got) != attrText(a.Value) {
+			t.Errorf("%s: user.%s = %q (%v), want %q", a.Path, a.Name, got, err, attrText(a.Value))
+		}
+	}
+}
+
+// patternBytes is n bytes that differ from dataset to dataset and from
+// what the file held.
+func patternBytes(seed string, n int) []byte {
+	out := make([]byte, 0, n+sha256.Size)
+	h := sha256.Sum256([]byte(seed))
+	for len(out) < n {
+		out = append(out, h[:]...)
+		h = sha256.Sum256(h[:])
+	}
+	return out[:n]
+}
+
+// TestLibhdf5v2ReadsEditedFile: a mount rewrites every dataset of the file
+// in three unaligned pieces (chunks re-filtered and stored anew, their
+// 8-byte sizes in the version 5 indexes), grows the datasets that can grow
+// and shrinks one, moves, removes and makes objects and sets attributes;
+// libhdf5 2.0 must then read exactly that.
+func TestLibhdf5v2ReadsEditedFile(t *testing.T) {
+	requireFUSE(t)
+	ref := loadV2Reference(t)
+	file := copyFixture(t, hdf5v2File, t.TempDir())
+	mnt := mountT(t, file)
+	want := v2Expect{Groups: []string{"/made"}, Absent: []string{"/filtered/single", "/plain/contig"}}
+	for _, d := range ref.Datasets {
+		p := inMount(mnt, d.Path)
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := patternBytes(d.Path, int(st.Size()))
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cut := range [][2]int{{0, len(data) / 3}, {len(data) / 3, 2*len(data)/3 + 1}, {2*len(data)/3 + 1, len(data)}} {
+			if _, err := f.WriteAt(data[cut[0]:cut[1]], int64(cut[0])); err != nil {
+				t.Fatalf("%s: write at %d: %v", d.Path, cut[0], err)
+			}
+		}
+		shape := append([]uint64(nil), d.Shape...)
+		maxshape, err := getxattr(p, "user.h5.maxshape")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(string(maxshape), "-1") {
+			// Grow by 37 rows, written past the end.
+			row := len(data) / int(shape[0])
+			more := patternBytes(d.Path+" rows", 37*row)
+			if _, err := f.WriteAt(more, int64(len(data))); err != nil {
+				t.Fatalf("%s: growing: %v", d.Path, err)
+			}
+			data = append(data, more...)
+			shape[0] += 37
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if d.Path == "/plain/earray" {
+			// And one shrinks again, below its first size.
+			row := len(data) / int(shape[0])
+			if err := os.Truncate(p, int64(300*row)); err != nil {
+				t.Fatal(err)
+			}
+			data, shape[0] = data[:300*row], 300
+		}
+		got, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%s: reads back %d bytes (%v), not the %d written", d.Path, len(got), err, len(data))
+		}
+		path := d.Path
+		switch path {
+		case "/filtered/single", "/plain/contig":
+			continue // removed or moved below
+		}
+		want.Datasets = append(want.Datasets, v2Dataset{Path: path, Shape: shape, SHA256: sha256Hex(data)})
+	}
+	contig, err := os.ReadFile(inMount(mnt, "/plain/contig"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(inMount(mnt, "/made"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(inMount(mnt, "/plain/contig"), inMount(mnt, "/made/contig")); err != nil {
+		t.Fatal(err)
+	}
+	want.Datasets = append(want.Datasets, v2Dataset{Path: "/made/contig", Shape: []uint64{256}, SHA256: sha256Hex(contig)})
+	if err := os.Remove(inMount(mnt, "/filtered/single")); err != nil {
+		t.Fatal(err)
+	}
+	made := patternBytes("new", 5000)
+	if err := os.WriteFile(inMount(mnt, "/made/new"), made, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want.Datasets = append(want.Datasets, v2Dataset{Path: "/made/new", Shape: []uint64{5000}, SHA256: sha256Hex(made)})
+	for _, a := range []v2Attribute{
+		{"/", "title", "edited through h5mount"},
+		{"/filtered", "added", float64(7)},
+		{"/made", "where", "a new group"},
+		{"/filtered/farray", "units", "K"},
+	} {
+		if err := setxattrString(inMount(mnt, a.Path), "user."+a.Name, attrText(a.Value)); err != nil {
+			t.Fatalf("setfattr %s on %s: %v", a.Name, a.Path, err)
+		}
+		want.Attributes = append(want.Attributes, a)
+	}
+	want.Attributes = append(want.Attributes, v2Attribute{"/", "version", float64(2)}, v2Attribute{"/plain/sub/deeper", "units", "m/s"})
+	if r := unmountParallel(t, mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	checkWithLibhdf5v2(t, file, want)
+}
