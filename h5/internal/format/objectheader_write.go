@@ -155,6 +155,28 @@ func (c *editChunk) mergeNulls(hdr int) {
 	c.slots = out
 }
 
+// tidyGap leaves a version 2 chunk as libhdf5 1.12 and later read it
+// (H5O__chunk_deserialize): a gap at the end only in a chunk without null
+// messages, and never one that could hold a message header. A null message
+// takes the gap in, the messages after it moving up, as libhdf5's
+// H5O__eliminate_gap does; libhdf5 2.0 refused the headers that an edit
+// had left with both ("gap in chunk with no null messages").
+func (c *editChunk) tidyGap(hdr int) {
+	if c.gap >= uint64(hdr) {
+		c.slots = append(c.slots, slot{typ: MsgNil, data: make([]byte, c.gap-uint64(hdr))})
+		c.gap = 0
+	}
+	for i := range c.slots {
+		if c.gap == 0 {
+			return
+		}
+		if s := &c.slots[i]; s.typ == MsgNil && len(s.data)+int(c.gap) <= 0xffff {
+			s.data = make([]byte, len(s.data)+int(c.gap))
+			c.gap = 0
+		}
+	}
+}
+
 // place puts a body of size need (with its header) into a null slot of c,
 // and returns the slot, or nil when no null slot fits.
 func (e *HeaderEdit) place(c *editChunk, need int) *slot {
@@ -351,6 +373,9 @@ func (e *HeaderEdit) encodeChunk(i int, c *editChunk) ([]byte, uint64, error) {
 		} else {
 			enc.Bytes([]byte("OCHK"))
 		}
+	}
+	if e.h.Version == 2 {
+		c.tidyGap(e.msgHeaderSize())
 	}
 	for _, s := range c.slots {
 		if e.h.Version == 1 {

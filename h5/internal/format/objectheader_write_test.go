@@ -41,6 +41,7 @@ func TestHeaderEditsMatchModel(t *testing.T) {
 					t.Fatalf("step %d: %v", step, err)
 				}
 				checkHeaderModel(t, h, model, step)
+				checkChunkGaps(t, h, step)
 				e, err := EditObjectHeader(r, h)
 				if err != nil {
 					t.Fatalf("step %d: %v", step, err)
@@ -96,6 +97,34 @@ func TestHeaderEditsMatchModel(t *testing.T) {
 			}
 			checkHeaderModel(t, h, model, -1)
 		})
+	}
+}
+
+// checkChunkGaps checks what libhdf5 1.12 and later check of each version 2
+// chunk they read (H5O__chunk_deserialize): unused bytes at its end fewer
+// than a message header, and only in a chunk without null messages.
+func checkChunkGaps(t *testing.T, h *ObjectHeader, step int) {
+	t.Helper()
+	if h.Version != 2 {
+		return
+	}
+	hdr := uint64(4)
+	if h.Flags&0x04 != 0 {
+		hdr = 6
+	}
+	for _, c := range h.Chunks {
+		end, nulls := c.MsgStart, 0
+		for _, m := range h.Messages {
+			if m.Addr >= c.MsgStart && m.Addr <= c.MsgEnd {
+				end = max(end, m.Addr+uint64(len(m.Data)))
+				if m.Type == MsgNil {
+					nulls++
+				}
+			}
+		}
+		if gap := c.MsgEnd - end; gap >= hdr || gap > 0 && nulls > 0 {
+			t.Fatalf("step %d: chunk at 0x%x ends in a gap of %d bytes beside %d null messages", step, c.Addr, gap, nulls)
+		}
 	}
 }
 
