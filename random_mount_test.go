@@ -266,6 +266,9 @@ func TestRandomFilesWriteThrough(t *testing.T) {
 					t.Logf("edits:\n%s", strings.Join(m.edits, "\n"))
 				}
 			}()
+			for _, msgs := range libhdf5v2NewErrors(t, [][2]string{{f.path, file}}) {
+				t.Errorf("libhdf5 2.0 fails on the edited file (not on the original): %s", strings.Join(msgs, "; "))
+			}
 			if out, err := exec.Command("h5dump", dumpArgs...).CombinedOutput(); err != nil {
 				tail := out
 				if len(tail) > 2000 {

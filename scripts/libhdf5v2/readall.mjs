@@ -15,62 +15,58 @@ import { createHash } from "node:crypto";
 const h5wasm = await import("h5wasm/node");
 await h5wasm.ready;
 
+const message = (e) => String(e?.message ?? e).split("\n")[0];
+const json = (v) => JSON.stringify(v, (k, x) => (typeof x === "bigint" ? x.toString() : ArrayBuffer.isView(x) ? Array.from(x, String) : x)) ?? "";
+
 function readAll(path) {
   const f = new h5wasm.File(path, "r");
+  if (f.file_id < 0n) {
+    return { digest: "", errors: ["\"/\"\tthe file does not open"] };
+  }
   const h = createHash("sha256");
-  const seen = new Set();
   const errors = [];
-  let where = "/";
+  const fail = (where, e) => errors.push(`${JSON.stringify(where)}\t${message(e)}`);
+  const readObject = (o) => {
+    for (const name of Object.keys(o.attrs)) {
+      const where = `${o.path} attribute ${name}`;
+      try {
+        h.update(where + json(o.attrs[name].json_value ?? null));
+      } catch (e) {
+        fail(where, e);
+      }
+    }
+    if (!(o instanceof h5wasm.Dataset)) {
+      return;
+    }
+    try {
+      const n = (o.shape ?? []).reduce((a, b) => a * b, 1);
+      // Of a dataset over 64 MiB, a corner.
+      const v = n * (o.metadata.size ?? 1) > 64 << 20 ? o.slice(o.shape.map((d, i) => [0, Math.min(d, i === 0 ? 1 : 256)])) : o.value;
+      h.update(ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : json(v));
+    } catch (e) {
+      fail(o.path, e);
+    }
+  };
   try {
-    const visit = (g) => {
-      for (const name of Object.keys(g.attrs)) {
-        where = `${g.path} attribute ${name}`;
-        try {
-          h.update(where + JSON.stringify(g.attrs[name].json_value ?? null, (k, v) => (typeof v === "bigint" ? v.toString() : v)));
-        } catch (e) {
-          errors.push(`${where}\t${String(e.message ?? e).split("\n")[0]}`);
+    readObject(f);
+    // libhdf5's own visit of every link (H5Lvisit2), which enters each
+    // group once: hard links that make a cycle end there.
+    for (const rel of f.paths()) {
+      const p = "/" + rel;
+      try {
+        if (f.get_link(p) !== null || f.get_external_link(p)?.filename !== undefined) {
+          continue; // soft and external links: their objects have names of their own
         }
-      }
-      if (!(g instanceof h5wasm.Group)) {
-        return;
-      }
-      for (const k of g.keys()) {
-        where = `${g.path === "/" ? "" : g.path}/${k}`;
-        const type = g.get_type(k);
-        let o = null;
-        if (type === 2 /* H5L dataset or group by H5O type */ || type === 0 || type === 1) {
-          o = g.get(k);
-        }
+        const o = f.get(p);
         if (o instanceof h5wasm.Group || o instanceof h5wasm.Dataset) {
-          const id = o instanceof h5wasm.Group ? `g${o.path}` : `d${o.path}`;
-          if (seen.has(id)) {
-            continue;
-          }
-          seen.add(id);
-          if (o instanceof h5wasm.Dataset) {
-            where = o.path;
-            let v;
-            try {
-              const n = (o.shape ?? []).reduce((a, b) => a * b, 1);
-              v = n * (o.metadata.size ?? 1) > 64 << 20 ? o.slice(o.shape.map((d, i) => [0, Math.min(d, i === 0 ? 1 : 256)])) : o.value;
-            } catch (e) {
-              errors.push(`${where}\t${String(e.message ?? e).split("\n")[0]}`);
-              visit(o);
-              continue;
-            }
-            if (ArrayBuffer.isView(v)) {
-              h.update(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-            } else {
-              h.update(JSON.stringify(v, (k2, x) => (typeof x === "bigint" ? x.toString() : ArrayBuffer.isView(x) ? Array.from(x, String) : x)) ?? "");
-            }
-          }
-          visit(o);
+          readObject(o);
         }
+      } catch (e) {
+        fail(p, e);
       }
-    };
-    visit(f);
+    }
   } catch (e) {
-    errors.push(`${where}\t${String(e.message ?? e).split("\n")[0]}`);
+    fail("/", e);
   } finally {
     f.close();
   }
