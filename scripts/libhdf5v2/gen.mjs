@@ -52,11 +52,23 @@ pl.create_dataset({ name: "contig", data: wave(256, 1, Float64Array), shape: [25
 const deeper = pl.create_group("sub").create_group("deeper");
 deeper.create_dataset({ name: "x", data: wave(64, 10, Float32Array), shape: [8, 8], chunks: [4, 4], compression: "gzip", compression_opts: 9 });
 deeper.create_attribute("units", "m/s");
+// Links and attributes in dense storage with their creation order tracked,
+// strings of both kinds, object references.
+const ordered = f.create_group("ordered", true);
+for (let i = 0; i < 12; i++) {
+  ordered.create_dataset({ name: `d${(i * 7) % 12}`, data: new Int32Array([i, -i]) });
+  ordered.create_attribute(`a${(i * 5) % 12}`, i % 2 ? `text ${i}` : i);
+}
+const text = f.create_group("text");
+text.create_dataset({ name: "vlen", data: ["alpha", "béta", "", "gamma delta", "日本語"] });
+text.create_dataset({ name: "fixed", data: ["ab", "cde", "fghij"], dtype: "S6" });
+const refs = [f.get("plain/farray"), f.get("filtered"), f.get("ordered/d3")].map((o) => o.create_reference());
+f.create_group("refs").create_dataset({ name: "objects", data: refs });
 f.close();
 
 // The reference: what libhdf5 2.0 reads from the file just written.
 const r = new h5wasm.File(path, "r");
-const ref = { libhdf5: "2.0.0", h5wasm: "0.10.3", datasets: [], attributes: [] };
+const ref = { libhdf5: "2.0.0", h5wasm: "0.10.3", datasets: [], attributes: [], texts: [], listings: [] };
 function walk(g) {
   for (const [name, value] of Object.entries(g.attrs)) {
     ref.attributes.push({ path: g.path, name, value: typeof value.value === "bigint" ? Number(value.value) : value.value });
@@ -64,10 +76,26 @@ function walk(g) {
   for (const k of g.keys()) {
     const o = g.get(k);
     if (o instanceof h5wasm.Group) {
+      ref.listings.push({ path: o.path, names: o.keys().sort() });
       walk(o);
     } else if (o instanceof h5wasm.Dataset) {
       const v = o.value;
-      const bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      if (o.metadata.type === 7) {
+        // Object references read as their objects' paths, one a line.
+        ref.texts.push({ path: o.path, lines: v.map((x) => r.dereference(x).path) });
+        continue;
+      }
+      if (o.metadata.vlen) {
+        ref.texts.push({ path: o.path, lines: v });
+        continue;
+      }
+      let bytes;
+      if (o.metadata.type === 3) {
+        // Fixed-length strings: the stored bytes, padded with nulls.
+        bytes = Buffer.concat(v.map((x) => { const b = Buffer.alloc(o.metadata.size); b.write(x); return b; }));
+      } else {
+        bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+      }
       ref.datasets.push({ path: o.path, dtype: o.dtype, shape: o.shape, maxshape: o.maxshape, chunks: o.chunks,
         filters: o.filters.map((x) => x.id), sha256: createHash("sha256").update(bytes).digest("hex") });
       for (const [name, value] of Object.entries(o.attrs)) {
