@@ -292,13 +292,14 @@ func growAndShrink(mnt string, grown *atomic.Int64) error {
 // mount's, and every dataset as it read in the original; libhdf5 2.0 must
 // read whatever of the original it read. The files come from libhdf5 1.4 to
 // 2.0, netCDF-4, MATLAB, h5py, PyTables and pandas (testdata/producers),
+// the feature files of testdata/conformance,
 // with user blocks, free-space settings, B-tree K values and structures
 // h5mount does not write itself; this found the user block, persisted free
 // space and K value bugs, and strings cut when written back unchanged.
 func TestCorpusEditsStayValidForLibhdf5(t *testing.T) {
 	requireFUSE(t)
 	var sources []string
-	for _, dir := range []string{sharedCorpus, filepath.Join("testdata", producersDir)} {
+	for _, dir := range []string{sharedCorpus, filepath.Join("testdata", producersDir), filepath.Join("testdata", "conformance")} {
 		filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
 			if err == nil && info.Mode().IsRegular() && info.Size() < 4<<20 {
 				switch strings.ToLower(filepath.Ext(p)) {
