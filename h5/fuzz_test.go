@@ -27,6 +27,7 @@ var fuzzSeeds = []string{
 	"../testdata/conformance/filter_lz4.h5",
 	"../testdata/conformance/filter_scaleoffset.h5",
 	"../testdata/conformance/filter_nbit_latest.h5",
+	"../testdata/hdf5v2/v200.h5", // layout message version 5
 }
 
 // FuzzOpenAndWalk damages a real file (a run of bytes written at an offset)

@@ -155,7 +155,7 @@ func (c *editChunk) mergeNulls(hdr int) {
 	c.slots = out
 }
 
-// tidyGap leaves a version 2 chunk as libhdf5 1.12 and later read it
+// tidyGap leaves a version 2 chunk as libhdf5 2.0 reads it
 // (H5O__chunk_deserialize): a gap at the end only in a chunk without null
 // messages, and never one that could hold a message header. A null message
 // takes the gap in, the messages after it moving up, as libhdf5's

@@ -100,7 +100,7 @@ func TestHeaderEditsMatchModel(t *testing.T) {
 	}
 }
 
-// checkChunkGaps checks what libhdf5 1.12 and later check of each version 2
+// checkChunkGaps checks what libhdf5 2.0 checks of each version 2
 // chunk they read (H5O__chunk_deserialize): unused bytes at its end fewer
 // than a message header, and only in a chunk without null messages.
 func checkChunkGaps(t *testing.T, h *ObjectHeader, step int) {
