@@ -240,6 +240,7 @@ type vdsPart struct {
 	srcDims []uint64
 	srcDset *Dataset
 	swap    bool // source stored in the other byte order
+	convert bool // source of another numeric type (vds_convert.go)
 }
 
 // virtualState is a virtual dataset's resolved mappings.
@@ -428,6 +429,8 @@ func (d *Dataset) newPart(virt, src *format.Selection, dims []uint64, clip uint6
 	part := vdsPart{virt: vset, src: sset, srcDims: srcDims, srcDset: srcDset}
 	st, vt := srcDset.Type, d.Type
 	switch {
+	case (st.Size != vt.Size || st.Class != vt.Class) && numericConvertible(st) && numericConvertible(vt):
+		part.convert = true
 	case st.Size != vt.Size:
 		return vdsPart{}, fmt.Errorf("h5: virtual dataset of %d-byte elements maps a source of %d-byte elements: %w", vt.Size, st.Size, ErrUnsupported)
 	case string(st.Raw) == string(vt.Raw):
@@ -521,21 +524,27 @@ func (d *Dataset) readPart(p *vdsPart, buf []byte, e0, e1 uint64) error {
 	}
 	coords := make([]uint64, rank)
 	var runDst, runSrc, runN uint64
-	tmp := make([]byte, 0, 64*es)
+	ses := uint64(p.srcDset.Type.Size)
+	tmp := make([]byte, 0, 64*ses)
 	flush := func() error {
 		if runN == 0 {
 			return nil
 		}
-		n := runN * es
+		n := runN * ses
 		if uint64(cap(tmp)) < n {
 			tmp = make([]byte, n)
 		}
 		t := tmp[:n]
 		// Stored bytes: the virtual dataset's own conversion follows.
-		if err := p.srcDset.readRange(t, runSrc*es); err != nil {
+		if err := p.srcDset.readRange(t, runSrc*ses); err != nil {
 			return fmt.Errorf("h5: virtual dataset at 0x%x: source: %w", d.Addr, err)
 		}
-		if p.swap {
+		switch {
+		case p.convert:
+			convertNumbers(p.srcDset.Type, d.Type, t, buf[(runDst-e0)*es:], int(runN))
+			runN = 0
+			return nil
+		case p.swap:
 			swapElements(t, int(es))
 		}
 		copy(buf[(runDst-e0)*es:], t)

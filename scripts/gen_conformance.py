@@ -1088,6 +1088,25 @@ def vds(f, ctx):
     local.attrs["note"] = "mapped into /vds_1d"
 
 
+def vds_convert(f, ctx):
+    """Virtual datasets of another numeric type than their sources, which
+    libhdf5 converts as it reads: integers widened, narrowed (clipping) and
+    made floats, floats truncated into integers (clipping) and narrowed,
+    big-endian sources."""
+    ds(f, "i4", np.array([1, -2, 300, 4000, -70000, 2**31 - 1], dtype="<i4"))
+    ds(f, "f8", np.array([1.5, -2.7, 255.9, 1e10, -1e10, 3.4e39], dtype="<f8"))
+    ds(f, "i2_be", np.array([-5, 0, 7, -32768, 32767, 12], dtype=">i2"))
+    ds(f, "u8", np.array([0, 1, 2**40, 2**64 - 1, 7, 9], dtype="<u8"))
+    for name, dtype, source in [("f8_from_i4", "<f8", "i4"), ("i1_from_i4", "<i1", "i4"), ("u2_from_i4", "<u2", "i4"),
+                                ("i4_from_f8", "<i4", "f8"), ("u1_from_f8", "|u1", "f8"), ("f4_from_f8", "<f4", "f8"),
+                                ("i8_from_i2_be", "<i8", "i2_be"), ("f4_be_from_i2_be", ">f4", "i2_be"),
+                                ("i4_from_u8", "<i4", "u8"), ("f8_from_u8", "<f8", "u8")]:
+        lay = h5py.VirtualLayout(shape=(6,), dtype=dtype)
+        lay.dcpl.set_obj_track_times(False)
+        lay[:] = h5py.VirtualSource(".", "/" + source, shape=(6,))
+        f.create_virtual_dataset(name, lay, fillvalue=0)
+
+
 def userblock(f, ctx):
     """A 512-byte user block before the superblock (filled with text afterwards)."""
     ds(f, "x", np.arange(10, dtype="<i2"))
@@ -1227,6 +1246,7 @@ FEATURES = [
     ("efl", efl, {}),
     ("vds_src", vds_src, {}),
     ("vds", vds, {}),
+    ("vds_convert", vds_convert, {}),
     ("userblock", userblock, {"userblock": 512}),
     ("userblock_prepended", userblock_prepended, {"prepend": 1024}),
     ("offsets4", offsets4, {"sizes": (4, 4)}),
