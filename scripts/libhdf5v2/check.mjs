@@ -6,17 +6,26 @@
 //    "groups": ["/path", ...],
 //    "absent": ["/path", ...]}
 //
-//   node scripts/libhdf5v2/check.mjs FILE EXPECT.json
+//   node scripts/libhdf5v2/check.mjs FILE EXPECT.json [v114]
 //
+// With v114, the judge is libhdf5 1.14 with the filter plugins of
+// h5wasm-plugins (v114/node_modules, see install.sh) instead of libhdf5 2.0.
 // Prints one line per mismatch and exits 1 if there was any, 2 if libhdf5
 // could not open the file.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-const [file, expectPath] = process.argv.slice(2);
+const [file, expectPath, judge] = process.argv.slice(2);
 const want = JSON.parse(readFileSync(expectPath, "utf8"));
-const h5wasm = await import("h5wasm/node");
-await h5wasm.ready;
+const base = join(dirname(fileURLToPath(import.meta.url)), judge === "v114" ? "v114" : ".", "node_modules");
+const h5wasm = await import(pathToFileURL(join(base, "h5wasm", "dist", "node", "hdf5_hl.js")));
+const module = await h5wasm.ready;
+if (judge === "v114") {
+  const plugins = await import(pathToFileURL(join(base, "h5wasm-plugins", "index.mjs")));
+  plugins.install_local_plugins(module);
+}
 
 let f;
 try {

@@ -11,6 +11,39 @@
 // libhdf5 2.0 checks more than 1.10 does (bounds of heaps, B-tree nodes,
 // messages): a file a mount changed must still open in it.
 import { createHash } from "node:crypto";
+import fs from "node:fs";
+
+// libhdf5 reports a failed read on its error stack, which h5wasm prints to
+// standard error and otherwise ignores (a dataset that cannot be read reads
+// as zeros): what it writes there while an object is read is that object's
+// failure. It is collected here before h5wasm loads.
+const diagnostics = [];
+const writeSync = fs.writeSync.bind(fs);
+fs.writeSync = function (fd, buf, ...rest) {
+  if (fd !== 2) {
+    return writeSync(fd, buf, ...rest);
+  }
+  if (typeof buf === "string") {
+    diagnostics.push(buf);
+    return Buffer.byteLength(buf);
+  }
+  const off = rest[0] ?? 0;
+  const len = rest[1] ?? buf.byteLength - off;
+  diagnostics.push(Buffer.from(buf.buffer, buf.byteOffset + off, len).toString());
+  return len;
+};
+
+// libhdf5's failure in what it wrote since mark: the message of the deepest
+// frame of its error stack, short of the plugin search's own frames.
+function libhdf5Failure(mark) {
+  const frames = diagnostics.slice(mark).join("").split("\n").filter((l) => /^\s*#\d+: /.test(l));
+  if (frames.length === 0) {
+    return null;
+  }
+  const own = frames.filter((l) => !/H5PL[a-z]*\.c/.test(l));
+  const line = (own.length ? own : frames).at(-1);
+  return "libhdf5: " + line.replace(/^.*?\(\): /, "");
+}
 
 const h5wasm = await import("h5wasm/node");
 await h5wasm.ready;
@@ -29,15 +62,22 @@ function readAll(path) {
   const readObject = (o) => {
     for (const name of Object.keys(o.attrs)) {
       const where = `${o.path} attribute ${name}`;
+      const mark = diagnostics.length;
       try {
         h.update(where + json(o.attrs[name].json_value ?? null));
       } catch (e) {
         fail(where, e);
+        continue;
+      }
+      const failed = libhdf5Failure(mark);
+      if (failed) {
+        fail(where, failed);
       }
     }
     if (!(o instanceof h5wasm.Dataset)) {
       return;
     }
+    const mark = diagnostics.length;
     try {
       const n = (o.shape ?? []).reduce((a, b) => a * b, 1);
       // Of a dataset over 64 MiB, a corner.
@@ -45,6 +85,11 @@ function readAll(path) {
       h.update(ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : json(v));
     } catch (e) {
       fail(o.path, e);
+      return;
+    }
+    const failed = libhdf5Failure(mark);
+    if (failed) {
+      fail(o.path, failed);
     }
   };
   try {
