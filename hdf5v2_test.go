@@ -99,17 +99,30 @@ func libhdf5v2Judge(t *testing.T) (node, dir string) {
 	return node, dir
 }
 
-// libhdf5v2ReadErrors has libhdf5 2.0 read each file whole (readall.mjs)
-// and returns, per file, the messages of what it could not read, each with
-// the first object that failed so. A file that crashed the reader (out of
-// WebAssembly memory, say) counts as one error, and the rest are read by a
-// new process.
-func libhdf5v2ReadErrors(t *testing.T, files []string) map[string]map[string]string {
+// libhdf5ReadAll has a judge read each file whole (readall.mjs): libhdf5
+// 2.0 (judge "") or libhdf5 1.14 with h5wasm-plugins' filters ("v114"). It
+// returns, per file, the messages of what it could not read, each with the
+// first object that failed so, and the digest of each dataset it read. A
+// file that crashed the reader (WebAssembly out of memory, or aborted)
+// counts as one failure, and the rest are read by a new process.
+func libhdf5ReadAll(t *testing.T, judge string, files []string) (errs, sums map[string]map[string]string) {
 	t.Helper()
 	node, dir := libhdf5v2Judge(t)
-	errs := map[string]map[string]string{}
+	args := []string{filepath.Join(dir, "readall.mjs")}
+	if judge != "" {
+		args = append(args, "--"+judge)
+	}
+	errs, sums = map[string]map[string]string{}, map[string]map[string]string{}
+	add := func(m map[string]map[string]string, file, k, v string) {
+		if m[file] == nil {
+			m[file] = map[string]string{}
+		}
+		if _, ok := m[file][k]; !ok {
+			m[file][k] = v
+		}
+	}
 	for rest := files; len(rest) > 0; {
-		cmd := exec.Command(node, append([]string{filepath.Join(dir, "readall.mjs")}, rest...)...)
+		cmd := exec.Command(node, append(args, rest...)...)
 		cmd.Dir = dir
 		out, _ := cmd.Output() // libhdf5's diagnostics go to stderr
 		done := map[string]bool{}
@@ -119,12 +132,9 @@ func libhdf5v2ReadErrors(t *testing.T, files []string) map[string]map[string]str
 			case len(f) == 3 && f[0] == "ok":
 				done[f[1]] = true
 			case len(f) == 4 && f[0] == "error":
-				if errs[f[1]] == nil {
-					errs[f[1]] = map[string]string{}
-				}
-				if _, ok := errs[f[1]][f[3]]; !ok {
-					errs[f[1]][f[3]] = f[2]
-				}
+				add(errs, f[1], f[3], f[2])
+			case len(f) == 4 && f[0] == "dataset":
+				add(sums, f[1], f[2], f[3])
 			}
 		}
 		n := 0
@@ -132,12 +142,47 @@ func libhdf5v2ReadErrors(t *testing.T, files []string) map[string]map[string]str
 			n++
 		}
 		if n < len(rest) {
-			errs[rest[n]] = map[string]string{"the reader crashed": ""}
+			add(errs, rest[n], "the reader crashed", "")
 			n++
 		}
 		rest = rest[n:]
 	}
+	return errs, sums
+}
+
+// libhdf5v2ReadErrors is what libhdf5 2.0 could not read of each file
+// (libhdf5ReadAll).
+func libhdf5v2ReadErrors(t *testing.T, files []string) map[string]map[string]string {
+	t.Helper()
+	errs, _ := libhdf5ReadAll(t, "", files)
 	return errs
+}
+
+// libhdf5ChangedValues has libhdf5 1.14 with the filter plugins read each
+// pair of files (an original and its edit) and returns, per edited file,
+// the datasets it read in the original that read otherwise, or not at all,
+// in the edit. It reads
+// the Zstandard, Blosc, LZ4, LZF, bzip2 and Bitshuffle chunks a mount
+// wrote anew, which libhdf5 1.10 here cannot all read.
+func libhdf5ChangedValues(t *testing.T, pairs [][2]string) map[string][]string {
+	t.Helper()
+	var files []string
+	for _, p := range pairs {
+		files = append(files, p[0], p[1])
+	}
+	_, sums := libhdf5ReadAll(t, "v114", files)
+	out := map[string][]string{}
+	for _, p := range pairs {
+		for obj, sum := range sums[p[0]] {
+			switch got, ok := sums[p[1]][obj]; {
+			case !ok:
+				out[p[1]] = append(out[p[1]], obj+" (no longer reads)")
+			case got != sum:
+				out[p[1]] = append(out[p[1]], obj)
+			}
+		}
+	}
+	return out
 }
 
 // libhdf5v2NewErrors has libhdf5 2.0 read each pair of files (an original

@@ -3,15 +3,21 @@
 // 64 MiB, a corner). Per file, tab-separated: "error PATH OBJECT MESSAGE" for
 // each object that failed (h5wasm's own limits, such as float16, included:
 // compare with the file before an edit), "error PATH  MESSAGE" when the file
-// did not open, and last "ok PATH DIGEST", a digest of what was read. Exits 0
-// whatever the files held.
+// did not open, "dataset PATH OBJECT DIGEST" for each dataset read, and last
+// "ok PATH DIGEST", a digest of all that was read. Exits 0 whatever the
+// files held.
 //
-//   node scripts/libhdf5v2/readall.mjs FILE...
+//   node scripts/libhdf5v2/readall.mjs [--v114] FILE...
 //
 // libhdf5 2.0 checks more than 1.10 does (bounds of heaps, B-tree nodes,
-// messages): a file a mount changed must still open in it.
+// messages): a file a mount changed must still open in it. With --v114 the
+// reader is libhdf5 1.14 with the filter plugins of h5wasm-plugins
+// (install.sh), which reads Zstandard, Blosc, LZ4, LZF, bzip2 and
+// Bitshuffle chunks.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 // libhdf5 reports a failed read on its error stack, which h5wasm prints to
 // standard error and otherwise ignores (a dataset that cannot be read reads
@@ -45,8 +51,14 @@ function libhdf5Failure(mark) {
   return "libhdf5: " + line.replace(/^.*?\(\): /, "");
 }
 
-const h5wasm = await import("h5wasm/node");
-await h5wasm.ready;
+const v114 = process.argv[2] === "--v114";
+const base = join(dirname(fileURLToPath(import.meta.url)), v114 ? "v114" : ".", "node_modules");
+const h5wasm = await import(pathToFileURL(join(base, "h5wasm", "dist", "node", "hdf5_hl.js")));
+const module = await h5wasm.ready;
+if (v114) {
+  const plugins = await import(pathToFileURL(join(base, "h5wasm-plugins", "index.mjs")));
+  plugins.install_local_plugins(module);
+}
 
 const message = (e) => String(e?.message ?? e).split("\n")[0];
 const json = (v) => JSON.stringify(v, (k, x) => (typeof x === "bigint" ? x.toString() : ArrayBuffer.isView(x) ? Array.from(x, String) : x)) ?? "";
@@ -54,10 +66,11 @@ const json = (v) => JSON.stringify(v, (k, x) => (typeof x === "bigint" ? x.toStr
 function readAll(path) {
   const f = new h5wasm.File(path, "r");
   if (f.file_id < 0n) {
-    return { digest: "", errors: ["\"/\"\tthe file does not open"] };
+    return { digest: "", errors: ["\"/\"\tthe file does not open"], values: [] };
   }
   const h = createHash("sha256");
   const errors = [];
+  const values = [];
   const fail = (where, e) => errors.push(`${JSON.stringify(where)}\t${message(e)}`);
   const readObject = (o) => {
     for (const name of Object.keys(o.attrs)) {
@@ -82,13 +95,20 @@ function readAll(path) {
       const n = (o.shape ?? []).reduce((a, b) => a * b, 1);
       // Of a dataset over 64 MiB, a corner.
       const v = n * (o.metadata.size ?? 1) > 64 << 20 ? o.slice(o.shape.map((d, i) => [0, Math.min(d, i === 0 ? 1 : 256)])) : o.value;
-      h.update(ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : json(v));
+      const bytes = ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : json(v);
+      h.update(bytes);
+      if (!o.metadata.virtual_sources && o.metadata.type !== 7) {
+        // (A virtual dataset's sources may sit beside another copy; a
+        // reference reads as libhdf5's opaque token, with pointers.)
+        values.push([o.path, createHash("sha256").update(bytes).digest("hex").slice(0, 16)]);
+      }
     } catch (e) {
       fail(o.path, e);
       return;
     }
     const failed = libhdf5Failure(mark);
     if (failed) {
+      values.pop();
       fail(o.path, failed);
     }
   };
@@ -115,14 +135,22 @@ function readAll(path) {
   } finally {
     f.close();
   }
-  return { digest: h.digest("hex").slice(0, 16), errors };
+  return { digest: h.digest("hex").slice(0, 16), errors, values };
 }
 
-for (const path of process.argv.slice(2)) {
+for (const path of process.argv.slice(v114 ? 3 : 2)) {
   try {
-    const { digest, errors } = readAll(path);
+    const { digest, errors, values } = readAll(path);
     for (const e of errors) {
       console.log(`error\t${path}\t${e}`);
+    }
+    if (errors.some((e) => e.includes("\tAborted("))) {
+      // WebAssembly aborted: nothing more reads in this process. The
+      // caller reads the rest of the files in a new one.
+      process.exit(3);
+    }
+    for (const [obj, sum] of values) {
+      console.log(`dataset\t${path}\t${JSON.stringify(obj)}\t${sum}`);
     }
     console.log(`ok\t${path}\t${digest}`);
   } catch (e) {
