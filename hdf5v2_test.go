@@ -121,8 +121,12 @@ func libhdf5ReadAll(t *testing.T, judge string, files []string) (errs, sums map[
 			m[file][k] = v
 		}
 	}
+	// A process reads a few dozen files: h5wasm's heap only grows, and
+	// hundreds of files (a thousand datasets in some) ran it out of its
+	// 2 GiB in the middle of a file.
+	const batch = 32
 	for rest := files; len(rest) > 0; {
-		cmd := exec.Command(node, append(args, rest...)...)
+		cmd := exec.Command(node, append(args, rest[:min(len(rest), batch)]...)...)
 		cmd.Dir = dir
 		out, _ := cmd.Output() // libhdf5's diagnostics go to stderr
 		done := map[string]bool{}
@@ -138,10 +142,10 @@ func libhdf5ReadAll(t *testing.T, judge string, files []string) (errs, sums map[
 			}
 		}
 		n := 0
-		for n < len(rest) && done[rest[n]] {
+		for n < min(len(rest), batch) && done[rest[n]] {
 			n++
 		}
-		if n < len(rest) {
+		if n < min(len(rest), batch) {
 			add(errs, rest[n], "the reader crashed", "")
 			n++
 		}
@@ -158,21 +162,29 @@ func libhdf5v2ReadErrors(t *testing.T, files []string) map[string]map[string]str
 	return errs
 }
 
-// libhdf5ChangedValues has libhdf5 1.14 with the filter plugins read each
-// pair of files (an original and its edit) and returns, per edited file,
-// the datasets it read in the original that read otherwise, or not at all,
-// in the edit. It reads
-// the Zstandard, Blosc, LZ4, LZF, bzip2 and Bitshuffle chunks a mount
-// wrote anew, which libhdf5 1.10 here cannot all read.
-func libhdf5ChangedValues(t *testing.T, pairs [][2]string) map[string][]string {
-	t.Helper()
+// pairFiles lists the files of pairs, each original before its edit.
+func pairFiles(pairs [][2]string) []string {
 	var files []string
 	for _, p := range pairs {
 		files = append(files, p[0], p[1])
 	}
-	_, sums := libhdf5ReadAll(t, "v114", files)
+	return files
+}
+
+// libhdf5ChangedValues has libhdf5 1.14 with the filter plugins read each
+// pair of files (an original and its edit) and returns, per edited file,
+// the datasets it read in the original that read otherwise, or not at all,
+// in the edit. It reads the Zstandard, Blosc, LZ4, LZF, bzip2 and
+// Bitshuffle chunks a mount wrote anew, which libhdf5 1.10 here cannot all
+// read.
+func libhdf5ChangedValues(t *testing.T, pairs [][2]string) map[string][]string {
+	t.Helper()
+	errs, sums := libhdf5ReadAll(t, "v114", pairFiles(pairs))
 	out := map[string][]string{}
 	for _, p := range pairs {
+		if _, crashed := errs[p[0]]["the reader crashed"]; crashed {
+			continue // (the reader aborted on some filter: nothing to compare)
+		}
 		for obj, sum := range sums[p[0]] {
 			switch got, ok := sums[p[1]][obj]; {
 			case !ok:
@@ -192,11 +204,7 @@ func libhdf5ChangedValues(t *testing.T, pairs [][2]string) map[string][]string {
 // read before a mount's edit, it must read after it.
 func libhdf5v2NewErrors(t *testing.T, pairs [][2]string) map[string][]string {
 	t.Helper()
-	var files []string
-	for _, p := range pairs {
-		files = append(files, p[0], p[1])
-	}
-	errs := libhdf5v2ReadErrors(t, files)
+	errs := libhdf5v2ReadErrors(t, pairFiles(pairs))
 	out := map[string][]string{}
 	for _, p := range pairs {
 		for msg, obj := range errs[p[1]] {
@@ -213,12 +221,6 @@ func libhdf5v2NewErrors(t *testing.T, pairs [][2]string) map[string][]string {
 // of libhdf5 to read the file.
 func h5wasmLimit(msg string) bool {
 	return strings.HasSuffix(msg, "not supported") || strings.HasSuffix(msg, "is not registered")
-}
-
-// checkWithLibhdf5v2 has libhdf5 2.0 read file and compare it with want.
-func checkWithLibhdf5v2(t *testing.T, file string, want v2Expect) {
-	t.Helper()
-	checkWithLibhdf5(t, "", file, want)
 }
 
 // checkWithLibhdf5 has a judge of check.mjs read file and compare it with
@@ -428,7 +430,7 @@ func TestLibhdf5v2ReadsEditedFile(t *testing.T) {
 	if r := unmountParallel(t, mnt); r.code != 0 {
 		t.Fatalf("unmount: %v", r)
 	}
-	checkWithLibhdf5v2(t, file, want)
+	checkWithLibhdf5(t, "", file, want)
 }
 
 // TestLibhdf5ReadsCompressedWrites: datasets a mount makes and writes

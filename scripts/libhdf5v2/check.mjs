@@ -14,18 +14,11 @@
 // could not open the file.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { loadJudge } from "./judge.mjs";
 
 const [file, expectPath, judge] = process.argv.slice(2);
 const want = JSON.parse(readFileSync(expectPath, "utf8"));
-const base = join(dirname(fileURLToPath(import.meta.url)), judge === "v114" ? "v114" : ".", "node_modules");
-const h5wasm = await import(pathToFileURL(join(base, "h5wasm", "dist", "node", "hdf5_hl.js")));
-const module = await h5wasm.ready;
-if (judge === "v114") {
-  const plugins = await import(pathToFileURL(join(base, "h5wasm-plugins", "index.mjs")));
-  plugins.install_local_plugins(module);
-}
+const h5wasm = await loadJudge(judge === "v114");
 
 let f;
 try {

@@ -16,8 +16,7 @@
 // Bitshuffle chunks.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { loadJudge } from "./judge.mjs";
 
 // libhdf5 reports a failed read on its error stack, which h5wasm prints to
 // standard error and otherwise ignores (a dataset that cannot be read reads
@@ -52,13 +51,7 @@ function libhdf5Failure(mark) {
 }
 
 const v114 = process.argv[2] === "--v114";
-const base = join(dirname(fileURLToPath(import.meta.url)), v114 ? "v114" : ".", "node_modules");
-const h5wasm = await import(pathToFileURL(join(base, "h5wasm", "dist", "node", "hdf5_hl.js")));
-const module = await h5wasm.ready;
-if (v114) {
-  const plugins = await import(pathToFileURL(join(base, "h5wasm-plugins", "index.mjs")));
-  plugins.install_local_plugins(module);
-}
+const h5wasm = await loadJudge(v114);
 
 const message = (e) => String(e?.message ?? e).split("\n")[0];
 const json = (v) => JSON.stringify(v, (k, x) => (typeof x === "bigint" ? x.toString() : ArrayBuffer.isView(x) ? Array.from(x, String) : x)) ?? "";
