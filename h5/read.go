@@ -1136,7 +1136,7 @@ func (d *Dataset) decodeChunk(c chunk.Chunk, g *chunkGeometry) (data, mem []byte
 			decodedBufs.Put(raw)
 			return nil, nil, err
 		}
-		return d.checkDecoded(raw, raw, c, g)
+		return d.checkDecoded(raw, raw, nil, c, g)
 	}
 	// The stored bytes are needed only while they are decoded: their
 	// buffer goes back to a pool, unless a filter handed (part of) it back
@@ -1156,17 +1156,49 @@ func (d *Dataset) decodeChunk(c chunk.Chunk, g *chunkGeometry) (data, mem []byte
 	if err != nil {
 		return nil, nil, fmt.Errorf("h5: chunk %v of dataset at 0x%x (stored at 0x%x): %w", c.Scaled, d.Addr, c.Addr, err)
 	}
-	return d.checkDecoded(raw, mem, c, g)
+	return d.checkDecoded(raw, mem, d.Filters, c, g)
 }
 
 // checkDecoded returns a decoded chunk cut to its size, or, when it is too
-// short, an error, and then puts its memory mem back.
-func (d *Dataset) checkDecoded(raw, mem []byte, c chunk.Chunk, g *chunkGeometry) ([]byte, []byte, error) {
-	if uint64(len(raw)) < g.chunkBytes {
-		decodedBufs.Put(mem)
-		return nil, nil, format.Corruptf(c.Addr, "chunk", "decodes to %d bytes, want %d", len(raw), g.chunkBytes)
+// short, padded or an error; mem, the memory it replaces, then goes back.
+func (d *Dataset) checkDecoded(raw, mem []byte, pipeline []format.Filter, c chunk.Chunk, g *chunkGeometry) ([]byte, []byte, error) {
+	n := uint64(len(raw))
+	if n >= g.chunkBytes {
+		return raw[:g.chunkBytes], mem, nil
 	}
-	return raw[:g.chunkBytes], mem, nil
+	// Chunks written directly (H5Dwrite_chunk) may hold less than a chunk:
+	// Oxford Nanopore's fast5 files keep only the part of a 1-D edge chunk
+	// inside the extent. libhdf5 reads any short chunk, the rest of its
+	// buffer being whatever memory held; here a chunk that holds every
+	// element of the extent it covers reads with the rest as the fill
+	// value, and one that does not is damaged. The padding is bounded by
+	// what the stored bytes could decode to, not by the chunk's claimed size.
+	limit, bounded := filter.MaxDecodedSize(pipeline, c.FilterMask, c.Size)
+	if !bounded || limit < g.chunkBytes || n < g.extentBytesIn(c.Scaled) {
+		decodedBufs.Put(mem)
+		return nil, nil, format.Corruptf(c.Addr, "chunk", "decodes to %d bytes, want %d", n, g.chunkBytes)
+	}
+	full := decodedBufs.Get(int(g.chunkBytes))
+	copy(full, raw)
+	fillPattern(full[n:], n, d.fillVal)
+	decodedBufs.Put(mem)
+	return full, full, nil
+}
+
+// extentBytesIn is how far into a chunk, in row-major order, its last
+// element inside the dataset's extent ends.
+func (g *chunkGeometry) extentBytesIn(scaled []uint64) uint64 {
+	last, stride := uint64(0), uint64(1)
+	for i := len(g.chunk) - 1; i >= 0; i-- {
+		start := scaled[i] * g.chunk[i]
+		if start >= g.dims[i] {
+			return 0
+		}
+		inside := min(g.chunk[i], g.dims[i]-start)
+		last += (inside - 1) * stride
+		stride *= g.chunk[i]
+	}
+	return (last + 1) * g.esize
 }
 
 // storedBufs recycles the buffers chunks are read into before decoding.

@@ -690,6 +690,34 @@ def edge_chunks(f, ctx):
     e.attrs["note"] = "extensible array, last chunk unfiltered"
 
 
+def short_chunks(f, ctx):
+    """Chunks written directly (H5Dwrite_chunk) that hold less than a chunk: only
+    the part of an edge chunk up to its last element inside the extent, as Oxford
+    Nanopore's fast5 writer stores them.  libhdf5 reads them without a check."""
+    import zlib
+
+    def short(name, dtype, shape, chunks, fill=None, maxshape=None):
+        values = np.arange(int(np.prod(shape)), dtype=dtype).reshape(shape) * 3 + 1
+        d = f.create_dataset(name, shape=shape, maxshape=maxshape, dtype=dtype, chunks=chunks,
+                             compression="gzip", fillvalue=fill)
+        grid = [-(-n // c) for n, c in zip(shape, chunks)]
+        for scaled in np.ndindex(*grid):
+            start = [s * c for s, c in zip(scaled, chunks)]
+            inside = [min(c, n - a) for c, n, a in zip(chunks, shape, start)]
+            block = np.zeros(chunks, dtype=dtype)
+            block[tuple(slice(0, k) for k in inside)] = values[tuple(slice(a, a + k) for a, k in zip(start, inside))]
+            # up to the last element inside the extent, in the chunk's row-major order
+            last = np.ravel_multi_index([k - 1 for k in inside], chunks)
+            kept = block.reshape(-1)[:last + 1].tobytes()
+            d.id.write_direct_chunk(tuple(start), zlib.compress(kept, 6))
+        return d
+
+    short("edge_1d", "<f4", (25,), (10,))
+    short("edge_rows", "<i2", (7, 6), (4, 6), fill=-5)
+    short("edge_corner", "<u4", (7, 5), (4, 6), maxshape=(None, None))
+    short("edge_growable", "<i8", (23,), (10,), maxshape=(None,))
+
+
 def fill_values(f, ctx):
     """User-defined fill values (int, float, string, compound), never written and
     partly written, with allocation early, late and incremental."""
@@ -1224,6 +1252,7 @@ FEATURES = [
     ("chunk_btree2", chunk_btree2, {}),
     ("edge_chunks", edge_chunks, {}),
     ("fill_values", fill_values, {}),
+    ("short_chunks", short_chunks, {}),
     ("filter_gzip", filter_gzip, {}),
     ("filter_shuffle", filter_shuffle, {}),
     ("filter_fletcher32", filter_fletcher32, {}),

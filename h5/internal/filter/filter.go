@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"sync"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
@@ -104,6 +106,28 @@ func maxExpansion(f *format.Filter) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// MaxDecodedSize is the most that n stored bytes can decode to through the
+// filters of pipeline that mask leaves applied, and false when one of them
+// has no known bound (scale-offset and N-bit widen by their parameters).
+func MaxDecodedSize(pipeline []format.Filter, mask uint32, n uint64) (uint64, bool) {
+	size := n
+	for i := range pipeline {
+		if skipped(i, mask) {
+			continue
+		}
+		r, ok := maxExpansion(&pipeline[i])
+		if !ok {
+			return 0, false
+		}
+		hi, lo := bits.Mul64(size, uint64(r))
+		if hi != 0 {
+			return math.MaxUint64, true
+		}
+		size = lo
+	}
+	return size, true
 }
 
 // scaleOffsetBefore reports whether a scale-offset filter is among those a
