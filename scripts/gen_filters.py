@@ -45,7 +45,9 @@ written with write_direct_chunk, compressed by the zstd command line tool
 (and bit-shuffled by this script, checked against bitshuffle's own
 bitshuffle() on the way), and their sha256 is of the data the script wrote.
 The corpus file h5ex_d_zstd.h5 is checked the same way: its chunks are
-decompressed here by the zstd tool.
+decompressed here by the zstd tool.  Nor is there a VBZ plugin (Oxford
+Nanopore's filter for fast5 signals): vbz.h5's chunks are packed by this
+script (see gen_vbz) and compressed by the zstd tool.
 """
 
 import hashlib
@@ -63,7 +65,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "testdata", "filters")
 CORPUS = "../shared/corpus/"
 
-LZF, BLOSC, LZ4, BSHUF, ZSTD, BZIP2 = 32000, 32001, 32004, 32008, 32015, 307
+LZF, BLOSC, LZ4, BSHUF, ZSTD, BZIP2, VBZ = 32000, 32001, 32004, 32008, 32015, 307, 32020
 UNSUPPORTED = (4,)  # szip: h5mount answers "unsupported"
 
 rng = np.random.default_rng(20240611)
@@ -336,6 +338,68 @@ def gen_zstd(f):
     return res
 
 
+# ---- VBZ (32020, Oxford Nanopore): no plugin here, chunks made by this script ----
+# A chunk is the decoded size (4 bytes, little-endian), then zstd (the tool)
+# of a StreamVByte stream: 2-bit keys, four a byte, low bits first, then the
+# values, each the integer sign-extended to 32 bits (or the zigzag of its
+# difference from the one before), in key+1 little-endian bytes; in version 1
+# integers of one byte take key 0, 1, 2, 3 as 0, 1, 2, 4 nibbles, low nibble
+# first.  cd_values: version, integer size, delta-zigzag, zstd level.
+
+def vbz_pack(raw, isize, zigzag, nibbles):
+    vals = np.frombuffer(raw, dtype="<i%d" % isize).astype(np.int64)
+    if zigzag:
+        d = (np.diff(vals, prepend=0) + 2**31) % 2**32 - 2**31
+        vals = np.where(d < 0, -2 * d - 1, 2 * d)
+    vals = [int(v) % 2**32 for v in vals]
+    keys = bytearray((len(vals) + 3) // 4)
+    body = bytearray()
+    nib = []
+    for i, v in enumerate(vals):
+        if nibbles:
+            k = 0 if v == 0 else 1 if v < 16 else 2 if v < 256 else 3
+            nib += [(v >> (4 * j)) & 15 for j in range((1 << k) >> 1)]
+        else:
+            k = 0 if v < 1 << 8 else 1 if v < 1 << 16 else 2 if v < 1 << 24 else 3
+            body += v.to_bytes(4, "little")[:k + 1]
+        keys[i // 4] |= k << (2 * (i % 4))
+    if nibbles:
+        nib += [0] * (len(nib) % 2)
+        body = bytes(nib[j] | nib[j + 1] << 4 for j in range(0, len(nib), 2))
+    return bytes(keys) + bytes(body)
+
+
+def gen_vbz(f):
+    own = np.random.default_rng(32020)  # its own, so the other files' data stay as they were
+
+    def ints(shape, dtype, lo, hi):
+        return own.integers(lo, hi, size=shape).astype(dtype)
+
+    walk = np.cumsum(ints((2500,), "<i4", -40, 41)) + 400  # a nanopore signal's shape
+    res = []
+    for name, dt, data, chunks, cd in (
+            ("vbz_i2_v1", "<i2", walk.astype("<i2"), (1000,), (1, 2, 1, 1)),
+            ("vbz_i2_v0", "<i2", walk.astype("<i2"), (700,), (0, 2, 1, 1)),
+            ("vbz_i2_plain", "<i2", ints((300,), "<i2", -32768, 32768), (300,), (1, 2, 0, 1)),
+            ("vbz_i1_nibbles", "|i1", ints((999,), "|i1", -128, 128), (400,), (1, 1, 1, 1)),
+            ("vbz_u1_nibbles_plain", "|u1", ints((333,), "|u1", 0, 256), (333,), (1, 1, 0, 3)),
+            ("vbz_i4_no_zstd", "<i4", walk.astype("<i4").reshape(50, 50), (20, 25), (1, 4, 1, 0)),
+            ("vbz_f8_zstd_only", "<f8", smooth((600,), "<f8"), (256,), (1, 0, 0, 5))):
+        ds = optional_filter_dataset(f, name, dt, data.shape, chunks, VBZ, cd)
+        assert data.dtype == np.dtype(dt), name
+        version, isize, zigzag, level = cd
+        for sc in all_scaled(data.shape, chunks):
+            raw = padded_chunk(data, sc, chunks).tobytes()
+            body = vbz_pack(raw, isize, zigzag, version == 1 and isize == 1) if isize else raw
+            if level:
+                z = zstd_compress(body, level)
+                assert zstd_decompress(z) == body
+                body = z
+            ds.id.write_direct_chunk(tuple(s * c for s, c in zip(sc, chunks)), len(raw).to_bytes(4, "little") + body, 0)
+        res.append((ds, sha(data.tobytes())))
+    return res
+
+
 # ---- bzip2 (307) ----
 
 def gen_bzip2(f):
@@ -564,6 +628,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     files = []
     for name, gen in (("lzf", gen_lzf), ("lz4", gen_lz4), ("bitshuffle", gen_bitshuffle), ("zstd", gen_zstd),
+                      ("vbz", gen_vbz),
                       ("bzip2", gen_bzip2), ("blosc", gen_blosc), ("scaleoffset", gen_scaleoffset),
                       ("nbit", gen_nbit), ("szip", gen_szip)):
         path = os.path.join(OUT, name + ".h5")

@@ -471,6 +471,8 @@ func TestHostileClaimsAllocateLittle(t *testing.T) {
 		{ScaleOffset, soParams(2, 0, 1<<31, 0, 8, 0, 0, 0, 0), soChunk(3, 0, nil)},
 		{NBit, []uint32{8, 0, 1 << 31, 1, 8, 0, 5, 0}, huge},
 		{LZF, []uint32{4, 261, 1 << 31}, []byte{0xe0, 0xff, 0}},
+		{VBZ, []uint32{1, 2, 1, 1}, []byte{0xff, 0xff, 0xff, 0xff, 0x28, 0xb5, 0x2f, 0xfd}},
+		{VBZ, []uint32{1, 2, 1, 1}, append([]byte{0, 0, 1, 0}, zhead...)},
 	}
 	for _, tc := range cases {
 		c, _ := Lookup(tc.id)

@@ -444,6 +444,8 @@ func TestEncodeConcurrently(t *testing.T) {
 		{ID: Zstd, Params: []uint32{1}},
 		{ID: Bitshuffle, Params: []uint32{0, 3, 4, 0, bshufLZ4}},
 		{ID: Bitshuffle, Params: []uint32{0, 3, 8, 0, bshufZstd, 5}},
+		{ID: VBZ, Params: []uint32{1, 2, 1, 1}},
+		{ID: VBZ, Params: []uint32{1, 1, 1, 3}},
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)

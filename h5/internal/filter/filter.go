@@ -82,7 +82,8 @@ func Name(f *format.Filter) string {
 // back-reference of 3 bytes gives at most 264, a zstd block of at least 4
 // bytes holds at most 128 KiB; shuffle and fletcher32 never grow,
 // bitshuffle grows as the compressor it uses, and Blosc as the most its
-// compressors can (zstd's).
+// compressors can (zstd's); VBZ as zstd times StreamVByte's 4 (a key byte
+// of four zero values).
 func maxExpansion(f *format.Filter) (int, bool) {
 	switch f.ID {
 	case Deflate:
@@ -93,6 +94,8 @@ func maxExpansion(f *format.Filter) (int, bool) {
 		return 100, true
 	case Zstd, Blosc:
 		return 32768, true
+	case VBZ:
+		return 32768 * 4, true // zstd, then StreamVByte's 2-bit keys of zero nibbles
 	case Shuffle, Fletcher32:
 		return 1, true
 	case Bitshuffle:
