@@ -528,3 +528,63 @@ got = h5py.File(sys.argv[1], "r")["d"][()].tobytes()
 assert got == open(sys.argv[2], "rb").read(), "differs"
 print("ok")`, want)
 }
+
+// TestCommitClearsADeadWritersFlags: a file a libhdf5 writer never closed
+// (superblock 3, its write-access flag still set) is refused by libhdf5
+// ("already open for write") but read here; a change committed here is a
+// writer closing, and clears the flag as libhdf5's close would. A file
+// opened and closed without a change keeps its bytes.
+func TestCommitClearsADeadWritersFlags(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "dead_writer.h5")
+	cmd := exec.Command(python(), "-c", `
+import os, sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "w", libver="latest")
+f["x"] = np.arange(10, dtype="<i4")
+f.flush()
+os._exit(0)`, file)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	flags := func() byte {
+		raw, err := os.ReadFile(file)
+		if err != nil || len(raw) < 12 || raw[8] != 3 {
+			t.Fatalf("superblock: %v, version %d", err, raw[8])
+		}
+		return raw[11]
+	}
+	if flags()&1 == 0 {
+		t.Fatalf("h5py left flags %#x, want the write-access bit set", flags())
+	}
+	if out, err := exec.Command("h5dump", "-H", file).CombinedOutput(); err == nil {
+		t.Fatalf("h5dump opened a file left open for write:\n%s", out)
+	}
+	before, _ := os.ReadFile(file)
+	f, err := h5.OpenFileRW(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(file); !bytes.Equal(before, after) {
+		t.Fatalf("a writable open without a change changed the file")
+	}
+	f, err = h5.OpenFileRW(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openDatasetRW(t, f, "/x").WriteAt([]byte{7, 0, 0, 0}, 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if flags() != 0 {
+		t.Errorf("flags %#x after a commit, want 0", flags())
+	}
+	h5pyCheck(t, file, `
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert list(f["x"][:3]) == [0, 7, 2], f["x"][:3]
+print("ok")`)
+}

@@ -50,6 +50,9 @@ type writer struct {
 	// started; startingWriteback is set while a start is under way.
 	unsynced          atomic.Int64
 	startingWriteback atomic.Bool
+	// dataWritten is set by the first write of data into the file, which
+	// changes it even when no metadata does.
+	dataWritten atomic.Bool
 
 	mu         sync.Mutex // guards what follows
 	sp         space
@@ -161,6 +164,7 @@ func (f *File) writeData(p []byte, addr uint64) error {
 	}
 	f.wr.ov.forget(abs, uint64(len(p)))
 	f.wr.wrote(len(p))
+	f.wr.dataWritten.Store(true)
 	return nil
 }
 
@@ -319,7 +323,8 @@ func (f *File) commit() error {
 	w.mu.Lock()
 	eoa, before := w.sp.eoa, w.diskEOF
 	w.mu.Unlock()
-	if eoa == before && w.ov.empty() {
+	deadWriter := f.sb.ConsistencyFlags&format.WriterFlags(f.sb.Version) != 0
+	if eoa == before && w.ov.empty() && !(deadWriter && w.dataWritten.Load()) {
 		return nil
 	}
 	// libhdf5 refuses a file shorter than its superblock's end of file.
@@ -341,10 +346,19 @@ func (f *File) commit() error {
 		return err
 	}
 	sbOff := int64(f.sb.Addr)
-	if eoa != before {
-		w.ov.write(f.sb.EncodeWithEOF(eoa), sbOff)
+	sbImage := f.sb.EncodeWithEOF(before)
+	// libhdf5 sets the write-access flags of a version 3 superblock while
+	// a writer has the file open and clears them when it closes it; a
+	// writer that died left them set, and libhdf5 refuses the file until
+	// h5clear. Committing a change here is a writer closing cleanly (the
+	// exclusive lock kept any live one out), so the flags go as libhdf5's
+	// close would take them.
+	next := *f.sb
+	next.ConsistencyFlags &^= format.WriterFlags(next.Version)
+	if eoa != before || next.ConsistencyFlags != f.sb.ConsistencyFlags {
+		w.ov.write(next.EncodeWithEOF(eoa), sbOff)
 	}
-	j := &journal{sbOff: sbOff, sbImage: f.sb.EncodeWithEOF(before), records: w.ov.records()}
+	j := &journal{sbOff: sbOff, sbImage: sbImage, records: w.ov.records()}
 	// A change of the superblock alone is one sector's write, which the
 	// disk makes whole or not at all: no journal needed.
 	alone := len(j.records) == 1 && j.records[0].off == sbOff && sbOff%512 == 0 && len(j.records[0].data) <= 512
@@ -378,6 +392,7 @@ func (f *File) commit() error {
 		}
 	}
 	w.ov.reset()
+	f.sb.ConsistencyFlags = next.ConsistencyFlags
 	w.mu.Lock()
 	w.diskEOF = eoa
 	w.sp.committed()

@@ -56,8 +56,8 @@ func (sb *Superblock) EOFFieldOffset() int {
 
 // EncodeWithEOF returns the superblock's bytes with the end-of-file field
 // for an end of allocated space at eoa (counted, like every address, from
-// the base address in effect), checksum recomputed where the version has
-// one.
+// the base address in effect), the consistency flags of versions 2 and 3
+// as sb has them, checksum recomputed where the version has one.
 func (sb *Superblock) EncodeWithEOF(eoa uint64) []byte {
 	eof := sb.storedEOF(eoa)
 	raw := append([]byte(nil), sb.Raw...)
@@ -66,6 +66,7 @@ func (sb *Superblock) EncodeWithEOF(eoa uint64) []byte {
 		raw[off+i] = byte(eof >> (8 * uint(i)))
 	}
 	if sb.Version >= 2 {
+		raw[consistencyFlagsOffset] = byte(sb.ConsistencyFlags)
 		n := len(raw) - 4
 		binary.LittleEndian.PutUint32(raw[n:], Lookup3(raw[:n], 0))
 	}

@@ -66,6 +66,20 @@ const signature = "\x89HDF\r\n\x1a\n"
 // storedEOF is the end-of-file field for an end of allocated space at eoa.
 func (sb *Superblock) storedEOF(eoa uint64) uint64 { return eoa + sb.StoredBaseAddr }
 
+// consistencyFlagsOffset is where versions 2 and 3 keep their flags byte.
+const consistencyFlagsOffset = 11
+
+// WriterFlags are the consistency flags libhdf5 keeps set while a writer
+// has a file of this superblock version open: write access (bit 0) and
+// SWMR write access (bit 2), in version 3 only (libhdf5 ignores them in
+// older versions).
+func WriterFlags(version uint8) uint32 {
+	if version >= 3 {
+		return 1<<0 | 1<<2
+	}
+	return 0
+}
+
 // EndOfAllocation is the end of allocated space the end-of-file field
 // records, counted from the base address in effect; ok is false when the
 // field is undefined or below the stored base address (which libhdf5
