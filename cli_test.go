@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -1190,5 +1191,70 @@ func TestHeapLimitLeavesRoomAboveTheLiveHeap(t *testing.T) {
 		if got < c.live+memorySlack {
 			t.Errorf("heapLimit(%d, %d, %d) MiB = %d MiB: no room above the live heap", c.planned/mib, c.cached/mib, c.live/mib, got/mib)
 		}
+	}
+}
+
+// TestSWMRWriterMarkMountsReadOnly: a file whose superblock says a SWMR
+// writer has it open (such a writer lets go of the file lock, so a live one
+// cannot be told from a dead one) mounts read-only with a warning naming
+// h5clear, and `-o rw` is refused with one line. A file a plain writer left
+// marked mounts read-write: that writer would still hold the lock.
+func TestSWMRWriterMarkMountsReadOnly(t *testing.T) {
+	requireFUSE(t)
+	dir := t.TempDir()
+	swmr, plain := filepath.Join(dir, "swmr.h5"), filepath.Join(dir, "plain.h5")
+	h5py(t, `
+import os, sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "w", libver="latest")
+d = f.create_dataset("x", data=np.arange(10, dtype="<i8"), maxshape=(None,), chunks=(5,))
+if sys.argv[2] == "swmr":
+    f.swmr_mode = True
+    d.resize((12,))
+    d[10:] = [10, 11]
+f.flush()
+print("ok")
+sys.stdout.flush()
+os._exit(0)`, swmr, "swmr")
+	h5py(t, `
+import os, sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "w", libver="latest")
+f["x"] = np.arange(10, dtype="<i8")
+f.flush()
+print("ok")
+sys.stdout.flush()
+os._exit(0)`, plain, "plain")
+	before, err := os.ReadFile(swmr)
+	if err != nil || len(before) < 12 || before[11]&4 == 0 {
+		t.Fatalf("h5py left no SWMR mark (%v)", err)
+	}
+
+	mnt := filepath.Join(t.TempDir(), "mnt")
+	r := h5mountT(t, swmr, mnt)
+	t.Cleanup(func() { unmountCleanup(t, mnt) })
+	if r.code != 0 || !strings.Contains(r.stderr, "SWMR writer: mounted read-only") || !strings.Contains(r.stderr, "h5clear -s") {
+		t.Fatalf("h5mount: %v, want a mount with a warning naming h5clear", r)
+	}
+	if err := os.Mkdir(filepath.Join(mnt, "g"), 0o755); !errors.Is(err, syscall.EROFS) {
+		t.Errorf("mkdir: %v, want EROFS", err)
+	}
+	got, err := os.ReadFile(filepath.Join(mnt, "x"))
+	if err != nil || len(got) != 12*8 || binary.LittleEndian.Uint64(got[88:]) != 11 {
+		t.Errorf("x: %d bytes (%v), want the 12 elements the writer flushed", len(got), err)
+	}
+	unmountCleanup(t, mnt)
+
+	r = h5mountT(t, "-o", "rw", swmr, mnt)
+	checkFailure(t, r, 1, "SWMR writer")
+	if mountedAt(t, mnt) {
+		forceUnmount(mnt)
+		t.Fatalf("%s is mounted", mnt)
+	}
+	if after, _ := os.ReadFile(swmr); !bytes.Equal(before, after) {
+		t.Errorf("the file changed")
+	}
+
+	pm := mountT(t, plain)
+	if err := os.Mkdir(filepath.Join(pm, "g"), 0o755); err != nil {
+		t.Errorf("mkdir in a file a plain writer left marked: %v", err)
 	}
 }

@@ -604,16 +604,22 @@ func serve(cfg mountConfig, rep *daemon.Reporter, stderr io.Writer) error {
 	if cfg.fsname != "" {
 		opts.FSName = cfg.fsname
 	}
-	server, err := fs.Mount(file, mnt, opts)
-	if err != nil && len(opts.Options) > 0 {
-		w := fmt.Sprintf("mount options %s refused (%v); mounting without them",
-			strings.Join(opts.Options, ","), oneLine(err.Error()))
+	// A warning reaches the user as the mount returns, and the log.
+	warn := func(w string) {
 		logger.Print(w)
 		if rep != nil {
 			rep.Warn(w)
 		} else if cfg.logFile != "" {
 			fmt.Fprintf(stderr, "h5mount: warning: %s\n", w)
 		}
+	}
+	if src.warning != "" {
+		warn(src.warning)
+	}
+	server, err := fs.Mount(file, mnt, opts)
+	if err != nil && len(opts.Options) > 0 {
+		warn(fmt.Sprintf("mount options %s refused (%v); mounting without them",
+			strings.Join(opts.Options, ","), oneLine(err.Error())))
 		opts.Options = nil
 		server, err = fs.Mount(file, mnt, opts)
 	}
@@ -665,6 +671,7 @@ type source struct {
 	mtime    time.Time
 	uid, gid uint32
 	release  func() // after the file is closed: drops the lock, or the connection
+	warning  string // what the user should know of how it was opened
 }
 
 // openSource opens the file or, for a URL, the remote object.
@@ -672,12 +679,12 @@ func openSource(cfg mountConfig, logger *log.Logger) (source, error) {
 	if cfg.remote {
 		return openRemote(cfg, logger)
 	}
-	file, lock, st, err := openHDF5(cfg)
+	file, lock, st, warning, err := openHDF5(cfg)
 	if err != nil {
 		return source{}, err
 	}
 	src := source{file: file, name: cfg.file, mode: uint32(st.Mode().Perm()), mtime: st.ModTime(),
-		release: func() { lock.Close() }}
+		release: func() { lock.Close() }, warning: warning}
 	if abs, err := filepath.Abs(cfg.file); err == nil {
 		src.name = abs
 	}
@@ -842,37 +849,37 @@ type gcCycle struct{ _ [32]byte }
 // openHDF5 opens the HDF5 file, locks it (shared for a read-only mount,
 // exclusive for a read-write one) and reads its root group, so that a file
 // that is not HDF5 or is damaged fails here, before anything is mounted.
-func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, err error) {
+func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, warning string, err error) {
 	name := cfg.file
 	st, err = os.Stat(name)
 	if errors.Is(err, os.ErrNotExist) && cfg.create && !cfg.readOnly {
 		created, cerr := h5.Create(name, &h5.CreateOptions{Latest: cfg.latest})
 		if cerr != nil {
-			return nil, nil, nil, fileError(name, cerr)
+			return nil, nil, nil, "", fileError(name, cerr)
 		}
 		if cerr = created.Close(); cerr != nil {
-			return nil, nil, nil, fileError(name, cerr)
+			return nil, nil, nil, "", fileError(name, cerr)
 		}
 		st, err = os.Stat(name)
 	}
 	if err != nil {
-		return nil, nil, nil, fileError(name, err)
+		return nil, nil, nil, "", fileError(name, err)
 	}
 	if st.IsDir() {
-		return nil, nil, nil, failf("%s: is a directory, not an HDF5 file", name)
+		return nil, nil, nil, "", failf("%s: is a directory, not an HDF5 file", name)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, nil, nil, failf("%s: not a regular file", name)
+		return nil, nil, nil, "", failf("%s: not a regular file", name)
 	}
 	lock, err = os.Open(name)
 	if err != nil {
-		return nil, nil, nil, fileError(name, err)
+		return nil, nil, nil, "", fileError(name, err)
 	}
 	// Read-write unless asked otherwise or the file is not ours to write.
 	writable := !cfg.readOnly && syscall.Access(name, 2 /* W_OK */) == nil
 	if cfg.readWrite && !cfg.readOnly && !writable {
 		lock.Close()
-		return nil, nil, nil, failf("%s: not writable, cannot mount read-write (try -o ro)", name)
+		return nil, nil, nil, "", failf("%s: not writable, cannot mount read-write (try -o ro)", name)
 	}
 	how := syscall.LOCK_SH
 	if writable {
@@ -881,13 +888,29 @@ func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, er
 	if err := syscall.Flock(int(lock.Fd()), how|syscall.LOCK_NB); err != nil {
 		lock.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, nil, nil, failf("%s is locked by another h5mount or writer", name)
+			return nil, nil, nil, "", failf("%s is locked by another h5mount or writer", name)
 		}
-		return nil, nil, nil, failf("%s: cannot lock: %v", name, err)
+		return nil, nil, nil, "", failf("%s: cannot lock: %v", name, err)
 	}
 	abs, err := filepath.Abs(name)
 	if err != nil {
 		abs = name
+	}
+	if writable {
+		if marked, probeErr := markedBySWMRWriter(abs); probeErr == nil && marked {
+			// A live SWMR writer holds no lock: writing beside it would
+			// corrupt what it writes.
+			if cfg.readWrite {
+				lock.Close()
+				return nil, nil, nil, "", failf("%s: libhdf5 marks it open by a SWMR writer; writing beside a live one would corrupt the file (h5clear -s %s if none is running, or -o ro)", name, name)
+			}
+			writable = false
+			if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+				lock.Close()
+				return nil, nil, nil, "", failf("%s: cannot lock: %v", name, err)
+			}
+			warning = fmt.Sprintf("%s: libhdf5 marks it open by a SWMR writer: mounted read-only (h5clear -s %s if none is running)", name, name)
+		}
 	}
 	if writable {
 		file, err = h5.OpenFileRW(abs, &h5.Options{CacheBytes: cfg.cacheBytes})
@@ -901,9 +924,20 @@ func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, er
 	}
 	if err != nil {
 		lock.Close()
-		return nil, nil, nil, fileError(name, err)
+		return nil, nil, nil, "", fileError(name, err)
 	}
-	return file, lock, st, nil
+	return file, lock, st, warning, nil
+}
+
+// markedBySWMRWriter reports whether the HDF5 file's superblock says a
+// SWMR writer has it open, reading it without opening it for writing.
+func markedBySWMRWriter(name string) (bool, error) {
+	f, err := h5.OpenFile(name, nil)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	return f.MarkedBySWMRWriter(), nil
 }
 
 // fileError names what is wrong with the HDF5 file in one line.

@@ -253,6 +253,15 @@ func (f *File) Close() error {
 // SuperblockVersion is the version of the file's superblock.
 func (f *File) SuperblockVersion() int { return int(f.sb.Version) }
 
+// MarkedBySWMRWriter reports whether the superblock says a SWMR writer has
+// the file open (or had, and died). Such a writer lets go of the file lock
+// once the file is open, so that readers may come: a second writer cannot
+// tell a live one from a dead one, and libhdf5 refuses to open the file
+// for writing either way.
+func (f *File) MarkedBySWMRWriter() bool {
+	return f.sb.Version >= 3 && f.sb.ConsistencyFlags&format.SWMRWriterFlag != 0
+}
+
 // Path is the file's absolute path, when it was opened by name.
 func (f *File) Path() string { return f.path }
 

@@ -75,10 +75,14 @@ const consistencyFlagsOffset = 11
 // older versions).
 func WriterFlags(version uint8) uint32 {
 	if version >= 3 {
-		return 1<<0 | 1<<2
+		return 1<<0 | SWMRWriterFlag
 	}
 	return 0
 }
+
+// SWMRWriterFlag is the consistency flag of a version 3 superblock that a
+// SWMR writer sets.
+const SWMRWriterFlag = 1 << 2
 
 // EndOfAllocation is the end of allocated space the end-of-file field
 // records, counted from the base address in effect; ok is false when the
