@@ -897,7 +897,8 @@ func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, wa
 		abs = name
 	}
 	if writable {
-		if marked, probeErr := markedBySWMRWriter(abs); probeErr == nil && marked {
+		file, err = h5.OpenFileRW(abs, &h5.Options{CacheBytes: cfg.cacheBytes})
+		if errors.Is(err, h5.ErrSWMRWriter) {
 			// A live SWMR writer holds no lock: writing beside it would
 			// corrupt what it writes.
 			if cfg.readWrite {
@@ -912,9 +913,7 @@ func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, wa
 			warning = fmt.Sprintf("%s: libhdf5 marks it open by a SWMR writer: mounted read-only (h5clear -s %s if none is running)", name, name)
 		}
 	}
-	if writable {
-		file, err = h5.OpenFileRW(abs, &h5.Options{CacheBytes: cfg.cacheBytes})
-	} else {
+	if !writable {
 		file, err = h5.OpenFile(abs, &h5.Options{CacheBytes: cfg.cacheBytes})
 	}
 	if err == nil {
@@ -927,17 +926,6 @@ func openHDF5(cfg mountConfig) (file *h5.File, lock *os.File, st os.FileInfo, wa
 		return nil, nil, nil, "", fileError(name, err)
 	}
 	return file, lock, st, warning, nil
-}
-
-// markedBySWMRWriter reports whether the HDF5 file's superblock says a
-// SWMR writer has it open, reading it without opening it for writing.
-func markedBySWMRWriter(name string) (bool, error) {
-	f, err := h5.OpenFile(name, nil)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	return f.MarkedBySWMRWriter(), nil
 }
 
 // fileError names what is wrong with the HDF5 file in one line.

@@ -3,6 +3,7 @@ package h5_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math"
 	"math/rand"
@@ -587,4 +588,35 @@ import sys, h5py
 f = h5py.File(sys.argv[1], "r")
 assert list(f["x"][:3]) == [0, 7, 2], f["x"][:3]
 print("ok")`)
+}
+
+// TestOpenForWritingRefusesASWMRWritersFile: a SWMR writer lets go of the
+// file lock, so its mark may mean a live writer: the file opens read-only
+// only, as in libhdf5.
+func TestOpenForWritingRefusesASWMRWritersFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "swmr.h5")
+	cmd := exec.Command(python(), "-c", `
+import os, sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "w", libver="latest")
+f.create_dataset("x", data=np.arange(10), maxshape=(None,), chunks=(5,))
+f.swmr_mode = True
+f.flush()
+os._exit(0)`, file)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := h5.OpenFileRW(file, nil); !errors.Is(err, h5.ErrSWMRWriter) {
+		t.Fatalf("OpenFileRW: %v, want ErrSWMRWriter", err)
+	}
+	f, err := h5.OpenFile(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !f.MarkedBySWMRWriter() {
+		t.Errorf("MarkedBySWMRWriter is false")
+	}
+	if _, err := f.OpenPath("/x"); err != nil {
+		t.Error(err)
+	}
 }

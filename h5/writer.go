@@ -16,6 +16,9 @@ import (
 var (
 	// ErrReadOnly: the file was opened read-only.
 	ErrReadOnly = errors.New("h5: file is read-only")
+	// ErrSWMRWriter refuses to open for writing a file libhdf5 marks open
+	// by a SWMR writer (see File.MarkedBySWMRWriter), as libhdf5 does.
+	ErrSWMRWriter = errors.New("h5: libhdf5 marks the file open by a SWMR writer")
 	// ErrNoSpace: a write past the end of a dataset that cannot grow.
 	ErrNoSpace = errors.New("h5: write past the end of the dataset")
 	// ErrNotWritable: the object cannot be written (variable-size elements).
@@ -90,6 +93,10 @@ func OpenFileRW(name string, opt *Options) (*File, error) {
 	f, fh, st, err := openNamed(name, os.O_RDWR, opt)
 	if err != nil {
 		return nil, err
+	}
+	if f.MarkedBySWMRWriter() {
+		fh.Close()
+		return nil, fmt.Errorf("%s: %w", name, ErrSWMRWriter)
 	}
 	disk, _ := f.sb.EndOfAllocation()
 	eoa := disk
