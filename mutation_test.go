@@ -31,7 +31,7 @@ func TestMutatedFilesWalk(t *testing.T) {
 		count = v
 	}
 	var seeds []string
-	for _, pat := range []string{"testdata/*.h5", "testdata/conformance/*.h5", "testdata/dense/*.h5", "testdata/chunkindex/*.h5", "testdata/producers/*.h5", "testdata/producers/*.nc", "testdata/hdf5v2/*.h5"} {
+	for _, pat := range []string{"testdata/*.h5", "testdata/conformance/*.h5", "testdata/filters/*.h5", "testdata/dense/*.h5", "testdata/chunkindex/*.h5", "testdata/producers/*.h5", "testdata/producers/*.nc", "testdata/hdf5v2/*.h5"} {
 		m, _ := filepath.Glob(pat)
 		seeds = append(seeds, m...)
 	}

@@ -140,6 +140,8 @@ func FuzzNBit(f *testing.F) { fuzzCodec(f, filter.NBit) }
 
 func FuzzBZip2(f *testing.F) { fuzzCodec(f, filter.BZip2) }
 
+func FuzzVBZ(f *testing.F) { fuzzCodec(f, filter.VBZ) }
+
 func FuzzBlosc(f *testing.F) { fuzzCodec(f, filter.Blosc, fuzzSeed{nil, oddBloscFrame(), 1024}) }
 
 // oddBloscFrame is a byte-shuffled Blosc frame of 2-byte elements in two
