@@ -47,7 +47,9 @@ bitshuffle() on the way), and their sha256 is of the data the script wrote.
 The corpus file h5ex_d_zstd.h5 is checked the same way: its chunks are
 decompressed here by the zstd tool.  Nor is there a VBZ plugin (Oxford
 Nanopore's filter for fast5 signals): vbz.h5's chunks are packed by this
-script (see gen_vbz) and compressed by the zstd tool.
+script (see gen_vbz) and compressed by the zstd tool.  lzo.h5 is written by
+PyTables (its LZO filter, which h5py lacks), and its sha256 is of what
+PyTables reads back.
 """
 
 import hashlib
@@ -400,6 +402,32 @@ def gen_vbz(f):
     return res
 
 
+# ---- LZO (305, PyTables' filter; pandas' complib="lzo"): PyTables writes it ----
+# h5py cannot read it, so the reference bytes are what PyTables reads back.
+
+def gen_lzo(path):
+    import tables
+
+    own = np.random.default_rng(305)  # its own, so the other files' data stay as they were
+    arrays = [
+        ("lzo_f8", smooth((300, 40), "<f8"), (64, 16), False),
+        ("lzo_shuffle_i4", np.cumsum(own.integers(-3, 4, size=(5000,))).astype("<i4"), (1000,), True),
+        ("lzo_u1_random", own.integers(0, 256, size=(3000,)).astype("u1"), (1024,), False),  # LZO gives up: stored as it is
+        ("lzo_i2_be", smooth((77, 13), ">i2"), (20, 13), False),
+    ]
+    with tables.open_file(path, "w") as t:
+        for name, data, chunks, shuffle in arrays:
+            flt = tables.Filters(complevel=1, complib="lzo", shuffle=shuffle)
+            t.create_carray("/", name, obj=data, chunkshape=chunks, filters=flt)
+        rows = np.zeros(700, dtype=[("x", "<f8"), ("n", "<i4"), ("tag", "S6")])
+        rows["x"] = np.linspace(0, 7, 700)
+        rows["n"] = np.arange(700) % 17
+        rows["tag"] = [b"r%d" % (i % 40) for i in range(700)]
+        t.create_table("/", "lzo_table", obj=rows, chunkshape=(128,), filters=tables.Filters(complevel=1, complib="lzo"))
+    with tables.open_file(path, "r") as t:
+        return [("/" + n, sha(t.get_node("/" + n).read().tobytes())) for n in [a[0] for a in arrays] + ["lzo_table"]]
+
+
 # ---- bzip2 (307) ----
 
 def gen_bzip2(f):
@@ -641,6 +669,10 @@ def main():
         with h5py.File(path, "r") as f:
             dsets = [describe(f[n], s) for n, s in got]
         files.append({"file": name + ".h5", "datasets": dsets})
+    path = os.path.join(OUT, "lzo.h5")
+    got = gen_lzo(path)
+    with h5py.File(path, "r") as f:
+        files.append({"file": "lzo.h5", "datasets": [describe(f[n], s) for n, s in got]})
     files += corpus_entries()
     doc = {"libhdf5": h5py.version.hdf5_version, "h5py": h5py.version.version, "files": files}
     with open(os.path.join(OUT, "filters.json"), "w") as fp:

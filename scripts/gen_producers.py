@@ -140,6 +140,11 @@ def pytables_file(path, rng):
         f.create_array("/", "strs", [b"a", b"bb", b"ccc"])
         ea = f.create_earray("/", "bigendian", tables.Float64Atom(), shape=(0,), byteorder="big", chunkshape=(4,))
         ea.append(np.arange(5.0))
+        # LZO, PyTables' own filter (h5py has none), with its own numbers so
+        # that the rest stays as it was.
+        lz = f.create_carray(g, "c_lzo", tables.Float64Atom(), shape=(120, 50), chunkshape=(40, 25),
+                             filters=tables.Filters(complevel=1, complib="lzo", shuffle=True))
+        lz[:] = np.random.default_rng(305).normal(size=(120, 50)).cumsum(0)
 
 
 def pandas_file(path, rng):
@@ -151,6 +156,7 @@ def pandas_file(path, rng):
     cat = df.assign(c=pd.Categorical(["x", "y", "zz"] * (n // 3)))
     cat.to_hdf(path, key="df_zlib", format="table", complib="zlib", complevel=9)
     pd.Series(np.arange(10.0)).to_hdf(path, key="series")
+    df.to_hdf(path, key="df_lzo", format="table", complib="lzo", complevel=1)
 
 
 def netcdf_file(path, rng):

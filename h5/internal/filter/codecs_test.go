@@ -472,6 +472,7 @@ func TestHostileClaimsAllocateLittle(t *testing.T) {
 		{NBit, []uint32{8, 0, 1 << 31, 1, 8, 0, 5, 0}, huge},
 		{LZF, []uint32{4, 261, 1 << 31}, []byte{0xe0, 0xff, 0}},
 		{VBZ, []uint32{1, 2, 1, 1}, []byte{0xff, 0xff, 0xff, 0xff, 0x28, 0xb5, 0x2f, 0xfd}},
+		{LZO, nil, append([]byte{18, 'a', 0x20}, make([]byte, 4096)...)}, // a match claiming a million bytes
 		{VBZ, []uint32{1, 2, 1, 1}, append([]byte{0, 0, 1, 0}, zhead...)},
 	}
 	for _, tc := range cases {

@@ -78,7 +78,7 @@ func Name(f *format.Filter) string {
 
 // maxExpansion is, for the filters that have one, how many bytes a byte of
 // their stream can become at most: deflate's 258-byte match in two bits
-// makes 1032, an LZ4 match grows by 255 per extra length byte, an LZF
+// makes 1032, an LZ4 (or LZO) match grows by 255 per extra length byte, an LZF
 // back-reference of 3 bytes gives at most 264, a zstd block of at least 4
 // bytes holds at most 128 KiB; shuffle and fletcher32 never grow,
 // bitshuffle grows as the compressor it uses, and Blosc as the most its
@@ -88,7 +88,7 @@ func maxExpansion(f *format.Filter) (int, bool) {
 	switch f.ID {
 	case Deflate:
 		return 1032, true
-	case LZ4:
+	case LZ4, LZO:
 		return 256, true
 	case LZF:
 		return 100, true
