@@ -45,6 +45,7 @@ var benchPipelines = []struct {
 	{"blosc-blosclz", []format.Filter{{ID: Blosc, Params: []uint32{2, 2, 8, benchChunk, 5, 1, bloscBloscLZ}}}},
 	{"blosc-lz4", []format.Filter{{ID: Blosc, Params: []uint32{2, 2, 8, benchChunk, 5, 1, bloscLZ4}}}},
 	{"blosc-zstd", []format.Filter{{ID: Blosc, Params: []uint32{2, 2, 8, benchChunk, 5, 1, bloscZstd}}}},
+	{"vbz-i2", []format.Filter{{ID: VBZ, Params: []uint32{1, 2, 1, 1}}}},
 }
 
 func BenchmarkDecode(b *testing.B) {
