@@ -344,14 +344,17 @@ def gen_zstd(f):
 # A chunk is the decoded size (4 bytes, little-endian), then zstd (the tool)
 # of a StreamVByte stream: 2-bit keys, four a byte, low bits first, then the
 # values, each the integer sign-extended to 32 bits (or the zigzag of its
-# difference from the one before), in key+1 little-endian bytes; in version 1
+# difference from the one before, taken in 16 bits for 2-byte integers as
+# ONT's SSE3 code takes it), in key+1 little-endian bytes; in version 1
 # integers of one byte take key 0, 1, 2, 3 as 0, 1, 2, 4 nibbles, low nibble
 # first.  cd_values: version, integer size, delta-zigzag, zstd level.
 
 def vbz_pack(raw, isize, zigzag, nibbles):
     vals = np.frombuffer(raw, dtype="<i%d" % isize).astype(np.int64)
     if zigzag:
-        d = (np.diff(vals, prepend=0) + 2**31) % 2**32 - 2**31
+        # differences in 32 bits, but 16 for 2-byte integers (ONT's SSE3 code)
+        bits = 16 if isize == 2 else 32
+        d = (np.diff(vals, prepend=0) + 2**(bits - 1)) % 2**bits - 2**(bits - 1)
         vals = np.where(d < 0, -2 * d - 1, 2 * d)
     vals = [int(v) % 2**32 for v in vals]
     keys = bytearray((len(vals) + 3) // 4)

@@ -19,7 +19,8 @@ import (
 // version 1 too, key k means k+1 little-endian bytes; version 1's bytes use
 // half bytes (nibbles, low one first), key k meaning 0, 1, 2 or 4 nibbles.
 // Values are the integers sign-extended to 32 bits (or their zigzagged
-// differences, the first from 0), and decode back to their low bytes.
+// differences, the first from 0; 16-bit ones for 2-byte integers, as ONT's
+// x86 code takes them), and decode back to their low bytes.
 type vbzCodec struct{}
 
 // VBZ is Oxford Nanopore's filter id.
@@ -201,7 +202,14 @@ func vbzPack(in []byte, p vbzParams) []byte {
 		case 4:
 			v = binary.LittleEndian.Uint32(in[4*i:])
 		}
-		if p.zigzag {
+		if p.zigzag && p.intSize == 2 {
+			// 16-bit differences, as ONT's SSE3 writer takes them and its
+			// SSE3 reader (x86's) undoes them: a jump of more than 32767
+			// zigzagged in 32 bits would come back wrong from that reader.
+			d := int16(uint16(v) - uint16(prev))
+			prev = v
+			v = uint32(uint16(d<<1) ^ uint16(d>>15))
+		} else if p.zigzag {
 			d := int32(v - prev)
 			prev = v
 			v = uint32(d<<1) ^ uint32(d>>31)

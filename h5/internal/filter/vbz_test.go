@@ -63,6 +63,10 @@ func TestVBZPackedWidths(t *testing.T) {
 		{vbzParams{version: 1, intSize: 2}, i2(1, 300, -1, 0), []byte{0b00_11_01_00, 1, 0x2c, 0x01, 0xff, 0xff, 0xff, 0xff, 0}},
 		// zigzagged differences: 1-0 -> 2, 300-1 -> 598, -1-300 -> 601, 0+1 -> 2
 		{vbzParams{version: 1, intSize: 2, zigzag: true}, i2(1, 300, -1, 0), []byte{0b00_01_01_00, 2, 0x56, 0x02, 0x59, 0x02, 2}},
+		// in 16 bits, as ONT's x86 reader undoes them: 32767-0 -> 65534
+		// (two bytes), -32768-32767 = 1 -> 2 (one), 0-(-32768) = -32768 ->
+		// 65535 (two)
+		{vbzParams{version: 0, intSize: 2, zigzag: true}, i2(32767, -32768, 0), []byte{0b00_01_00_01, 0xfe, 0xff, 2, 0xff, 0xff}},
 		// nibbles: 0 (none), 5 (one), 0x21 (two), -1 = 0xffffffff (four,
 		// its low 16 bits), low nibble first: 5 1 2 f f f f, then a zero
 		{vbzParams{version: 1, intSize: 1}, []byte{0, 5, 0x21, 0xff}, []byte{0b11_10_01_00, 0x15, 0xf2, 0xff, 0x0f}},
