@@ -111,53 +111,68 @@ func vbzUnpack(in, out []byte, p vbzParams) error {
 		return fmt.Errorf("vbz: %d keys in a %d-byte stream: %w", keys, len(in), format.ErrCorrupt)
 	}
 	data := in[keys:]
-	pos := 0 // in bytes, or in nibbles when p.nibbles()
-	var prev uint32
-	for i := 0; i < n; i++ {
-		code := int(in[i/4]>>(2*(i%4))) & 3
-		var v uint32
-		if p.nibbles() {
-			width := (1 << code) >> 1 // 0, 1, 2 or 4 nibbles
-			if (pos+width+1)/2 > len(data) {
+	var used int
+	if p.nibbles() { // bytes only
+		nibbles := 0
+		var prev uint32
+		for i := 0; i < n; i++ {
+			width := (1 << (in[i>>2] >> (2 * (i & 3)) & 3)) >> 1 // 0, 1, 2 or 4 nibbles
+			if (nibbles+width+1)/2 > len(data) {
 				return fmt.Errorf("vbz: stream ends inside value %d: %w", i, format.ErrCorrupt)
 			}
+			var v uint32
 			for k := range width {
-				nib := uint32(data[(pos+k)/2]>>(4*((pos+k)%2))) & 0xf
-				v |= nib << (4 * k)
+				v |= uint32(data[(nibbles+k)/2]>>(4*((nibbles+k)%2))) & 0xf << (4 * k)
 			}
-			pos += width
-		} else {
-			width := code + 1
-			if pos+width > len(data) {
-				return fmt.Errorf("vbz: stream ends inside value %d: %w", i, format.ErrCorrupt)
+			nibbles += width
+			if p.zigzag {
+				v = prev + (v>>1 ^ -(v & 1))
+				prev = v
 			}
-			for k := range width {
-				v |= uint32(data[pos+k]) << (8 * k)
-			}
-			pos += width
-		}
-		if p.zigzag {
-			v = prev + (v>>1 ^ -(v & 1))
-			prev = v
-		}
-		switch p.intSize {
-		case 1:
 			out[i] = byte(v)
-		case 2:
-			binary.LittleEndian.PutUint16(out[2*i:], uint16(v))
-		case 4:
-			binary.LittleEndian.PutUint32(out[4*i:], v)
 		}
-	}
-	used := pos
-	if p.nibbles() {
-		used = (pos + 1) / 2
+		used = (nibbles + 1) / 2
+	} else {
+		pos := 0
+		var prev uint32
+		zigzag, size := p.zigzag, p.intSize
+		for i := 0; i < n; i++ {
+			width := int(in[i>>2]>>(2*(i&3))&3) + 1
+			var v uint32
+			if pos+4 <= len(data) {
+				// One load, the bytes of the values after masked off.
+				v = binary.LittleEndian.Uint32(data[pos:]) & vbzWidthMask[width]
+			} else if pos+width > len(data) {
+				return fmt.Errorf("vbz: stream ends inside value %d: %w", i, format.ErrCorrupt)
+			} else {
+				for k := range width {
+					v |= uint32(data[pos+k]) << (8 * k)
+				}
+			}
+			pos += width
+			if zigzag {
+				v = prev + (v>>1 ^ -(v & 1))
+				prev = v
+			}
+			switch size {
+			case 1:
+				out[i] = byte(v)
+			case 2:
+				binary.LittleEndian.PutUint16(out[2*i:], uint16(v))
+			case 4:
+				binary.LittleEndian.PutUint32(out[4*i:], v)
+			}
+		}
+		used = pos
 	}
 	if used != len(data) {
 		return fmt.Errorf("vbz: %d bytes after the values: %w", len(data)-used, format.ErrCorrupt)
 	}
 	return nil
 }
+
+// vbzWidthMask keeps the low width bytes of a 4-byte load.
+var vbzWidthMask = [5]uint32{0, 0xff, 0xffff, 0xffffff, 0xffffffff}
 
 // Encode writes what Oxford Nanopore's plugin writes, so that its reader,
 // which checks the stream's length against its keys and sizes its zstd
