@@ -24,8 +24,12 @@ func init() {
 	names[LZO] = "lzo"
 }
 
-func (lzoCodec) Decode(_ *format.Filter, in []byte, maxOut int) ([]byte, error) {
-	out := make([]byte, maxOut)
+func (c lzoCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
+	return c.decodeInto(f, in, maxOut, nil)
+}
+
+func (lzoCodec) decodeInto(_ *format.Filter, in []byte, maxOut int, dst []byte) ([]byte, error) {
+	out := sized(dst, maxOut)
 	n, err := lzo1xDecompress(in, out)
 	if err != nil {
 		return nil, err

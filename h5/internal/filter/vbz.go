@@ -60,7 +60,11 @@ func vbzParamsOf(f *format.Filter) (vbzParams, error) {
 // nibbles reports whether the StreamVByte stream packs half bytes.
 func (p vbzParams) nibbles() bool { return p.version == 1 && p.intSize == 1 }
 
-func (vbzCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
+func (c vbzCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) {
+	return c.decodeInto(f, in, maxOut, nil)
+}
+
+func (vbzCodec) decodeInto(f *format.Filter, in []byte, maxOut int, dst []byte) ([]byte, error) {
 	p, err := vbzParamsOf(f)
 	if err != nil {
 		return nil, err
@@ -85,7 +89,7 @@ func (vbzCodec) Decode(f *format.Filter, in []byte, maxOut int) ([]byte, error) 
 			return nil, fmt.Errorf("vbz: %w", err)
 		}
 	}
-	out := make([]byte, size)
+	out := sized(dst, int(size))
 	if p.intSize == 0 {
 		if len(stream) != len(out) {
 			return nil, fmt.Errorf("vbz: %d bytes, want %d: %w", len(stream), len(out), format.ErrCorrupt)
