@@ -80,23 +80,27 @@ func (vbzCodec) decodeInto(f *format.Filter, in []byte, maxOut int, dst []byte) 
 	if p.intSize != 0 && size%uint64(p.intSize) != 0 {
 		return nil, fmt.Errorf("vbz: %d bytes are no whole number of %d-byte integers: %w", size, p.intSize, format.ErrCorrupt)
 	}
-	if p.zstdLevel != 0 {
-		bound := int(size)
-		if p.intSize != 0 {
-			bound = vbzPackedBound(int(size) / p.intSize)
+	if p.intSize == 0 {
+		// zstd alone decodes straight into the output.
+		out := stream
+		if p.zstdLevel != 0 {
+			if out, err = zstdDecode(stream, int(size), dst); err != nil {
+				return nil, fmt.Errorf("vbz: %w", err)
+			}
+		} else {
+			out = append(sized(dst, 0), stream...)
 		}
-		if stream, err = zstdDecode(stream, bound, nil); err != nil {
+		if uint64(len(out)) != size {
+			return nil, fmt.Errorf("vbz: %d bytes, want %d: %w", len(out), size, format.ErrCorrupt)
+		}
+		return out, nil
+	}
+	if p.zstdLevel != 0 {
+		if stream, err = zstdDecode(stream, vbzPackedBound(int(size)/p.intSize), nil); err != nil {
 			return nil, fmt.Errorf("vbz: %w", err)
 		}
 	}
 	out := sized(dst, int(size))
-	if p.intSize == 0 {
-		if len(stream) != len(out) {
-			return nil, fmt.Errorf("vbz: %d bytes, want %d: %w", len(stream), len(out), format.ErrCorrupt)
-		}
-		copy(out, stream)
-		return out, nil
-	}
 	if err := vbzUnpack(stream, out, p); err != nil {
 		return nil, err
 	}
