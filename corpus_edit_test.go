@@ -262,7 +262,7 @@ func growAndShrink(mnt string, grown *atomic.Int64) error {
 		defer f.Close()
 		if _, err := f.ReadAt(row, 0); err != nil {
 			if errors.Is(err, syscall.EOPNOTSUPP) {
-				return nil // a filter that cannot decode (szip)
+				return nil // a filter that cannot decode (ZFP, say)
 			}
 			return fmt.Errorf("%s: %w", p, err)
 		}

@@ -199,11 +199,11 @@ func (f *File) datasetMessagesWith(spec *DatasetSpec, hv uint8, keep *format.Lay
 		if hv == 2 {
 			version = 2
 		}
-		chunkBytes := uint64(t.Size)
-		for _, c := range layout.ChunkDims {
-			chunkBytes *= c
+		filters, err := setLocal(spec.Filters, t, layout.ChunkDims)
+		if err != nil {
+			return nil, err
 		}
-		msgs = append(msgs, format.NewMessage{Type: format.MsgFilterPipeline, Data: format.EncodeFilterPipeline(version, setLocal(spec.Filters, t, chunkBytes))})
+		msgs = append(msgs, format.NewMessage{Type: format.MsgFilterPipeline, Data: format.EncodeFilterPipeline(version, filters)})
 	}
 	return msgs, nil
 }
@@ -390,8 +390,13 @@ func isFillPattern(p []byte, off uint64, fill []byte) bool {
 
 // setLocal fills in the filter parameters that depend on the datatype and
 // the chunk, as each filter's set_local callback does in libhdf5: the
-// element size of shuffle and bitshuffle, LZF's chunk size, Blosc's both.
-func setLocal(filters []Filter, t *Datatype, chunkBytes uint64) []Filter {
+// element size of shuffle and bitshuffle, LZF's chunk size, Blosc's both,
+// szip's byte order, pixel width and scanline.
+func setLocal(filters []Filter, t *Datatype, chunkDims []uint64) ([]Filter, error) {
+	chunkBytes := uint64(t.Size)
+	for _, c := range chunkDims {
+		chunkBytes *= c
+	}
 	out := make([]Filter, len(filters))
 	for i, fl := range filters {
 		fl.Params = append([]uint32(nil), fl.Params...)
@@ -424,10 +429,87 @@ func setLocal(filters []Filter, t *Datatype, chunkBytes uint64) []Filter {
 			}
 			fl.Params[0], fl.Params[1], fl.Params[2] = 2, 2, elem
 			fl.Params[3] = uint32(min(chunkBytes, 0xffffffff))
+		case filter.SZip:
+			p, err := szipLocal(fl.Params, t, chunkDims)
+			if err != nil {
+				return nil, err
+			}
+			fl.Params = p
 		}
 		out[i] = fl
 	}
-	return out
+	return out, nil
+}
+
+// szipLocal is libhdf5's H5Z_set_local_szip: from the options mask and
+// pixels per block H5Pset_szip records, the four parameters of the
+// dataset. szip takes integers and floats (and enums and arrays of them)
+// of up to 32 bits or of 64; a pixel is as wide as the type's precision,
+// 32 or 64 bits past 24; a scanline is the chunk's last dimension, at
+// most 128 blocks, or, where that is shorter than a block, the whole
+// chunk up to 128 blocks.
+func szipLocal(params []uint32, t *Datatype, chunkDims []uint64) ([]uint32, error) {
+	const (
+		lsb, msb       = 8, 16
+		maxBlocksALine = 128
+		maxPixelsALine = 32 * maxBlocksALine
+	)
+	if len(params) < 2 {
+		return nil, fmt.Errorf("h5: szip with %d parameters: %w", len(params), ErrInvalid)
+	}
+	mask, ppb := params[0], params[1]
+	if ppb < 2 || ppb > 32 || ppb%2 != 0 {
+		return nil, fmt.Errorf("h5: szip with %d pixels a block (even, 2-32): %w", ppb, ErrInvalid)
+	}
+	base := t
+	for (base.Class == format.ClassArray || base.Class == format.ClassEnum) && base.Base != nil {
+		base = base.Base
+	}
+	switch base.Class {
+	case format.ClassFixed, format.ClassFloat, format.ClassBitfield:
+	default:
+		return nil, fmt.Errorf("h5: szip compresses integers and floats, not elements of class %d: %w", base.Class, ErrInvalid)
+	}
+	size := 8 * base.Size
+	if size == 0 || size > 32 && size != 64 {
+		return nil, fmt.Errorf("h5: szip compresses values of up to 32 bits or of 64, not %d: %w", size, ErrInvalid)
+	}
+	bpp := uint32(base.Precision)
+	if bpp == 0 || bpp > size || bpp < size && base.BitOffset != 0 {
+		bpp = size
+	}
+	switch {
+	case bpp > 32:
+		bpp = 64
+	case bpp > 24:
+		bpp = 32
+	}
+	points := uint64(1)
+	for _, c := range chunkDims {
+		points *= c
+	}
+	scanline := uint64(1)
+	if len(chunkDims) > 0 {
+		scanline = chunkDims[len(chunkDims)-1]
+	}
+	switch {
+	case scanline < uint64(ppb):
+		if points < uint64(ppb) {
+			return nil, fmt.Errorf("h5: szip blocks of %d pixels in chunks of %d: %w", ppb, points, ErrInvalid)
+		}
+		scanline = min(uint64(ppb)*maxBlocksALine, points)
+	case scanline <= maxPixelsALine:
+		scanline = min(uint64(ppb)*maxBlocksALine, scanline)
+	default:
+		scanline = uint64(ppb) * maxBlocksALine
+	}
+	mask &^= lsb | msb
+	if base.BigEndian {
+		mask |= msb
+	} else {
+		mask |= lsb
+	}
+	return []uint32{mask, ppb, bpp, uint32(scanline)}, nil
 }
 
 // elementSizeFilters reshuffle bytes by element: their chunks do not

@@ -32,7 +32,7 @@ and filters.json, which h5/internal/filter/plugins_test.go reads:
                     H5Dread returns with the memory type equal to the file
                     type, so no conversion (n-bit padding bits stay zero,
                     big-endian stays big-endian).  Row-major, extent only.
-          "expect": "ok" | "unsupported"   (szip: h5mount has no decoder;
+          "expect": "ok" | "unsupported"   (unsupported.h5's ZFP: h5mount has no decoder;
                     every chunk must fail with ErrUnsupported naming the filter)
         }
       ]
@@ -49,7 +49,11 @@ decompressed here by the zstd tool.  Nor is there a VBZ plugin (Oxford
 Nanopore's filter for fast5 signals): vbz.h5's chunks are packed by this
 script (see gen_vbz) and compressed by the zstd tool.  lzo.h5 is written by
 PyTables (its LZO filter, which h5py lacks), and its sha256 is of what
-PyTables reads back.
+PyTables reads back.  szip.h5 is libhdf5's own szip (Debian builds it on
+libaec), with parameters set through h5py's low-level API where h5py's
+create_dataset has no word for them (big-endian, 12- and 24-bit pixels);
+unsupported.h5 holds the one filter nothing here decodes (see
+gen_unsupported).
 """
 
 import hashlib
@@ -68,7 +72,7 @@ OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "testdata", "filt
 CORPUS = "../shared/corpus/"
 
 LZF, BLOSC, LZ4, BSHUF, ZSTD, BZIP2, VBZ = 32000, 32001, 32004, 32008, 32015, 307, 32020
-UNSUPPORTED = (4,)  # szip: h5mount answers "unsupported"
+UNSUPPORTED = (32013,)  # ZFP: h5mount answers "unsupported"
 
 rng = np.random.default_rng(20240611)
 
@@ -505,11 +509,84 @@ def gen_blosc(f):
     return out
 
 
-# ---- szip (4, libaec): h5mount has no decoder ----
+# ---- szip (4, built into Debian's libhdf5 through libaec) ----
+
+def szip_dataset(f, name, tid, shape, chunks, data, options, ppb, shuffle=False):
+    """A dataset through szip with the type tid (precision and byte order as
+    given): libhdf5's set_local derives bits per pixel and the scanline."""
+    dcpl = h5p.create(h5p.DATASET_CREATE)
+    dcpl.set_chunk(chunks)
+    if shuffle:
+        dcpl.set_shuffle()
+    dcpl.set_szip(options, ppb)
+    dsid = h5d.create(f.id, name.encode(), tid, h5s.create_simple(shape), dcpl=dcpl)
+    dsid.write(h5s.ALL, h5s.ALL, np.ascontiguousarray(data), mtype=h5t.py_create(data.dtype))
+    return h5py.Dataset(dsid)
+
 
 def gen_szip(f):
-    return [f.create_dataset("szip_i4", data=smooth((64, 40), "<i4"), chunks=(32, 20), compression="szip",
-                             compression_opts=("nn", 8))]
+    NN, EC = h5z.SZIP_NN_OPTION_MASK, h5z.SZIP_EC_OPTION_MASK
+    out = []
+    # 32- and 64-bit pixels are coded as byte planes; 20 pixels a scanline
+    # is not whole blocks of 8 (each scanline padded).
+    out.append(f.create_dataset("szip_i4", data=smooth((64, 40), "<i4"), chunks=(32, 20), compression="szip",
+                                compression_opts=("nn", 8)))
+    out.append(szip_dataset(f, "szip_u1_ec", h5t.STD_U8LE, (300,), (100,), ints((300,), "u1", 0, 200), EC, 16))
+    out.append(szip_dataset(f, "szip_i2_be_nn", h5t.STD_I16BE, (100, 70), (64, 64),
+                            smooth((100, 70), "<i2", 3000), NN, 32))
+    # Mostly zeros: runs of zero blocks, to the end of a segment (64 blocks) and of a scanline.
+    z = np.zeros((6, 1500), "<u2")
+    z[1, 700:720] = np.arange(20)
+    z[3, 5] = 9
+    z[4, 1499] = 60000
+    out.append(szip_dataset(f, "szip_u2_zeros", h5t.STD_U16LE, (6, 1500), (4, 1500), z, NN, 8))
+    out.append(szip_dataset(f, "szip_u2_zeros_ec", h5t.STD_U16LE, (6, 1500), (4, 1500), z, EC, 16))
+    out.append(szip_dataset(f, "szip_f8_nn", h5t.IEEE_F64LE, (90, 30), (50, 30), smooth((90, 30), "<f8"), NN, 16))
+    out.append(szip_dataset(f, "szip_f4_be_ec", h5t.IEEE_F32BE, (40, 33), (40, 33), smooth((40, 33), ">f4"), EC, 8))
+    # Noise: blocks stored as they are; chunks szip cannot shrink are stored unfiltered.
+    out.append(szip_dataset(f, "szip_i4_noise", h5t.STD_I32LE, (2000,), (500,),
+                            ints((2000,), "<i4", -2**31, 2**31 - 1), NN, 32))
+    out.append(szip_dataset(f, "szip_u1_noise", h5t.STD_U8LE, (3000,), (1000,), ints((3000,), "u1", 0, 256), NN, 8))
+    # 12 bits a pixel, values of 0-2: the second extension (pairs coded together).
+    d = ints((40, 64), "<u2", 0, 3)
+    d[20:] = ints((20, 64), "<u2", 0, 4096)
+    out.append(szip_dataset(f, "szip_u2_p12", precise(h5t.STD_U16LE, 12), (40, 64), (20, 64), d, NN, 16))
+    out.append(szip_dataset(f, "szip_u2_p12_ec", precise(h5t.STD_U16LE, 12), (40, 64), (20, 64), d, EC, 16))
+    # 24 bits in four bytes: 5-bit option identifiers, 22-bit splits.
+    d = np.round(smooth((1000,), "<f8", 2**22) + 2**23).astype("<u4")
+    out.append(szip_dataset(f, "szip_u4_p24", precise(h5t.STD_U32LE, 24), (1000,), (256,), d, NN, 32))
+    out.append(szip_dataset(f, "szip_u4_p24_be", precise(h5t.STD_U32BE, 24), (1000,), (256,), d, EC, 32))
+    # A chunk's last dimension shorter than a block: the scanline is the chunk (15 pixels).
+    out.append(szip_dataset(f, "szip_small_chunk", h5t.STD_I16LE, (7, 11), (3, 5), smooth((7, 11), "<i2"), NN, 8))
+    # Longer than 128 blocks: scanlines of 1024 pixels, the last one short.
+    out.append(szip_dataset(f, "szip_long_rows", h5t.STD_U8LE, (2, 5000), (2, 5000),
+                            (smooth((2, 5000), "<f8", 100) + 120).astype("u1"), NN, 8))
+    out.append(szip_dataset(f, "szip_i8_3d", h5t.STD_I64BE, (5, 6, 7), (3, 4, 7), ints((5, 6, 7), "<i8", -1000, 1000),
+                            NN, 8))
+    out.append(szip_dataset(f, "szip_shuffle_f4", h5t.IEEE_F32LE, (500,), (128,), smooth((500,), "<f4"), NN, 16,
+                            shuffle=True))
+    out.append(szip_dataset(f, "szip_i1", h5t.STD_I8LE, (400,), (200,), ints((400,), "i1", -128, 128), EC, 32))
+    return out
+
+
+# ---- a filter h5mount cannot decode ----
+
+def gen_unsupported(f):
+    """ZFP (32013), for which neither h5mount nor libhdf5 here has a codec:
+    libhdf5 lets an optional filter it lacks into a pipeline, and
+    write_direct_chunk stores chunks as though it had been applied. Their
+    bytes are the data's, not a ZFP stream: nothing may decode them, and
+    h5mount must answer every read EOPNOTSUPP naming the filter."""
+    dcpl = h5p.create(h5p.DATASET_CREATE)
+    dcpl.set_chunk((32, 20))
+    dcpl.set_filter(32013, h5z.FLAG_OPTIONAL, (3, 0, 16, 0))
+    dsid = h5d.create(f.id, b"zfp_f4", h5t.IEEE_F32LE, h5s.create_simple((64, 40)), dcpl=dcpl)
+    data = smooth((64, 40), "<f4")
+    for i in range(2):
+        for j in range(2):
+            dsid.write_direct_chunk((32 * i, 20 * j), data[32 * i:32 * (i + 1), 20 * j:20 * (j + 1)].tobytes(),
+                                    filter_mask=0)
+    return [(h5py.Dataset(dsid), sha(data.tobytes()))]
 
 
 # ---- scale-offset (6, built in) ----
@@ -626,6 +703,7 @@ def corpus_entries():
         ("scigolib-hdf5/testdata/hdf5_official/h5ex_d_zstd.h5", "zstd"),
         ("scigolib-hdf5/testdata/hdf5_official/be_data.h5", None),
         ("scigolib-hdf5/testdata/hdf5_official/h5repack_filters.h5", None),
+        ("scigolib-hdf5/testdata/hdf5_official/h5repack_szip.h5", None),
         ("jhdf/jhdf/src/test/resources/hdf5/test_compressed_chunked_datasets_earliest.hdf5", None),
         ("jhdf/jhdf/src/test/resources/hdf5/test_compressed_chunked_datasets_latest.hdf5", None),
     ]
@@ -661,7 +739,7 @@ def main():
     for name, gen in (("lzf", gen_lzf), ("lz4", gen_lz4), ("bitshuffle", gen_bitshuffle), ("zstd", gen_zstd),
                       ("vbz", gen_vbz),
                       ("bzip2", gen_bzip2), ("blosc", gen_blosc), ("scaleoffset", gen_scaleoffset),
-                      ("nbit", gen_nbit), ("szip", gen_szip)):
+                      ("nbit", gen_nbit), ("szip", gen_szip), ("unsupported", gen_unsupported)):
         path = os.path.join(OUT, name + ".h5")
         with h5py.File(path, "w") as f:
             # (name, sha256 of the data written, for chunks libhdf5 cannot read)

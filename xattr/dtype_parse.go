@@ -196,14 +196,14 @@ func ParseMaxShape(text string, shape []uint64) ([]uint64, error) {
 }
 
 // writableFilters are the names ParseCompression takes.
-const writableFilters = "gzip, zstd, lzf, lz4, shuffle, bitshuffle, bitshuffle:lz4, bitshuffle:zstd, blosc, blosc:COMPRESSOR:LEVEL, fletcher32"
+const writableFilters = "gzip, zstd, lzf, lz4, shuffle, bitshuffle, bitshuffle:lz4, bitshuffle:zstd, blosc, blosc:COMPRESSOR:LEVEL, szip, szip:nn|ec:PIXELS, fletcher32"
 
 // bloscCompressors are c-blosc's compressors by their code.
 var bloscCompressors = []string{"blosclz", "lz4", "lz4hc", "snappy", "zlib", "zstd"}
 
 // ParseCompression parses a filter pipeline as Compression writes it:
 // "gzip" (level 4, as h5py), "gzip:6", "shuffle,gzip:4", "zstd:3", "lzf",
-// "lz4", "bitshuffle", "blosc:lz4:5", "fletcher32"; "" or "none" is no filter. The
+// "lz4", "bitshuffle", "blosc:lz4:5", "szip", "szip:ec:16", "fletcher32"; "" or "none" is no filter. The
 // filters carry the ids, flags, names and parameters h5py gives them;
 // parameters that depend on the datatype are filled in at creation.
 func ParseCompression(text string) ([]h5.Filter, error) {
@@ -296,7 +296,33 @@ func ParseCompression(text string) ([]h5.Filter, error) {
 				}
 				hasArg = false
 			}
-		case "bzip2", "szip", "filter307", "filter4":
+		case "szip":
+			// As h5py's compression="szip": nearest-neighbour coding, 8
+			// pixels a block; szip:ec:16 codes the values themselves.
+			// H5Pset_szip adds "k13" and "raw" to the options and makes
+			// the filter optional; byte order, pixel width and scanline
+			// are set per dataset.
+			const nn, ec, k13, raw = 32, 4, 1, 128
+			f = h5.Filter{ID: 4, Name: "szip", Flags: 1, Params: []uint32{nn | k13 | raw, 8}}
+			if hasArg {
+				coding, ppb, hasPPB := strings.Cut(arg, ":")
+				switch strings.ToLower(coding) {
+				case "nn":
+				case "ec":
+					f.Params[0] = ec | k13 | raw
+				default:
+					return nil, invalidf("compression %q: szip codes nn or ec, not %q", text, coding)
+				}
+				if hasPPB {
+					n, err := strconv.Atoi(ppb)
+					if err != nil || n < 2 || n > 32 || n%2 != 0 {
+						return nil, invalidf("compression %q: szip pixels a block %q (even, 2-32)", text, ppb)
+					}
+					f.Params[1] = uint32(n)
+				}
+				hasArg = false
+			}
+		case "bzip2", "filter307":
 			return nil, invalidf("compression %q: h5mount reads %s but cannot write it (%s)", text, name, writableFilters)
 		default:
 			return nil, invalidf("compression %q: unknown filter %q (%s)", text, name, writableFilters)

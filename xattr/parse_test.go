@@ -269,7 +269,7 @@ func TestParseProperties(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"zip", "gzip:12", "lzf:3", "gzip:x", "bitshuffle:gzip", "bitshuffle:lz4:3", "bitshuffle:zstd:99", "bzip2",
-		"blosc:gzip", "blosc:lz4:0", "blosc:zstd:10", "blosc:lz4:x", "szip"} {
+		"blosc:gzip", "blosc:lz4:0", "blosc:zstd:10", "blosc:lz4:x", "szip:xx", "szip:nn:7", "szip:ec:64", "filter4"} {
 		if _, err := ParseCompression(bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseCompression(%q): %v", bad, err)
 		}

@@ -46,6 +46,8 @@ var benchPipelines = []struct {
 	{"blosc-lz4", []format.Filter{{ID: Blosc, Params: []uint32{2, 2, 8, benchChunk, 5, 1, bloscLZ4}}}},
 	{"blosc-zstd", []format.Filter{{ID: Blosc, Params: []uint32{2, 2, 8, benchChunk, 5, 1, bloscZstd}}}},
 	{"vbz-i2", []format.Filter{{ID: VBZ, Params: []uint32{1, 2, 1, 1}}}},
+	{"szip-nn", []format.Filter{{ID: SZip, Params: []uint32{169, 32, 64, 4096}}}},
+	{"shuffle+szip-nn", []format.Filter{{ID: Shuffle, Params: []uint32{8}}, {ID: SZip, Params: []uint32{169, 32, 8, 4096}}}},
 }
 
 func BenchmarkDecode(b *testing.B) {

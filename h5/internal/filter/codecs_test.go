@@ -474,6 +474,8 @@ func TestHostileClaimsAllocateLittle(t *testing.T) {
 		{VBZ, []uint32{1, 2, 1, 1}, []byte{0xff, 0xff, 0xff, 0xff, 0x28, 0xb5, 0x2f, 0xfd}},
 		{LZO, nil, append([]byte{18, 'a', 0x20}, make([]byte, 4096)...)}, // a match claiming a million bytes
 		{VBZ, []uint32{1, 2, 1, 1}, append([]byte{0, 0, 1, 0}, zhead...)},
+		{SZip, []uint32{141, 32, 8, 4096}, []byte{0, 0, 0, 0x80, 0, 0}},    // a 2 GiB chunk
+		{SZip, []uint32{141, 32, 8, 4096}, []byte{0, 0, 1, 0, 0, 0x04, 0}}, // zero blocks past the end
 	}
 	for _, tc := range cases {
 		c, _ := Lookup(tc.id)

@@ -83,7 +83,8 @@ func Name(f *format.Filter) string {
 // bytes holds at most 128 KiB; shuffle and fletcher32 never grow,
 // bitshuffle grows as the compressor it uses, and Blosc as the most its
 // compressors can (zstd's); VBZ as zstd times StreamVByte's 4 (a key byte
-// of four zero values).
+// of four zero values); szip's run of zero blocks to the end of a segment
+// is 64 blocks of 64 4-byte samples in 9 bits.
 func maxExpansion(f *format.Filter) (int, bool) {
 	switch f.ID {
 	case Deflate:
@@ -96,6 +97,8 @@ func maxExpansion(f *format.Filter) (int, bool) {
 		return 32768, true
 	case VBZ:
 		return 32768 * 4, true // zstd, then StreamVByte's 2-bit keys of zero nibbles
+	case SZip:
+		return 16384, true
 	case Shuffle, Fletcher32:
 		return 1, true
 	case Bitshuffle:

@@ -144,6 +144,8 @@ func FuzzVBZ(f *testing.F) { fuzzCodec(f, filter.VBZ) }
 
 func FuzzLZO(f *testing.F) { fuzzCodec(f, filter.LZO) }
 
+func FuzzSzip(f *testing.F) { fuzzCodec(f, filter.SZip) }
+
 func FuzzBlosc(f *testing.F) { fuzzCodec(f, filter.Blosc, fuzzSeed{nil, oddBloscFrame(), 1024}) }
 
 // oddBloscFrame is a byte-shuffled Blosc frame of 2-byte elements in two
