@@ -20,8 +20,8 @@ import (
 func TestErrorsAreLoggedOnce(t *testing.T) {
 	dir := t.TempDir()
 	file := copyFixture(t, "weather.h5", dir)
-	zfp := filepath.Join(dir, "unsupported.h5")
-	copyTo(t, fixture(t, "filters/unsupported.h5"), zfp)
+	unsupported := filepath.Join(dir, "unsupported.h5")
+	copyTo(t, fixture(t, "filters/unsupported.h5"), unsupported)
 	logFile := filepath.Join(dir, "log")
 	before, err := os.ReadFile(file)
 	if err != nil {
@@ -69,8 +69,8 @@ func TestErrorsAreLoggedOnce(t *testing.T) {
 	}
 
 	// A read the engine cannot serve (a filter h5mount has no decoder for).
-	bmnt := mountT(t, zfp, "-o", "ro", "--log-file", logFile)
-	data := filepath.Join(bmnt, "zfp_f4")
+	bmnt := mountT(t, unsupported, "-o", "ro", "--log-file", logFile)
+	data := filepath.Join(bmnt, "sz_f4")
 	f, err := os.Open(data)
 	if err != nil {
 		t.Fatal(err)
@@ -102,8 +102,8 @@ func TestErrorsAreLoggedOnce(t *testing.T) {
 	}
 	// The kernel may read ahead, so one read can be more than one request;
 	// each failed request logs its line.
-	if n := count("/zfp_f4", syscall.EOPNOTSUPP); n < 1 {
-		t.Errorf("the failed read left no log line naming /zfp_f4 and EOPNOTSUPP")
+	if n := count("/sz_f4", syscall.EOPNOTSUPP); n < 1 {
+		t.Errorf("the failed read left no log line naming /sz_f4 and EOPNOTSUPP")
 	}
 	if t.Failed() {
 		t.Logf("log:\n%s", logText)

@@ -32,7 +32,7 @@ and filters.json, which h5/internal/filter/plugins_test.go reads:
                     H5Dread returns with the memory type equal to the file
                     type, so no conversion (n-bit padding bits stay zero,
                     big-endian stays big-endian).  Row-major, extent only.
-          "expect": "ok" | "unsupported"   (unsupported.h5's ZFP: h5mount has no decoder;
+          "expect": "ok" | "unsupported"   (unsupported.h5's SZ: h5mount has no decoder;
                     every chunk must fail with ErrUnsupported naming the filter)
         }
       ]
@@ -72,7 +72,7 @@ OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "testdata", "filt
 CORPUS = "../shared/corpus/"
 
 LZF, BLOSC, LZ4, BSHUF, ZSTD, BZIP2, VBZ = 32000, 32001, 32004, 32008, 32015, 307, 32020
-UNSUPPORTED = (32013,)  # ZFP: h5mount answers "unsupported"
+UNSUPPORTED = (32017,)  # SZ: h5mount answers "unsupported"
 
 rng = np.random.default_rng(20240611)
 
@@ -572,15 +572,16 @@ def gen_szip(f):
 # ---- a filter h5mount cannot decode ----
 
 def gen_unsupported(f):
-    """ZFP (32013), for which neither h5mount nor libhdf5 here has a codec:
-    libhdf5 lets an optional filter it lacks into a pipeline, and
-    write_direct_chunk stores chunks as though it had been applied. Their
-    bytes are the data's, not a ZFP stream: nothing may decode them, and
-    h5mount must answer every read EOPNOTSUPP naming the filter."""
+    """SZ (32017, a lossy compressor of floats), for which neither h5mount
+    nor libhdf5 here has a codec: libhdf5 lets an optional filter it lacks
+    into a pipeline, and write_direct_chunk stores chunks as though it had
+    been applied. Their bytes are the data's, not an SZ stream: nothing may
+    decode them, and h5mount must answer every read EOPNOTSUPP naming the
+    filter."""
     dcpl = h5p.create(h5p.DATASET_CREATE)
     dcpl.set_chunk((32, 20))
-    dcpl.set_filter(32013, h5z.FLAG_OPTIONAL, (3, 0, 16, 0))
-    dsid = h5d.create(f.id, b"zfp_f4", h5t.IEEE_F32LE, h5s.create_simple((64, 40)), dcpl=dcpl)
+    dcpl.set_filter(32017, h5z.FLAG_OPTIONAL, (3, 0, 0, 0, 20, 32))
+    dsid = h5d.create(f.id, b"sz_f4", h5t.IEEE_F32LE, h5s.create_simple((64, 40)), dcpl=dcpl)
     data = smooth((64, 40), "<f4")
     for i in range(2):
         for j in range(2):

@@ -344,8 +344,9 @@ def rand_shape(ctx, itemsize, chunked):
     return tuple(shape)
 
 
-def add_filters(ctx, dcpl, rt):
-    """A random pipeline; returns whether it holds a lossy filter."""
+def add_filters(ctx, dcpl, rt, points):
+    """A random pipeline for chunks of points elements; returns whether it
+    holds a lossy filter."""
     rng = ctx.rng
     first = []  # scale-offset and N-bit only first: libhdf5 overruns its
     # buffers when either meets bytes another filter made (heap corruption)
@@ -356,7 +357,12 @@ def add_filters(ctx, dcpl, rt):
     pipeline = []
     if rng.random() < 0.3:
         pipeline.append("shuffle")
-    pipeline.append(rng.choice([None, None, "gzip", "gzip", "lzf", "lz4", "bshuf", "bshuf_lz4", "blosc"]))
+    codecs = [None, None, "gzip", "gzip", "lzf", "lz4", "bshuf", "bshuf_lz4", "blosc"]
+    # szip (libaec in Debian's libhdf5) takes integers and floats of up to
+    # 32 bits or of 64, in chunks of at least a block.
+    if rt.numeric and not rt.nbit and not first and rt.mem.itemsize in (1, 2, 4, 8) and points >= 2:
+        codecs.append("szip")
+    pipeline.append(rng.choice(codecs))
     if rng.random() < 0.2:
         pipeline.insert(rng.randrange(len(pipeline) + 1), "fletcher32")
     if rng.random() < 0.1:
@@ -386,6 +392,9 @@ def add_filters(ctx, dcpl, rt):
             dcpl.set_filter(BSHUF, h5z.FLAG_OPTIONAL, (0, 0))
         elif flt == "bshuf_lz4":
             dcpl.set_filter(BSHUF, h5z.FLAG_OPTIONAL, (rng.choice([0, 0, 64]), 2))
+        elif flt == "szip":
+            dcpl.set_szip(rng.choice([h5z.SZIP_NN_OPTION_MASK, h5z.SZIP_EC_OPTION_MASK]),
+                          rng.choice([p for p in range(2, 33, 2) if p <= points]))
         elif flt == "blosc":
             # level, shuffle (none, byte, bit), compressor (blosclz, lz4,
             # lz4hc, snappy, zlib, zstd): the plugin fills in the rest
@@ -447,7 +456,7 @@ def make_dataset(ctx, g, name):
             chunks[j] = max(1, chunks[j] // 2)
         dcpl.set_chunk(tuple(chunks))
         if rt.kind != "vstr":
-            add_filters(ctx, dcpl, rt)
+            add_filters(ctx, dcpl, rt, int(np.prod(chunks)))
         elif rng.random() < 0.5:
             dcpl.set_deflate(rng.randint(1, 9))
         partial = rng.random() < 0.4
