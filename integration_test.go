@@ -68,10 +68,10 @@ type dumpEntry struct {
 }
 
 // decodedFilters are the filter ids h5mount decodes (SPEC §8, and szip,
-// bzip2, Blosc, VBZ and LZO). A dataset behind any other filter (ZFP, ...)
-// must answer EOPNOTSUPP, unless every chunk skipped it.
+// bzip2, Blosc, VBZ, LZO and ZFP). A dataset behind any other filter (SZ,
+// ...) must answer EOPNOTSUPP, unless every chunk skipped it.
 var decodedFilters = map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 305: true, 307: true,
-	32000: true, 32001: true, 32004: true, 32008: true, 32015: true, 32020: true}
+	32000: true, 32001: true, 32004: true, 32008: true, 32013: true, 32015: true, 32020: true}
 
 // undecodable reports whether the dataset's pipeline has a filter h5mount
 // does not decode.

@@ -18,7 +18,7 @@ var (
 	// ErrCorrupt: the file contradicts the HDF5 format.
 	ErrCorrupt = format.ErrCorrupt
 	// ErrUnsupported: valid HDF5 that this engine cannot decode (a filter
-	// such as ZFP, say).
+	// such as SZ, say).
 	ErrUnsupported = format.ErrUnsupported
 	// ErrNotHDF5: no HDF5 superblock signature.
 	ErrNotHDF5 = format.ErrNotHDF5

@@ -3,8 +3,8 @@
 decodes besides deflate/shuffle/fletcher32.
 
 Run with Debian's interpreter (h5py 3.7 on libhdf5 1.10.8) and its filter
-plugins (packages hdf5-filter-plugin, hdf5-plugin-lzf, bitshuffle), never the
-python3 on PATH:
+plugins (packages hdf5-filter-plugin, hdf5-plugin-lzf, bitshuffle,
+hdf5-filter-plugin-zfp-serial), never the python3 on PATH:
 
     HDF5_PLUGIN_PATH=/usr/lib/x86_64-linux-gnu/hdf5/serial/plugins \
         /usr/bin/python3 scripts/gen_filters.py [OUTDIR]
@@ -52,13 +52,16 @@ PyTables (its LZO filter, which h5py lacks), and its sha256 is of what
 PyTables reads back.  szip.h5 is libhdf5's own szip (Debian builds it on
 libaec), with parameters set through h5py's low-level API where h5py's
 create_dataset has no word for them (big-endian, 12- and 24-bit pixels);
-unsupported.h5 holds the one filter nothing here decodes (see
-gen_unsupported).
+zfp.h5 is H5Z-ZFP's (package hdf5-filter-plugin-zfp-serial), written and
+read back by a process of its own that loads no other plugin (see
+write_family_alone); unsupported.h5 holds the one filter nothing here
+decodes (see gen_unsupported).
 """
 
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -71,7 +74,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "testdata", "filters")
 CORPUS = "../shared/corpus/"
 
-LZF, BLOSC, LZ4, BSHUF, ZSTD, BZIP2, VBZ = 32000, 32001, 32004, 32008, 32015, 307, 32020
+LZF, BLOSC, LZ4, BSHUF, ZSTD, BZIP2, VBZ, ZFP = 32000, 32001, 32004, 32008, 32015, 307, 32020, 32013
 UNSUPPORTED = (32017,)  # SZ: h5mount answers "unsupported"
 
 rng = np.random.default_rng(20240611)
@@ -693,6 +696,104 @@ def gen_nbit(f):
     return out
 
 
+# ---- ZFP (32013, LLNL's H5Z-ZFP plugin on libzfp) ----
+
+def zfp_rate(r):
+    lo, hi = struct.unpack("<II", struct.pack("<d", r))
+    return (1, 0, lo, hi)
+
+
+def zfp_precision(p):
+    return (2, 0, p)
+
+
+def zfp_accuracy(a):
+    lo, hi = struct.unpack("<II", struct.pack("<d", a))
+    return (3, 0, lo, hi)
+
+
+def zfp_expert(minbits, maxbits, maxprec, minexp):
+    return (4, 0, minbits, maxbits, maxprec, minexp & 0xffffffff)
+
+
+ZFP_REVERSIBLE = (5, 0)
+
+
+def zfp_specials(shape, dtype):
+    """Smooth values with NaN, infinities, signed zeros, denormals and the
+    extremes of the type sprinkled in: only the reversible mode keeps them."""
+    d = smooth(shape, dtype).ravel()
+    fi = np.finfo(dtype)
+    specials = [np.nan, np.inf, -np.inf, -0.0, 0.0, fi.tiny / 8, -fi.tiny / 3, fi.tiny, fi.max, -fi.max,
+                fi.smallest_subnormal]
+    for i, v in enumerate(specials):
+        d[(i * 37) % len(d)] = v
+    d[-8:] = fi.tiny * np.arange(1, 9) / 16             # a block of denormals only
+    return d.reshape(shape).astype(dtype)
+
+
+def gen_zfp(f):
+    """H5Z-ZFP keeps the ZFP stream header (field type and chunk shape, the
+    mode) in cd_values, written by its set_local from the convenience
+    cd_values (mode, 0, parameters), and stores each chunk as a bare
+    stream. The filter is optional: a chunk it cannot take stays raw."""
+    out = []
+    zrng = np.random.default_rng(32013)  # its own: the files generated after draw from rng as before
+    ints = lambda shape, dt, lo, hi: zrng.integers(lo, hi, size=shape, dtype=np.int64).astype(dt)
+    noisy = lambda shape, dt, scale: (smooth(shape, "<f8") + zrng.normal(0, scale, shape)).astype(dt)
+
+    def ds(name, data, chunks, cd):
+        d = f.create_dataset(name, data=data, chunks=chunks, compression=ZFP, compression_opts=cd)
+        assert d.id.get_create_plist().get_filter(0)[0] == ZFP, name
+        out.append(d)
+
+    # Fixed rate: whole and fractional bits a value (rounded to whole bits a block).
+    ds("zfp_f8_rate16_3d", smooth((20, 24, 20), "<f8"), (16, 12, 10), zfp_rate(16))
+    ds("zfp_f4_rate5.5_1d", smooth((1000,), "<f4"), (250,), zfp_rate(5.5))
+    ds("zfp_f8_rate2.3_2d", noisy((50, 45), "<f8", 3), (20, 18), zfp_rate(2.3))
+    ds("zfp_f4_rate8_4d", smooth((6, 8, 5, 7), "<f4"), (3, 8, 5, 7), zfp_rate(8))
+    ds("zfp_f8_rate4_4d", noisy((8, 4, 4, 9), "<f8", 0.5), (8, 4, 4, 9), zfp_rate(4))
+    ds("zfp_i4_rate12_2d", ints((30, 40), "<i4", -2**31, 2**31 - 1), (16, 20), zfp_rate(12))
+    ds("zfp_i8_rate20_1d", smooth((500,), "<f8", 1e12).astype("<i8"), (128,), zfp_rate(20))
+    ds("zfp_f4_const_rate12", np.full((30, 30), 3.25, "<f4"), (16, 16), zfp_rate(12))
+    # Fixed precision.
+    ds("zfp_f8_prec20_2d", noisy((64, 50), "<f8", 0.01), (32, 25), zfp_precision(20))
+    ds("zfp_f4_prec5_3d", smooth((9, 10, 11), "<f4"), (9, 10, 11), zfp_precision(5))
+    ds("zfp_i8_prec40_3d", ints((12, 12, 12), "<i8", -2**62, 2**62), (8, 8, 8), zfp_precision(40))
+    ds("zfp_i4_prec32_1d", ints((300,), "<i4", -1000, 1000), (100,), zfp_precision(32))
+    ds("zfp_f8_prec64_4d", noisy((5, 5, 5, 5), "<f8", 1), (5, 5, 5, 5), zfp_precision(64))
+    # Fixed accuracy.
+    ds("zfp_f4_acc1e-3_3d", smooth((20, 20, 20), "<f4"), (10, 12, 20), zfp_accuracy(1e-3))
+    ds("zfp_f8_acc0.5_1d", noisy((777,), "<f8", 10), (200,), zfp_accuracy(0.5))
+    ds("zfp_f8_zeros_acc", np.zeros((40, 40), "<f8"), (20, 20), zfp_accuracy(1e-6))
+    ds("zfp_f8_acc1e-300_2d", smooth((20, 20), "<f8", 1e-290), (20, 20), zfp_accuracy(1e-300))
+    # Expert: blocks padded to minbits, cut at maxbits, precision and exponent floors.
+    d = smooth((48, 40), "<f8")
+    d[:16, :16] = 0
+    ds("zfp_f8_expert_2d", d, (24, 20), zfp_expert(300, 800, 30, -20))
+    ds("zfp_f4_expert_1d", smooth((333,), "<f4"), (111,), zfp_expert(20, 90, 12, -1074))
+    ds("zfp_i4_expert_3d", ints((10, 10, 10), "<i4", -2**20, 2**20), (10, 10, 10), zfp_expert(64, 1200, 25, -1074))
+    ds("zfp_f8_expert_4d", smooth((4, 6, 4, 5), "<f8"), (4, 6, 4, 5), zfp_expert(1000, 3000, 40, -30))
+    # Reversible with minbits: libzfp pads every block but an all-zero one
+    # (one bit written, minbits read back): no zero blocks here.
+    ds("zfp_f4_expert_rev", zfp_specials((70,), "<f4"), (70,), zfp_expert(40, 4000, 64, -1075))
+    # Reversible: lossless, specials included.
+    ds("zfp_f8_rev_2d", zfp_specials((30, 26), "<f8"), (16, 13), ZFP_REVERSIBLE)
+    ds("zfp_f4_rev_1d", zfp_specials((250,), "<f4"), (100,), ZFP_REVERSIBLE)
+    ds("zfp_f8_rev_3d", noisy((10, 12, 14), "<f8", 1e-3), (10, 12, 7), ZFP_REVERSIBLE)
+    ds("zfp_f4_rev_4d", smooth((5, 6, 7, 4), "<f4"), (5, 6, 7, 4), ZFP_REVERSIBLE)
+    ds("zfp_i4_rev_2d", ints((33, 31), "<i4", -2**31, 2**31 - 1), (33, 31), ZFP_REVERSIBLE)
+    ds("zfp_i8_rev_3d", smooth((9, 9, 9), "<f8", 1e15).astype("<i8"), (9, 9, 9), ZFP_REVERSIBLE)
+    ds("zfp_i8_rev_4d", ints((4, 5, 4, 6), "<i8", -2**63, 2**63 - 1), (4, 5, 4, 6), ZFP_REVERSIBLE)
+    ds("zfp_i4_zeros_rev", np.zeros((50,), "<i4"), (50,), ZFP_REVERSIBLE)
+    ds("zfp_f8_const_rev", np.full((12, 12), -7.5, "<f8"), (12, 12), ZFP_REVERSIBLE)
+    # Dimensions of one are dropped from the field (four ranks become 2-D, 1-D).
+    ds("zfp_f8_singleton", smooth((1, 50, 1, 30), "<f8"), (1, 20, 1, 16), zfp_precision(16))
+    ds("zfp_f4_column", smooth((60, 1), "<f4"), (25, 1), zfp_rate(10))
+    ds("zfp_i4_5d", ints((2, 3, 1, 4, 5), "<i4", -99, 99), (2, 3, 1, 4, 5), zfp_rate(16))
+    return out
+
+
 # ---- shared corpus files ----
 
 def corpus_entries():
@@ -734,23 +835,59 @@ def corpus_entries():
     return entries
 
 
+def write_family(name, gen):
+    """NAME.h5 of the datasets gen writes, and its entry in filters.json."""
+    path = os.path.join(OUT, name + ".h5")
+    with h5py.File(path, "w") as f:
+        # (name, sha256 of the data written, for chunks libhdf5 cannot read)
+        got = [(d, None) if isinstance(d, h5py.Dataset) else d for d in gen(f)]
+        got = [(d.name, s) for d, s in got]
+    # Read back from a closed file: while it is open, libhdf5's chunk
+    # cache hands back the data as written, before any lossy filter.
+    with h5py.File(path, "r") as f:
+        dsets = [describe(f[n], s) for n, s in got]
+    return {"file": name + ".h5", "datasets": dsets}
+
+
+# Families written by a process of their own (write_family_alone): the
+# generator and the one plugin they need.
+ALONE = {"zfp": (gen_zfp, "libh5zzfp.so")}
+
+
+def flushes_denormals():
+    """Whether this thread computes with denormal floats flushed to zero:
+    Debian's LZF and bitshuffle plugins are built with -ffast-math, and
+    loading them turns that on for the whole process (crtfastmath)."""
+    tiny = np.finfo(np.float32).tiny
+    return np.float32(tiny) / np.float32(8) == 0
+
+
+def write_family_alone(name):
+    """write_family in a process whose HDF5_PLUGIN_PATH holds the family's
+    plugin only (libhdf5 loads every plugin of the path while it looks for
+    one). ZFP decodes in floating point: with denormals flushed, libhdf5
+    would read back other values than libzfp's arithmetic gives (a scale
+    of 2^-1025 taken for zero), and the data written would lose its own."""
+    plugin = ALONE[name][1]
+    dirs = [d for d in os.environ.get("HDF5_PLUGIN_PATH", "").split(":") if os.path.exists(os.path.join(d, plugin))]
+    assert dirs, "no %s in HDF5_PLUGIN_PATH" % plugin
+    with tempfile.TemporaryDirectory() as tmp:
+        os.symlink(os.path.join(dirs[0], plugin), os.path.join(tmp, plugin))
+        env = dict(os.environ, HDF5_PLUGIN_PATH=tmp, GEN_FILTERS_ALONE=name)
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), OUT], env=env, check=True,
+                             stdout=subprocess.PIPE).stdout
+    return json.loads(out)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     files = []
     for name, gen in (("lzf", gen_lzf), ("lz4", gen_lz4), ("bitshuffle", gen_bitshuffle), ("zstd", gen_zstd),
                       ("vbz", gen_vbz),
                       ("bzip2", gen_bzip2), ("blosc", gen_blosc), ("scaleoffset", gen_scaleoffset),
-                      ("nbit", gen_nbit), ("szip", gen_szip), ("unsupported", gen_unsupported)):
-        path = os.path.join(OUT, name + ".h5")
-        with h5py.File(path, "w") as f:
-            # (name, sha256 of the data written, for chunks libhdf5 cannot read)
-            got = [(d, None) if isinstance(d, h5py.Dataset) else d for d in gen(f)]
-            got = [(d.name, s) for d, s in got]
-        # Read back from a closed file: while it is open, libhdf5's chunk
-        # cache hands back the data as written, before any lossy filter.
-        with h5py.File(path, "r") as f:
-            dsets = [describe(f[n], s) for n, s in got]
-        files.append({"file": name + ".h5", "datasets": dsets})
+                      ("nbit", gen_nbit), ("szip", gen_szip), ("zfp", None),
+                      ("unsupported", gen_unsupported)):
+        files.append(write_family(name, gen) if gen else write_family_alone(name))
     path = os.path.join(OUT, "lzo.h5")
     got = gen_lzo(path)
     with h5py.File(path, "r") as f:
@@ -772,4 +909,10 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if os.environ.get("GEN_FILTERS_ALONE"):
+        name = os.environ["GEN_FILTERS_ALONE"]
+        entry = write_family(name, ALONE[name][0])
+        assert not flushes_denormals()
+        print(json.dumps(entry))
+    else:
+        main()

@@ -30,10 +30,10 @@ done
 if ! [ -x "$PY" ] || ! "$PY" -c 'import h5py' >/dev/null 2>&1; then
     missing+=("python3-h5py")
 fi
-# libhdf5's filter plugins (LZ4, bzip2, LZF, Bitshuffle, Blosc): tests write with them through h5py;
+# libhdf5's filter plugins (LZ4, bzip2, LZF, Bitshuffle, Blosc, ZFP): tests write with them through h5py;
 # PyTables, pandas and netCDF4 read back the files of testdata/producers that a mount edits
 for pkg in hdf5-filter-plugin hdf5-plugin-lzf bitshuffle hdf5-filter-plugin-blosc-serial \
-    python3-tables python3-pandas python3-netcdf4; do
+    hdf5-filter-plugin-zfp-serial python3-tables python3-pandas python3-netcdf4; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 SUDO=""
@@ -46,8 +46,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update
     # gcc: go test -race needs cgo
     $SUDO apt-get install -y fuse3 attr python3-h5py hdf5-tools hdf5-filter-plugin \
-        hdf5-plugin-lzf bitshuffle hdf5-filter-plugin-blosc-serial gcc zstd nginx-light \
-        python3-tables python3-pandas python3-netcdf4
+        hdf5-plugin-lzf bitshuffle hdf5-filter-plugin-blosc-serial hdf5-filter-plugin-zfp-serial \
+        gcc zstd nginx-light python3-tables python3-pandas python3-netcdf4
 fi
 if ! command -v go >/dev/null 2>&1; then
     echo "test.sh: no 'go' on PATH (install Go $(sed -n 's/^go //p' go.mod) or newer)" >&2

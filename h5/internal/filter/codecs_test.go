@@ -476,6 +476,11 @@ func TestHostileClaimsAllocateLittle(t *testing.T) {
 		{VBZ, []uint32{1, 2, 1, 1}, append([]byte{0, 0, 1, 0}, zhead...)},
 		{SZip, []uint32{141, 32, 8, 4096}, []byte{0, 0, 0, 0x80, 0, 0}},    // a 2 GiB chunk
 		{SZip, []uint32{141, 32, 8, 4096}, []byte{0, 0, 1, 0, 0, 0x04, 0}}, // zero blocks past the end
+
+		// ZFP: a 2^51-byte field; blocks of 4 KiB from 76 bytes; a stream of none
+		{ZFP, zfpParams(zfpDouble, []uint64{4096, 4096, 4096, 4096}, 63), huge},
+		{ZFP, zfpParams(zfpDouble, []uint64{maxOut / 8}, zfpLongMode(32768, 32768, 64, 0)), huge},
+		{ZFP, zfpParams(zfpInt64, []uint64{maxOut / 8}, 2048+63), nil},
 	}
 	for _, tc := range cases {
 		c, _ := Lookup(tc.id)

@@ -25,6 +25,7 @@ const (
 	Blosc       = 32001
 	LZ4         = 32004
 	Bitshuffle  = 32008
+	ZFP         = 32013
 	Zstd        = 32015
 	BZip2       = 307
 )
@@ -46,7 +47,7 @@ var (
 	names      = map[uint16]string{
 		Deflate: "deflate", Shuffle: "shuffle", Fletcher32: "fletcher32", SZip: "szip",
 		NBit: "nbit", ScaleOffset: "scaleoffset", LZF: "lzf", Blosc: "blosc", LZ4: "lz4",
-		Bitshuffle: "bitshuffle", Zstd: "zstd", BZip2: "bzip2",
+		Bitshuffle: "bitshuffle", Zstd: "zstd", BZip2: "bzip2", ZFP: "zfp",
 	}
 )
 

@@ -70,9 +70,9 @@ func TestFletcher32(t *testing.T) {
 }
 
 func TestUnknownFilterIsUnsupported(t *testing.T) {
-	_, err := DecodePipeline([]format.Filter{{ID: 32013}}, 0, []byte{1}, 1) // ZFP
+	_, err := DecodePipeline([]format.Filter{{ID: 32017}}, 0, []byte{1}, 1) // SZ
 	if !errors.Is(err, format.ErrUnsupported) {
-		t.Fatalf("ZFP: %v", err)
+		t.Fatalf("SZ: %v", err)
 	}
 }
 

@@ -220,7 +220,8 @@ func TestFilterFiles(t *testing.T) {
 	}
 	// The files exercise every decoder this package has beyond the
 	// original three.
-	for _, id := range []uint16{filter.LZF, filter.LZ4, filter.Zstd, filter.Bitshuffle, filter.BZip2, filter.ScaleOffset, filter.NBit, filter.Blosc} {
+	for _, id := range []uint16{filter.LZF, filter.LZ4, filter.Zstd, filter.Bitshuffle, filter.BZip2, filter.ScaleOffset, filter.NBit, filter.Blosc,
+		filter.SZip, filter.VBZ, filter.LZO, filter.ZFP} {
 		if !seen[id] {
 			t.Errorf("no test dataset decoded filter %d", id)
 		}
@@ -318,12 +319,12 @@ func namesFilter(err error, pipeline []format.Filter) bool {
 	return false
 }
 
-// TestUnsupportedFilterIsNamed: a filter with no decoder (ZFP here) fails
+// TestUnsupportedFilterIsNamed: a filter with no decoder (SZ here) fails
 // with ErrUnsupported, saying which filter, by id or by the file's name.
 func TestUnsupportedFilterIsNamed(t *testing.T) {
-	_, err := filter.DecodePipeline([]format.Filter{{ID: 32013, Params: []uint32{3, 0, 16, 0}}}, 0, []byte{1, 2, 3}, 64)
-	if !errors.Is(err, format.ErrUnsupported) || !strings.Contains(err.Error(), "32013") {
-		t.Fatalf("ZFP: %v", err)
+	_, err := filter.DecodePipeline([]format.Filter{{ID: 32017, Params: []uint32{3, 0, 0, 0, 20, 32}}}, 0, []byte{1, 2, 3}, 64)
+	if !errors.Is(err, format.ErrUnsupported) || !strings.Contains(err.Error(), "32017") {
+		t.Fatalf("SZ: %v", err)
 	}
 	_, err = filter.DecodePipeline([]format.Filter{{ID: 40000, Name: "mystery"}}, 0, []byte{1}, 1)
 	if !errors.Is(err, format.ErrUnsupported) || !strings.Contains(err.Error(), "mystery") {
