@@ -25,7 +25,7 @@ import h5py
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
-CASES = {"cat", "gzip", "lz4", "shufflelz4", "blosc", "bitshuffle", "zstd", "cube", "wide", "narrow", "random", "write", "find", "rss"}
+CASES = {"cat", "gzip", "lz4", "shufflelz4", "blosc", "bitshuffle", "szip", "zfp", "zstd", "cube", "wide", "narrow", "random", "write", "find", "rss"}
 if ONLY - CASES:
     sys.exit("BENCH_ONLY: unknown cases %s (known: %s)" % (",".join(sorted(ONLY - CASES)), ",".join(sorted(CASES))))
 
@@ -185,6 +185,13 @@ def bench(work, bin):
     if want("bitshuffle"):
         # Bitshuffle with LZ4 inside, as X-ray detectors write their frames.
         make_float_dataset(data, "bitshuffle", n, chunks=(131072,), compression=32008, compression_opts=(0, 2))
+    if want("szip"):
+        # szip as NASA's products and netCDF-4 write it: nearest-neighbour
+        # coding, 32 pixels a block (64-bit pixels coded as byte planes).
+        make_float_dataset(data, "szip", n, chunks=(131072,), compression="szip", compression_opts=("nn", 32))
+    if want("zfp"):
+        # ZFP lossless (reversible mode), so that it reads back as raw.bin.
+        make_float_dataset(data, "zfp", n, chunks=(131072,), compression=32013, compression_opts=(5, 0))
     raw = os.path.join(work, "raw.bin")
     with h5py.File(data, "r") as f, open(raw, "wb") as out:
         out.write(f["contiguous"][()].tobytes())
@@ -248,7 +255,8 @@ def bench(work, bin):
     # Compressed sequential reads: a fresh mount each run (no chunk cache).
     t_h5py_gzip = t_h5py_gzip_warm = None
     for name, label in (("gzip", "gzip:4"), ("lz4", "lz4"), ("shufflelz4", "shuffle+lz4"), ("blosc", "blosc:lz4 (shuffle)"),
-                        ("bitshuffle", "bitshuffle:lz4")):
+                        ("bitshuffle", "bitshuffle:lz4"), ("szip", "szip (nn, 32 pixels a block)"),
+                        ("zfp", "zfp (reversible)")):
         if not want(name):
             continue
         check_mount(name)
