@@ -443,11 +443,12 @@ func setLocal(filters []Filter, t *Datatype, chunkDims []uint64) ([]Filter, erro
 
 // szipLocal is libhdf5's H5Z_set_local_szip: from the options mask and
 // pixels per block H5Pset_szip records, the four parameters of the
-// dataset. szip takes integers and floats (and enums and arrays of them)
-// of up to 32 bits or of 64; a pixel is as wide as the type's precision,
-// 32 or 64 bits past 24; a scanline is the chunk's last dimension, at
-// most 128 blocks, or, where that is shorter than a block, the whole
-// chunk up to 128 blocks.
+// dataset. szip takes integers and floats (and enums and arrays of them);
+// a pixel is as wide as the type's precision, 32 or 64 bits past 24; a
+// scanline is the chunk's last dimension, at most 128 blocks, or, where
+// that is shorter than a block, the whole chunk up to 128 blocks. Where
+// libhdf5 makes a pipeline its coder then fails on (an 80-bit float), we
+// refuse it.
 func szipLocal(params []uint32, t *Datatype, chunkDims []uint64) ([]uint32, error) {
 	const (
 		lsb, msb       = 8, 16
@@ -470,19 +471,24 @@ func szipLocal(params []uint32, t *Datatype, chunkDims []uint64) ([]uint32, erro
 	default:
 		return nil, fmt.Errorf("h5: szip compresses integers and floats, not elements of class %d: %w", base.Class, ErrInvalid)
 	}
-	size := 8 * base.Size
-	if size == 0 || size > 32 && size != 64 {
-		return nil, fmt.Errorf("h5: szip compresses values of up to 32 bits or of 64, not %d: %w", size, ErrInvalid)
-	}
+	// The pixel is the precision of the (base) type, unless the value
+	// lies at an offset: then the whole element, as libhdf5 sizes it.
+	whole := 8 * t.Size
 	bpp := uint32(base.Precision)
-	if bpp == 0 || bpp > size || bpp < size && base.BitOffset != 0 {
-		bpp = size
+	if bpp == 0 {
+		bpp = 8 * base.Size
+	}
+	if bpp < whole && base.BitOffset != 0 {
+		bpp = whole
 	}
 	switch {
-	case bpp > 32:
+	case bpp > 32 && bpp <= 64:
 		bpp = 64
-	case bpp > 24:
+	case bpp > 24 && bpp <= 32:
 		bpp = 32
+	}
+	if bpp == 0 || bpp > 64 {
+		return nil, fmt.Errorf("h5: szip codes pixels of up to 32 bits or of 64, not %d: %w", bpp, ErrInvalid)
 	}
 	points := uint64(1)
 	for _, c := range chunkDims {
