@@ -96,19 +96,16 @@ func szipLine(line []uint32, in []byte, first int, p *aecParams) error {
 // aecPreprocess maps an RSI's samples, but its first (the reference), to
 // differences from the sample before: the inverse of aecPostprocess.
 func aecPreprocess(s []uint32, xmax uint32) {
+	// Without branches, as aecPostprocess: on noise they mispredict.
 	for i := len(s) - 1; i > 0; i-- {
-		x, pred := s[i], s[i-1]
-		theta := min(pred, xmax-pred)
-		switch {
-		case x >= pred && x-pred <= theta:
-			s[i] = 2 * (x - pred)
-		case x < pred && pred-x <= theta:
-			s[i] = 2*(pred-x) - 1
-		case x >= pred:
-			s[i] = theta + x - pred
-		default:
-			s[i] = theta + pred - x
-		}
+		x, pred := int64(s[i]), int64(s[i-1])
+		theta := min(pred, int64(xmax)-pred)
+		delta := x - pred
+		neg := delta >> 63           // -1 below the prediction
+		dist := (delta ^ neg) - neg  // |delta|
+		inside := 2*dist + neg       // 2d, or 2|d|-1 below
+		past := (theta - dist) >> 63 // -1 past theta
+		s[i] = uint32(inside&^past | (theta+dist)&past)
 	}
 }
 
@@ -152,15 +149,18 @@ func aecEncodeRSI(w *aecWriter, s []uint32, p *aecParams) {
 		}
 		block := s[b*bs : (b+1)*bs]
 		coded := block[ref:]
+		// The cost of k is convex in k (each step saves less than the
+		// step before): the first k that costs more ends the search.
 		bestK, bestCost := uint(0), ^uint64(0)
 		for k := uint(0); k <= maxK; k++ {
 			cost := uint64(len(coded)) * uint64(k+1)
 			for _, v := range coded {
 				cost += uint64(v >> k)
 			}
-			if cost < bestCost {
-				bestK, bestCost = k, cost
+			if cost >= bestCost {
+				break
 			}
+			bestK, bestCost = k, cost
 		}
 		if bestCost+uint64(ref)*uint64(bps) >= uint64(bs)*uint64(bps) {
 			w.put(uint32(1)<<idLen-1, idLen)
