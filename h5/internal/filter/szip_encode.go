@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"github.com/h5mount/h5mount/h5/internal/format"
 )
@@ -149,19 +150,7 @@ func aecEncodeRSI(w *aecWriter, s []uint32, p *aecParams) {
 		}
 		block := s[b*bs : (b+1)*bs]
 		coded := block[ref:]
-		// The cost of k is convex in k (each step saves less than the
-		// step before): the first k that costs more ends the search.
-		bestK, bestCost := uint(0), ^uint64(0)
-		for k := uint(0); k <= maxK; k++ {
-			cost := uint64(len(coded)) * uint64(k+1)
-			for _, v := range coded {
-				cost += uint64(v >> k)
-			}
-			if cost >= bestCost {
-				break
-			}
-			bestK, bestCost = k, cost
-		}
+		bestK, bestCost := aecBestSplit(coded, maxK)
 		if bestCost+uint64(ref)*uint64(bps) >= uint64(bs)*uint64(bps) {
 			w.put(uint32(1)<<idLen-1, idLen)
 			for _, v := range block {
@@ -186,6 +175,44 @@ func aecEncodeRSI(w *aecWriter, s []uint32, p *aecParams) {
 		}
 		b++
 	}
+}
+
+// aecBestSplit finds the k whose split costs the fewest bits, and the
+// bits: the cost of k is convex in k (each step saves less than the step
+// before), so from the k the mean suggests the search walks down, or up,
+// while the cost falls.
+func aecBestSplit(coded []uint32, maxK uint) (uint, uint64) {
+	cost := func(k uint) uint64 {
+		c := uint64(len(coded)) * uint64(k+1)
+		for _, v := range coded {
+			c += uint64(v >> k)
+		}
+		return c
+	}
+	var sum uint64
+	for _, v := range coded {
+		sum += uint64(v)
+	}
+	k := uint(0)
+	if mean := sum / uint64(max(len(coded), 1)); mean > 0 {
+		k = min(uint(bits.Len64(mean)-1), maxK)
+	}
+	best := cost(k)
+	for k > 0 {
+		c := cost(k - 1)
+		if c > best {
+			break
+		}
+		k, best = k-1, c
+	}
+	for k < maxK {
+		c := cost(k + 1)
+		if c >= best {
+			break
+		}
+		k, best = k+1, c
+	}
+	return k, best
 }
 
 // refAt is where block b's coded samples begin: after the reference in the

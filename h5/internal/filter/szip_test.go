@@ -228,3 +228,29 @@ func TestSzipRefusesDamage(t *testing.T) {
 		t.Errorf("pipeline: %v mask %b", err, mask)
 	}
 }
+
+// The walk from the mean's k finds the cheapest split a search of every
+// k finds (the cost is convex in k).
+func TestSzipBestSplitIsTheCheapest(t *testing.T) {
+	r := rand.New(rand.NewSource(121))
+	for i := 0; i < 20000; i++ {
+		coded := make([]uint32, 1+r.Intn(64))
+		bits := uint(1 + r.Intn(31))
+		for j := range coded {
+			coded[j] = uint32(r.Int63n(int64(1)<<bits)) >> uint(r.Intn(int(bits)))
+		}
+		maxK := uint(r.Intn(30))
+		_, got := aecBestSplit(coded, maxK)
+		want := ^uint64(0)
+		for k := uint(0); k <= maxK; k++ {
+			c := uint64(len(coded)) * uint64(k+1)
+			for _, v := range coded {
+				c += uint64(v >> k)
+			}
+			want = min(want, c)
+		}
+		if got != want {
+			t.Fatalf("%v, k up to %d: %d bits, the cheapest is %d", coded, maxK, got, want)
+		}
+	}
+}
