@@ -447,7 +447,8 @@ def bench(work, bin):
         # (unmount; h5py: flush and fsync). Both start with the source in
         # memory: raw.bin in the page cache, the array in h5py's process.
         src = np.fromfile(raw, dtype="<f8")
-        for name, kw in (("contiguous", {}), ("gzip", {"chunks": (131072,), "compression": "gzip", "compression_opts": 4})):
+        for name, kw in (("contiguous", {}), ("gzip", {"chunks": (131072,), "compression": "gzip", "compression_opts": 4}),
+                         ("szip", {"chunks": (131072,), "compression": "szip", "compression_opts": ("nn", 32)})):
             target = os.path.join(work, "w.h5")
 
             def prepare():
