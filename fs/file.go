@@ -159,8 +159,12 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 		// A reply too big for a pipe cannot be spliced (a kernel with a
 		// small pipe-max-size): it is read below instead.
 		if int(size)+spliceSlack <= splice.MaxPipeSize() {
+			// On a writable mount the answer holds the dataset until the
+			// reply is written (the result's Done): a change would rewrite
+			// or free the ranges while they are being moved.
+			held := &heldFd{fd: fh.Fd(), off: -1, size: int(size)}
 			var store [4]h5.FileRange
-			ranges, ok, err := ds.StoredRanges(off, size, store[:0])
+			ranges, ok, err := ds.StoredRanges(off, size, store[:0], &held.pins)
 			if err != nil {
 				return nil, n.fsys.errno("read", n.path, err)
 			}
@@ -171,13 +175,15 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 			// ended there (a 60000-byte dataset at offset 2048 read as
 			// 59392 bytes).
 			if ok && len(ranges) == 1 && pipeFits(ranges, int(size)) {
-				return fuse.ReadResultFd(fh.Fd(), ranges[0].Off, int(size)), 0
+				held.off = ranges[0].Off
+				return held, 0
 			}
 			if ok && len(ranges) > 1 && pipeFits(ranges, int(size)) {
-				if res, ok := spliceRanges(fh.Fd(), ranges, int(size)); ok {
-					return res, 0
+				if pipe, ok := spliceRanges(fh.Fd(), ranges, int(size)); ok {
+					return &heldPipe{pipe: pipe, size: int(size), pins: held.pins}, 0
 				}
 			}
+			held.pins.Release()
 		}
 	}
 	if n.fsys.opts.ReadOnly && len(dest) <= pushMaxRequest {
@@ -207,6 +213,73 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 	// try (and fail) to splice a plain data result.
 	return fuse.ReadResultVector([][]byte{dest[:got]}), 0
 }
+
+// heldFd and heldPipe are replies spliced from the HDF5 file: a range of
+// it, or ranges already loaded into a pipe. They hold their dataset (pins)
+// until go-fuse has written them to the kernel and calls Done: on a
+// writable mount the dataset's changes wait, and the ranges keep its bytes
+// meanwhile. go-fuse splices a result that has Seekable or Stateful (and
+// its debug log shows it as "fd data"); Bytes is its way when a splice
+// fails.
+type heldFd struct {
+	fd   uintptr
+	off  int64
+	size int
+	pins h5.Pins
+}
+
+func (r *heldFd) Seekable() (fd uintptr, off int64, sz int) { return r.fd, r.off, r.size }
+func (r *heldFd) Size() int                                 { return r.size }
+func (r *heldFd) Done()                                     { r.pins.Release() }
+
+func (r *heldFd) Bytes(buf []byte) ([]byte, fuse.Status) {
+	buf = buf[:min(len(buf), r.size)]
+	got := 0
+	for got < len(buf) {
+		n, err := syscall.Pread(int(r.fd), buf[got:], r.off+int64(got))
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, fuse.ToStatus(err)
+		}
+		if n == 0 {
+			break
+		}
+		got += n
+	}
+	return buf[:got], fuse.OK
+}
+
+type heldPipe struct {
+	pipe *splice.Pair
+	size int
+	pins h5.Pins
+}
+
+func (r *heldPipe) Stateful() (fd uintptr, sz int) { return r.pipe.ReadFd(), r.size }
+func (r *heldPipe) Size() int                      { return r.size }
+
+func (r *heldPipe) Bytes(buf []byte) ([]byte, fuse.Status) {
+	n, err := r.pipe.Read(buf[:min(len(buf), r.size)])
+	if n < 0 {
+		n = 0
+	}
+	return buf[:n], fuse.ToStatus(err)
+}
+
+func (r *heldPipe) Done() {
+	splice.Done(r.pipe)
+	r.pins.Release()
+}
+
+// go-fuse splices results with these methods.
+var (
+	_ interface {
+		Seekable() (uintptr, int64, int)
+	} = (*heldFd)(nil)
+	_ interface{ Stateful() (uintptr, int) } = (*heldPipe)(nil)
+)
 
 // pinnedSlices is a reply made of decoded chunks' memory (ReadSlices),
 // which they keep pinned until go-fuse has written it to the kernel and
@@ -308,7 +381,7 @@ func checkPipeRounding() {
 // spliceRanges loads the file's ranges, size bytes in all, into a pipe
 // for a reply (a read across chunks stored apart); false when the pipe
 // cannot take them, and the read goes the ordinary way.
-func spliceRanges(fd uintptr, ranges []h5.FileRange, size int) (fuse.ReadResult, bool) {
+func spliceRanges(fd uintptr, ranges []h5.FileRange, size int) (*splice.Pair, bool) {
 	pipe, err := splice.Get()
 	if err != nil {
 		return nil, false
@@ -323,7 +396,7 @@ func spliceRanges(fd uintptr, ranges []h5.FileRange, size int) (fuse.ReadResult,
 			return nil, false
 		}
 	}
-	return fuse.ReadResultPipe(pipe, size), true
+	return pipe, true
 }
 
 // pushMaxRequest is the largest read after which the rest of its chunk is

@@ -68,13 +68,16 @@ func recycleDecoded(mem []byte) {
 }
 
 // Pins holds the decoded chunks whose memory ReadSlices and DecodedSpan
-// hand out, keeping it from reuse until Release. The zero value is ready
-// for use, and again after Release. A read mostly pins one or two chunks:
-// those take no allocation.
+// hand out, keeping it from reuse until Release, and the dataset whose
+// file ranges StoredRanges handed out on a writable file, keeping its
+// bytes where they are (its changes wait) until Release. The zero value
+// is ready for use, and again after Release. A read mostly pins one or
+// two chunks: those take no allocation.
 type Pins struct {
 	first [2]*chunkBuf
 	n     int // of first in use
 	more  []*chunkBuf
+	held  *sync.RWMutex // a Dataset's mu, read-locked
 }
 
 func (p *Pins) add(b *chunkBuf) {
@@ -101,6 +104,10 @@ func (p *Pins) Release() {
 		p.more[i] = nil
 	}
 	p.more = p.more[:0]
+	if p.held != nil {
+		p.held.RUnlock()
+		p.held = nil
+	}
 }
 
 // chunkCache keeps decoded chunks up to a byte budget, least recently used

@@ -50,6 +50,16 @@ func (p *overlayPage) clear(from, to int) bool {
 	return true
 }
 
+// anyIn reports whether a byte of [from, to) is marked.
+// A nil page marks none.
+func (p *overlayPage) anyIn(from, to int) bool {
+	found := false
+	if p != nil {
+		p.runs(from, to, func(int, int) { found = true })
+	}
+	return found
+}
+
 // bitRange is n set bits from bit lo on (lo+n <= 64).
 func bitRange(lo, n int) uint64 {
 	if n == 64 {
@@ -140,6 +150,32 @@ func (o *overlay) patch(p []byte, off int64) {
 			copy(p[bufOff+s-from:], pg.data[s:e])
 		})
 	})
+}
+
+// touches reports whether any byte of [off, off+n) waits in the overlay.
+// It looks at whichever is fewer, the range's pages or the overlay's.
+func (o *overlay) touches(off, n int64) bool {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if n <= 0 || len(o.pages) == 0 {
+		return false
+	}
+	end := off + n
+	if (end-1)/overlayPageSize-off/overlayPageSize < int64(len(o.pages)) {
+		found := false
+		span(off, int(n), func(page int64, from, to, _ int) {
+			found = found || o.pages[page].anyIn(from, to)
+		})
+		return found
+	}
+	for page, pg := range o.pages {
+		start := page * overlayPageSize
+		from, to := max(off, start), min(end, start+overlayPageSize)
+		if from < to && pg.anyIn(int(from-start), int(to-start)) {
+			return true
+		}
+	}
+	return false
 }
 
 // record is one run of changed bytes.

@@ -3,6 +3,7 @@ package h5
 import (
 	"bytes"
 	"math/rand"
+	"slices"
 	"testing"
 )
 
@@ -57,6 +58,42 @@ func TestOverlayMatchesModel(t *testing.T) {
 	}
 	if !bytes.Equal(applied, model) {
 		t.Fatal("the commit's records do not make the file equal the model")
+	}
+}
+
+// TestOverlayTouchesMatchesModel: touches answers whether a range holds a
+// byte written and not forgotten, for ranges of fewer pages than the
+// overlay holds and of more (the two ways it looks).
+func TestOverlayTouchesMatchesModel(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	const size = 256 << 10
+	for trial := 0; trial < 50; trial++ {
+		ov := newOverlay()
+		marked := make([]bool, size)
+		for i := rng.Intn(12); i > 0; i-- {
+			off, n := rng.Intn(size-64), 1+rng.Intn(64)
+			if rng.Intn(4) == 0 {
+				n = 1 + rng.Intn(20000)
+				n = min(n, size-off)
+			}
+			if rng.Intn(4) == 0 {
+				ov.forget(int64(off), uint64(n))
+				clear(marked[off : off+n])
+				continue
+			}
+			ov.write(make([]byte, n), int64(off))
+			for j := off; j < off+n; j++ {
+				marked[j] = true
+			}
+		}
+		for q := 0; q < 200; q++ {
+			off := rng.Intn(size - 1)
+			n := 1 + rng.Intn(min(size-off, []int{100, 5000, 100000}[q%3]))
+			want := slices.Contains(marked[off:off+n], true)
+			if got := ov.touches(int64(off), int64(n)); got != want {
+				t.Fatalf("trial %d: [%d, +%d): touches %v, want %v", trial, off, n, got, want)
+			}
+		}
 	}
 }
 

@@ -236,17 +236,73 @@ const maxStoredRanges = 16
 // StoredRanges says where the dataset bytes [off, off+n) lie verbatim in
 // the file, as ranges appended to dst, so that a caller holding the file's
 // descriptor can move them without copying (splice): contiguous data (see
-// FileExtent), and, in files open read-only, chunks stored with no filter
-// applied or as one LZ4 block left as it was (incompressible data). ok is
-// false when some of the bytes are held otherwise (compressed, never
-// written, converted) or would take more than maxStoredRanges ranges.
-func (d *Dataset) StoredRanges(off, n int64, dst []FileRange) (_ []FileRange, ok bool, err error) {
+// FileExtent), and chunks stored with no filter applied or as one LZ4
+// block left as it was (incompressible data). ok is false when some of
+// the bytes are held otherwise (compressed, never written, converted,
+// written since and not yet stored) or would take more than
+// maxStoredRanges ranges.
+//
+// On a file open for writing, an answer holds the dataset in pins: its
+// changes (which rewrite chunks in place, move them, or free their space
+// for others) wait until pins' Release, so that the ranges keep the bytes
+// they were said to hold while the caller moves them. The caller releases
+// pins as soon as it has, and changes nothing before (it would wait on
+// itself); pins must hold no dataset yet.
+func (d *Dataset) StoredRanges(off, n int64, dst []FileRange, pins *Pins) (_ []FileRange, ok bool, err error) {
+	writable := d.f.wr != nil
+	if writable && (pins == nil || pins.held != nil) {
+		return dst, false, nil
+	}
+	d.mu.RLock()
+	defer func() {
+		if ok && writable {
+			pins.held = &d.mu
+		} else {
+			d.mu.RUnlock()
+		}
+	}()
+	if writable {
+		return d.storedRangesWritable(off, n, dst)
+	}
 	if at, ok := d.FileExtent(off, n); ok {
 		return append(dst, FileRange{Off: at, N: n}), true, nil
 	}
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if d.f.wr != nil || d.conv != nil || d.layout.Class != format.LayoutChunked || off < 0 || n <= 0 || n > d.Size()-off {
+	return d.storedChunkRanges(off, n, dst)
+}
+
+// storedRangesWritable is StoredRanges on a file open for writing. The
+// caller holds d.mu.
+func (d *Dataset) storedRangesWritable(off, n int64, dst []FileRange) ([]FileRange, bool, error) {
+	// Storage allocated since the last commit may end past the file's
+	// physical end (the overlay reads it as zeros): a splice would meet
+	// the end and the reader a dataset cut short.
+	st, err := d.f.wr.file.Stat()
+	if err != nil {
+		return dst, false, fmt.Errorf("h5: dataset at 0x%x: %w", d.Addr, err)
+	}
+	physical := uint64(st.Size())
+	from := len(dst)
+	var ok bool
+	if at, contiguous := d.FileExtent(off, n); contiguous {
+		dst, ok = append(dst, FileRange{Off: at, N: n}), true
+	} else if dst, ok, err = d.storedChunkRanges(off, n, dst); !ok || err != nil {
+		return dst[:from], false, err
+	}
+	for _, r := range dst[from:] {
+		// Bytes a change left in the overlay are not the file's: only a
+		// read through it sees them. (Dataset storage is written straight
+		// into the file, and nothing else should lie over it.)
+		if uint64(r.Off)+uint64(r.N) > physical || d.f.wr.ov.touches(r.Off, r.N) {
+			return dst[:from], false, nil
+		}
+	}
+	return dst, ok, nil
+}
+
+// storedChunkRanges is StoredRanges for chunked data. The caller holds
+// d.mu.
+func (d *Dataset) storedChunkRanges(off, n int64, dst []FileRange) ([]FileRange, bool, error) {
+	if d.conv != nil || d.layout.Class != format.LayoutChunked || off < 0 || n <= 0 || n > d.Size()-off {
 		return dst, false, nil
 	}
 	idx, err := d.chunkIndex()
@@ -258,6 +314,9 @@ func (d *Dataset) StoredRanges(off, n int64, dst []FileRange) (_ []FileRange, ok
 	var scratch runIterScratch
 	runs := g.runs(uint64(off), uint64(off+n), &scratch)
 	for r, more := runs.next(); more; r, more = runs.next() {
+		if d.f.wr != nil && d.f.wr.pending(chunkKey{dataset: d.cacheID, index: r.chunkIdx}) != nil {
+			return dst, false, nil // its bytes are in memory, newer than the file's
+		}
 		c, found, err := idx.Lookup(r.scaled)
 		if err != nil {
 			return dst, false, err
