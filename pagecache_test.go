@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -16,42 +19,35 @@ import (
 	"github.com/h5mount/h5mount/h5"
 )
 
-// TestSmallReadFillsPageCache: on a read-only mount, a small read of a
-// compressed chunk hands the kernel the whole decoded chunk, so that the
-// reader's next reads in it need neither a request nor a decode. The
-// chunk's pages become resident (mincore over a mapping of the file, which
-// reads nothing) and hold the dataset's bytes; other chunks stay out. A
-// writable mount pushes nothing: a push could overtake a write.
+// TestSmallReadFillsPageCache: a small read of a compressed chunk hands
+// the kernel the whole decoded chunk, so that the reader's next reads in
+// it need neither a request nor a decode. The chunk's pages become
+// resident (mincore over a mapping of the file, which reads nothing) and
+// hold the dataset's bytes; other chunks stay out. On a writable mount
+// nothing is pushed while a handle that can write is open: a push could
+// overtake a write.
 func TestSmallReadFillsPageCache(t *testing.T) {
 	const n, chunk = 1 << 20, 1 << 16 // 8 MiB of int64 in 512 KiB chunks
-	name := filepath.Join(t.TempDir(), "pages.h5")
-	f, err := h5.Create(name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := f.Root()
-	i64 := &h5.Datatype{Class: h5.ClassInteger, Version: 1, Size: 8, Precision: 64, Signed: true}
-	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: i64, Dims: []uint64{n}, Chunks: []uint64{chunk},
-		Filters: []h5.Filter{{ID: 1, Params: []uint32{4}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make([]byte, 8*n)
-	for i := 0; i < n; i++ {
-		binary.LittleEndian.PutUint64(want[8*i:], uint64(i*i)^0x5a5a)
-	}
-	if _, err := d.WriteAt(want, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	name, want := gzipInt64File(t, n, chunk, func(i int) uint64 { return uint64(i*i) ^ 0x5a5a })
 	const chunkBytes = 8 * chunk
-	for _, mode := range []string{"ro", "rw"} {
-		mnt := mountT(t, name, "-o", mode)
+	for _, c := range []struct {
+		mode           string
+		writer, pushed bool
+	}{{"ro", false, true}, {"rw", false, true}, {"rw", true, false}} {
+		mode := c.mode
+		if c.writer {
+			mode += " with a writer"
+		}
+		mnt := mountT(t, name, "-o", c.mode)
 		fh, err := os.Open(filepath.Join(mnt, "d"))
 		if err != nil {
 			t.Fatal(err)
+		}
+		var wr *os.File
+		if c.writer {
+			if wr, err = os.OpenFile(filepath.Join(mnt, "d"), os.O_RDWR, 0); err != nil {
+				t.Fatal(err)
+			}
 		}
 		// A 4 KiB read in the middle of chunk 3.
 		at := int64(3*chunkBytes + 37*4096)
@@ -76,18 +72,18 @@ func TestSmallReadFillsPageCache(t *testing.T) {
 		}
 		pages := chunkBytes / 4096
 		deadline := time.Now().Add(5 * time.Second)
-		for mode == "ro" && resident(3*chunkBytes, chunkBytes) < pages && time.Now().Before(deadline) {
+		for c.pushed && resident(3*chunkBytes, chunkBytes) < pages && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if mode == "rw" {
+		if !c.pushed {
 			time.Sleep(200 * time.Millisecond) // what a push would take
 		}
 		inChunk, elsewhere := resident(3*chunkBytes, chunkBytes), resident(6*chunkBytes, chunkBytes)
 		switch {
-		case mode == "ro" && inChunk != pages:
-			t.Errorf("ro: %d of chunk 3's %d pages resident after a read in it", inChunk, pages)
-		case mode == "rw" && inChunk > pages/2:
-			t.Errorf("rw: %d of chunk 3's %d pages resident after a 4 KiB read: pushed on a writable mount", inChunk, pages)
+		case c.pushed && inChunk != pages:
+			t.Errorf("%s: %d of chunk 3's %d pages resident after a read in it", mode, inChunk, pages)
+		case !c.pushed && inChunk > pages/2:
+			t.Errorf("%s: %d of chunk 3's %d pages resident after a 4 KiB read: pushed", mode, inChunk, pages)
 		}
 		if elsewhere != 0 {
 			t.Errorf("%s: %d pages of chunk 6, never read, resident", mode, elsewhere)
@@ -97,6 +93,9 @@ func TestSmallReadFillsPageCache(t *testing.T) {
 		}
 		unix.Munmap(mem)
 		fh.Close()
+		if wr != nil {
+			wr.Close()
+		}
 		unmountCleanup(t, mnt)
 	}
 }
@@ -325,4 +324,133 @@ func TestReadOnlyClosesSendNoFlush(t *testing.T) {
 			t.Errorf("a writable mount got %d FLUSH requests for 15 closes, want one each", flushes)
 		}
 	}
+}
+
+// TestPushesNeverOvertakeWrites: on a writable mount, readers' small reads
+// push whole decoded chunks into the kernel's page cache while a writer
+// opens, writes and closes, over and over, in the chunk the readers are
+// reading; after each close the bytes just written read back, never a
+// push's older ones (a push that landed after a write would leave them in
+// the page cache for good).
+func TestPushesNeverOvertakeWrites(t *testing.T) {
+	const n, chunk = 1 << 18, 1 << 15 // 2 MiB of int64 in 256 KiB chunks
+	const chunkBytes = 8 * chunk
+	name, want := gzipInt64File(t, n, chunk, func(i int) uint64 { return uint64(i) * 0x9e3779b97f4a7c15 })
+	mnt := mountT(t, name)
+	path := filepath.Join(mnt, "d")
+	var target atomic.Int64 // the chunk the readers read and the writer writes; -1: none
+	target.Store(-1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := 0; r < 3; r++ {
+		wg.Add(1)
+		go func(seed int64) {
+			defer wg.Done()
+			fh, err := os.Open(path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer fh.Close()
+			rng := rand.New(rand.NewSource(seed))
+			buf := make([]byte, 4096)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c := target.Load()
+				if c < 0 {
+					time.Sleep(100 * time.Microsecond)
+					continue
+				}
+				// Pages gone make the next read reach the mount, and push.
+				at := c * chunkBytes
+				unix.Fadvise(int(fh.Fd()), at, chunkBytes, unix.FADV_DONTNEED)
+				if _, err := fh.ReadAt(buf, at+rng.Int63n(chunkBytes/4096)*4096); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(int64(r))
+	}
+	var once sync.Once
+	stopReaders := func() { once.Do(func() { close(stop); wg.Wait() }) }
+	defer stopReaders() // before the unmount
+	check, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	rng := rand.New(rand.NewSource(7))
+	got := make([]byte, 4096)
+	for round := 0; round < 400 && !t.Failed(); round++ {
+		c := rng.Int63n(n / chunk)
+		target.Store(c)
+		time.Sleep(time.Duration(rng.Intn(500)) * time.Microsecond)
+		at := c*chunkBytes + rng.Int63n(chunkBytes/4096)*4096
+		patch := bytes.Repeat([]byte{byte(round), byte(round >> 8), 0xa5, 0x5a}, 1024)
+		flags := os.O_WRONLY
+		if round%2 == 1 {
+			flags = os.O_RDWR // writes through the page cache
+		}
+		wr, err := os.OpenFile(path, flags, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := wr.WriteAt(patch, at); err != nil {
+			t.Fatal(err)
+		}
+		if err := wr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		copy(want[at:], patch)
+		// The readers pause (their page drops would hide a stale page),
+		// and pushes under way land meanwhile.
+		target.Store(-1)
+		time.Sleep(2 * time.Millisecond)
+		if _, err := check.ReadAt(got, at); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want[at:at+4096]) {
+			t.Fatalf("round %d: the page at %d does not hold the bytes just written", round, at)
+		}
+	}
+	stopReaders()
+	unix.Fadvise(int(check.Fd()), 0, 0, unix.FADV_DONTNEED)
+	all, err := io.ReadAll(check)
+	if err != nil || !bytes.Equal(all, want) {
+		t.Fatalf("the dataset read whole differs from what was written (%v)", err)
+	}
+}
+
+// gzipInt64File writes a file of one dataset /d of n int64 values, value(i),
+// in gzip chunks of chunk values, and returns its name and the dataset's
+// bytes.
+func gzipInt64File(t *testing.T, n, chunk int, value func(i int) uint64) (string, []byte) {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "d.h5")
+	f, err := h5.Create(name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := f.Root()
+	i64 := &h5.Datatype{Class: h5.ClassInteger, Version: 1, Size: 8, Precision: 64, Signed: true}
+	d, err := root.CreateDataset("d", &h5.DatasetSpec{Type: i64, Dims: []uint64{uint64(n)}, Chunks: []uint64{uint64(chunk)},
+		Filters: []h5.Filter{{ID: 1, Params: []uint32{4}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, 8*n)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint64(want[8*i:], value(i))
+	}
+	if _, err := d.WriteAt(want, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return name, want
 }

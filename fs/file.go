@@ -33,6 +33,14 @@ type datasetNode struct {
 	// readFrom is set once the kernel has asked for any of the bytes, and
 	// so may hold some in its page cache (see Write).
 	readFrom atomic.Bool
+
+	// On a writable mount, pushes of decoded chunks into the kernel's
+	// page cache (pushChunk) hold pushMu for reading while writers is 0;
+	// opening for writing and changing the dataset's definition take it
+	// to wait for them, so that no push lands after a change with the
+	// bytes from before (see pushChunk).
+	pushMu  sync.RWMutex
+	writers atomic.Int32 // open handles that can write
 }
 
 var (
@@ -75,7 +83,7 @@ func (n *datasetNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse
 }
 
 func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	writing := flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0
+	writing := opensForWriting(flags)
 	if writing && n.fsys.opts.ReadOnly {
 		return nil, 0, n.fsys.refuse("open for writing", n.path, syscall.EROFS, "the mount is read-only")
 	}
@@ -93,7 +101,8 @@ func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	// The kernel keeps its page cache across opens: nothing changes a
 	// read-only mount's data, and a writable mount's writes keep it
 	// current (Write), except for virtual datasets'.
-	fh, fl := openHandle(flags, writing && ds.ReadsConverted())
+	fh, fl := openHandle(flags, writing, writing && ds.ReadsConverted())
+	n.opened(fh)
 	if !n.fsys.opts.ReadOnly && xattr.NeedsText(ds.Type) && ds.Type.HasReference() {
 		// References read as their objects' paths, which a rename
 		// anywhere changes, length too: reads come to the text cache
@@ -110,8 +119,9 @@ func (n *datasetNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, 
 	return fh, fl | fuse.FOPEN_KEEP_CACHE, 0
 }
 
-// directWrites marks a handle whose writes bypass the kernel's page cache.
-type directWrites struct{}
+// writeHandle marks a handle that can write (see Release); direct says
+// its writes bypass the kernel's page cache.
+type writeHandle struct{ direct bool }
 
 // openHandle chooses how the kernel passes a handle's writes. A handle
 // that cannot read gets direct I/O: each write(2) reaches Write with the
@@ -123,11 +133,37 @@ type directWrites struct{}
 // the kernel would keep the bytes written in its cache, not the elements
 // they became (100 written into a 5-bit integer reads 31, as in h5py).
 // Other handles that can read keep the page cache, and with it mmap.
-func openHandle(flags uint32, converted bool) (gofs.FileHandle, uint32) {
-	if flags&syscall.O_ACCMODE == syscall.O_WRONLY || converted {
-		return &directWrites{}, fuse.FOPEN_DIRECT_IO
+func openHandle(flags uint32, writing, converted bool) (gofs.FileHandle, uint32) {
+	switch {
+	case flags&syscall.O_ACCMODE == syscall.O_WRONLY || converted:
+		return &writeHandle{direct: true}, fuse.FOPEN_DIRECT_IO
+	case writing:
+		return &writeHandle{}, 0
 	}
 	return nil, 0
+}
+
+// opensForWriting reports whether open(2) flags ask to change the file.
+func opensForWriting(flags uint32) bool {
+	return flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0
+}
+
+// opened counts a handle that can write, once pushes under way are done.
+func (n *datasetNode) opened(fh gofs.FileHandle) {
+	if _, ok := fh.(*writeHandle); ok {
+		n.pushMu.Lock()
+		n.writers.Add(1)
+		n.pushMu.Unlock()
+	}
+}
+
+var _ = (gofs.NodeReleaser)((*datasetNode)(nil))
+
+func (n *datasetNode) Release(ctx context.Context, fh gofs.FileHandle) syscall.Errno {
+	if _, ok := fh.(*writeHandle); ok {
+		n.writers.Add(-1)
+	}
+	return 0
 }
 
 func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
@@ -186,7 +222,7 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 			held.pins.Release()
 		}
 	}
-	if n.fsys.opts.ReadOnly && len(dest) <= pushMaxRequest {
+	if len(dest) <= pushMaxRequest && n.writers.Load() == 0 {
 		defer n.pushChunk(ds, off)
 	}
 	// Decoded chunks go to the kernel from the cache's memory on a
@@ -408,10 +444,16 @@ const pushMaxRequest = 64 << 10
 // chunk it came from: a random reader's next reads near it are answered
 // from the page cache, without a request or a decode here, and the kernel
 // keeps far more chunks there than the chunk cache holds (and gives the
-// memory back when it needs it). Read-only mounts only: on a writable one a
-// push could land after a write to the same pages and show the old bytes.
-// It runs after the reply, as the kernel holds the pages of a read in
-// flight locked; when two pushes are under way it skips.
+// memory back when it needs it). It runs after the reply, as the kernel
+// holds the pages of a read in flight locked; when two pushes are under way
+// it skips.
+//
+// On a writable mount a push must not land after a change to its bytes:
+// the kernel would then keep the bytes from before. It happens only while
+// no handle can write (a write(2) holds its pages locked while its request
+// is answered, so a push that waited for it to end would wait for the
+// pages the write holds), and opening for writing, truncating and
+// redefining the dataset wait (pushMu) for the pushes under way.
 func (n *datasetNode) pushChunk(ds *h5.Dataset, off int64) {
 	select {
 	case n.fsys.pushes <- struct{}{}:
@@ -420,6 +462,11 @@ func (n *datasetNode) pushChunk(ds *h5.Dataset, off int64) {
 	}
 	go func() {
 		defer func() { <-n.fsys.pushes }()
+		n.pushMu.RLock()
+		defer n.pushMu.RUnlock()
+		if n.writers.Load() > 0 {
+			return
+		}
 		var pins h5.Pins
 		defer pins.Release()
 		start, data, ok := ds.DecodedSpan(off, &pins)

@@ -33,7 +33,8 @@ func (n *datasetNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte
 	if err != nil {
 		return 0, n.fsys.errno("write", n.path, err)
 	}
-	_, direct := fh.(*directWrites)
+	wh, _ := fh.(*writeHandle)
+	direct := wh != nil && wh.direct
 	if grew := ds.Size() > before; grew && n.readFrom.Load() && before%pageSize != 0 && !isZero(ds.FillValue()) {
 		// The kernel read the page holding the old end with zeros past
 		// it, as for a hole in an ordinary file; here the rows the write
@@ -71,6 +72,9 @@ func (n *datasetNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.
 		return errno
 	}
 	if size, ok := in.GetSize(); ok {
+		// A resize changes the bytes a push under way carries.
+		n.pushMu.Lock()
+		defer n.pushMu.Unlock()
 		ds, err := n.dataset()
 		if err != nil {
 			return n.fsys.errno("truncate", n.path, err)

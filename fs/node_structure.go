@@ -114,7 +114,11 @@ func (g *groupNode) Create(ctx context.Context, name string, flags uint32, mode 
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
-	fh, fl := openHandle(flags, false) // a new dataset's |u1 bytes are stored as shown
+	// A new dataset's |u1 bytes are stored as shown.
+	fh, fl := openHandle(flags, opensForWriting(flags), false)
+	if n, ok := inode.Operations().(*datasetNode); ok {
+		n.opened(fh)
+	}
 	return inode, fh, fl, 0
 }
 

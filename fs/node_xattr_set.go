@@ -42,6 +42,9 @@ func (n *datasetNode) Setxattr(ctx context.Context, attr string, data []byte, fl
 		if errno := n.fsys.writable("setxattr "+attr, n.path); errno != 0 {
 			return errno
 		}
+		// A push under way carries the bytes of the definition before.
+		n.pushMu.Lock()
+		defer n.pushMu.Unlock()
 		ds, err := n.dataset()
 		if err != nil {
 			return n.fsys.errno("setxattr "+attr, n.path, err)

@@ -187,14 +187,16 @@ func (d *Dataset) readRange(dst []byte, off uint64) error {
 // dataset bytes [start, start+len(data)), when that chunk is in the cache,
 // its bytes are shown as stored and they are one run of the dataset's
 // bytes (one-dimensional datasets, chunks as wide as the dataset's rows).
-// It never decodes, and only answers for files open read-only, whose
-// chunks never change, and while the dataset's reads are not sequential
-// (the kernel's read-ahead brings a sequential reader its pages); data
-// must not be modified, and is pinned in pins until their Release.
+// It never decodes, and only answers while the dataset's reads are not
+// sequential (the kernel's read-ahead brings a sequential reader its
+// pages); data must not be modified, and is pinned in pins until their
+// Release. On a file open for writing it answers for a chunk no write
+// has changed since it was stored; data then holds the dataset's bytes
+// only as long as no change comes, which the caller must see to.
 func (d *Dataset) DecodedSpan(off int64, pins *Pins) (start int64, data []byte, ok bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	if d.f.wr != nil || d.streak.Load() >= 2 || d.conv != nil || d.layout.Class != format.LayoutChunked || len(d.Filters) == 0 || off < 0 || off >= d.Size() {
+	if d.streak.Load() >= 2 || d.conv != nil || d.layout.Class != format.LayoutChunked || len(d.Filters) == 0 || off < 0 || off >= d.Size() {
 		return 0, nil, false
 	}
 	g := d.geometry()
@@ -212,7 +214,11 @@ func (d *Dataset) DecodedSpan(off int64, pins *Pins) (start int64, data []byte, 
 		return 0, nil, false
 	}
 	first := uint64(off) / rowBytes / g.chunk[0] * g.chunk[0]
-	cached, ok := d.f.chunks.peek(chunkKey{dataset: d.cacheID, index: first / g.chunk[0]})
+	key := chunkKey{dataset: d.cacheID, index: first / g.chunk[0]}
+	if d.f.wr != nil && d.f.wr.pending(key) != nil {
+		return 0, nil, false // the cache holds the bytes before the write
+	}
+	cached, ok := d.f.chunks.peek(key)
 	if !ok {
 		return 0, nil, false
 	}

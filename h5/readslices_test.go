@@ -292,3 +292,45 @@ func TestStoredRangesOfAWritableFile(t *testing.T) {
 		t.Error("no ranges after the write")
 	}
 }
+
+// TestDecodedSpanOfAWritableFile: on a file open for writing, a cached
+// chunk's decoded bytes are handed out while no write has changed it, not
+// while a write waits in memory (the cache holds the bytes from before),
+// and again, new, once the chunk is stored.
+func TestDecodedSpanOfAWritableFile(t *testing.T) {
+	file, want := sliceFixture(t, []uint64{1001 * 8}, []uint64{1001}, gzip1, nil, 1001*8, nil)
+	d := openSliceDataset(t, file, true)
+	const chunkBytes = 8 * 1001
+	span := func(off int64) ([]byte, bool) {
+		var pins h5.Pins
+		defer pins.Release()
+		start, data, ok := d.DecodedSpan(off, &pins)
+		if ok && (start != off/chunkBytes*chunkBytes || !bytes.Equal(data, want[start:start+int64(len(data))])) {
+			t.Fatalf("span at %d: other bytes than the dataset's", off)
+		}
+		return data, ok
+	}
+	if _, err := d.ReadAt(make([]byte, 16), 2*chunkBytes+40); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := span(2*chunkBytes + 100); !ok {
+		t.Fatal("no span of a cached chunk")
+	}
+	if _, ok := span(4 * chunkBytes); ok {
+		t.Error("a span of a chunk not cached")
+	}
+	newer := bytes.Repeat([]byte{0x41}, 64)
+	if _, err := d.WriteAt(newer, 2*chunkBytes+8); err != nil {
+		t.Fatal(err)
+	}
+	copy(want[2*chunkBytes+8:], newer)
+	if _, ok := span(2*chunkBytes + 100); ok {
+		t.Error("a span of a chunk whose write waits in memory")
+	}
+	if err := d.WriteBack(); err != nil {
+		t.Fatal(err)
+	}
+	if data, ok := span(2*chunkBytes + 100); !ok || len(data) != chunkBytes {
+		t.Errorf("no span of the chunk stored again (%d bytes)", len(data))
+	}
+}
