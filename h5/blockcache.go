@@ -12,13 +12,15 @@ import (
 // the metadata of neighbouring objects lies together. Listing a file of
 // 100,000 datasets made 300,000 preads of the page cache, a fifth of the
 // time; read in 32 KiB blocks, the same metadata takes a thousand.
-// Only files nothing writes through this process are read so: a writer's
-// changes would not reach the blocks.
+// A writer of the file (writer.go) tells it what it changed (forget).
 type blockReader struct {
 	r io.ReaderAt
 
 	mu    sync.Mutex
 	slots [blockSlots]cachedBlock
+	// gen counts forgets: a block read while one happened may hold bytes
+	// from before the change, and is not kept.
+	gen uint64
 }
 
 // cachedBlock is one block of the file: data holds the bytes from
@@ -75,6 +77,7 @@ func (b *blockReader) blockAt(block int64) ([]byte, error) {
 		b.mu.Unlock()
 		return data, nil
 	}
+	gen := b.gen
 	b.mu.Unlock()
 	buf := make([]byte, blockSize)
 	n, err := b.r.ReadAt(buf, block*blockSize)
@@ -83,9 +86,31 @@ func (b *blockReader) blockAt(block int64) ([]byte, error) {
 	}
 	data := buf[:n]
 	b.mu.Lock()
-	slot.block, slot.data = block+1, data
+	if b.gen == gen {
+		slot.block, slot.data = block+1, data
+	}
 	b.mu.Unlock()
 	return data, nil
+}
+
+// forget drops the blocks that hold any of the bytes [off, off+n), which
+// the file's writer has just changed, and the blocks that end short of a
+// whole block: the file's end, which a write past it moves. A block being
+// read meanwhile is not kept.
+func (b *blockReader) forget(off, n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.gen++
+	for i := range b.slots {
+		s := &b.slots[i]
+		if s.block == 0 {
+			continue
+		}
+		start := (s.block - 1) * blockSize
+		if len(s.data) < blockSize || (start < off+n && off < start+blockSize) {
+			*s = cachedBlock{}
+		}
+	}
 }
 
 // WillNeed passes read hints to the file underneath.

@@ -121,3 +121,66 @@ func TestBlockReaderConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// hookedReader calls during before each read it serves (a change of the
+// file racing the read).
+type hookedReader struct {
+	countingReader
+	during func()
+}
+
+func (h *hookedReader) ReadAt(p []byte, off int64) (int, error) {
+	if h.during != nil {
+		h.during()
+	}
+	return h.countingReader.ReadAt(p, off)
+}
+
+// TestBlockReaderForgets: after a writer's change and forget, reads show
+// the file's new bytes: in the blocks changed, at the old end of a file
+// that grew (the short block there is dropped whatever range changed), and
+// for a block whose read raced a change (it is not kept).
+func TestBlockReaderForgets(t *testing.T) {
+	f := &hookedReader{countingReader: countingReader{data: bytes.Repeat([]byte{1}, 3*blockSize+100)}}
+	b := newBlockReader(f)
+	read := func(off int64, n int) []byte {
+		t.Helper()
+		p := make([]byte, n)
+		if got, err := b.ReadAt(p, off); err != nil && err != io.EOF {
+			t.Fatal(err)
+		} else {
+			p = p[:got]
+		}
+		return p
+	}
+	read(blockSize+10, 100)
+	read(3*blockSize, 100) // the short last block
+	copy(f.data[blockSize+10:], bytes.Repeat([]byte{2}, 100))
+	if got := read(blockSize+10, 100); got[0] != 1 {
+		t.Fatal("the test's premise: a kept block shows the file as it was")
+	}
+	b.forget(blockSize+50, 10)
+	if got := read(blockSize+10, 100); !bytes.Equal(got, bytes.Repeat([]byte{2}, 100)) {
+		t.Error("a changed block read as before after forget")
+	}
+	// The file grows past its end; the change forgotten lies elsewhere.
+	f.data = append(f.data, bytes.Repeat([]byte{3}, blockSize)...)
+	b.forget(4*blockSize, 10)
+	if got := read(3*blockSize+50, 100); len(got) != 100 || got[50] != 3 {
+		t.Errorf("the old end read %d bytes after the file grew", len(got))
+	}
+	// A change while a block is being read: the block read is not kept.
+	read(0, 10)
+	f.during = func() { b.forget(0, 1) }
+	copy(f.data, []byte{9})
+	before := f.reads.Load()
+	read(2*blockSize, 10)
+	f.during = nil
+	read(2*blockSize, 10)
+	if f.reads.Load() != before+2 {
+		t.Errorf("%d reads of the file for a block read while a change was forgotten and read again, want 2", f.reads.Load()-before)
+	}
+	if got := read(0, 1); got[0] != 9 {
+		t.Error("a block changed and forgotten read as before")
+	}
+}

@@ -3,6 +3,7 @@ package h5
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -42,6 +43,9 @@ type writer struct {
 	file        *os.File
 	journalPath string
 	ov          *overlay
+	// blocks keeps blocks of the file for small reads (metadata); every
+	// write of the file tells it what changed.
+	blocks *blockReader
 
 	// commitMu makes commits one at a time.
 	commitMu sync.Mutex
@@ -104,8 +108,9 @@ func OpenFileRW(name string, opt *Options) (*File, error) {
 		eoa = end // never allocate over bytes that are there
 	}
 	ov := newOverlay()
-	f.r.R = overlayReader{r: fh, ov: ov, end: f.r.FileSize}
-	f.wr = &writer{file: fh, journalPath: name + JournalSuffix, ov: ov,
+	blocks := newBlockReader(fh)
+	f.r.R = overlayReader{r: blocks, ov: ov, end: f.r.FileSize}
+	f.wr = &writer{file: fh, journalPath: name + JournalSuffix, ov: ov, blocks: blocks,
 		sp: space{eoa: eoa, committedEOA: eoa}, diskEOF: disk, dirty: map[chunkKey]*dirtyChunk{}}
 	if err := f.checkFileSpace(); err != nil {
 		fh.Close()
@@ -166,7 +171,9 @@ func (f *File) writeData(p []byte, addr uint64) error {
 		return ErrReadOnly
 	}
 	abs := int64(f.sb.BaseAddr + addr)
-	if _, err := f.wr.file.WriteAt(p, abs); err != nil {
+	_, err := f.wr.file.WriteAt(p, abs)
+	f.wr.blocks.forget(abs, int64(len(p)))
+	if err != nil {
 		return fmt.Errorf("h5: writing %d bytes at 0x%x: %w", len(p), addr, err)
 	}
 	f.wr.ov.forget(abs, uint64(len(p)))
@@ -188,7 +195,9 @@ func (f *File) extendFile(end uint64) error {
 		return fmt.Errorf("h5: extending the file: %w", err)
 	}
 	if st.Size() < abs {
-		if err := f.wr.file.Truncate(abs); err != nil {
+		err := f.wr.file.Truncate(abs)
+		f.wr.blocks.forget(st.Size(), abs-st.Size())
+		if err != nil {
 			return fmt.Errorf("h5: extending the file to %d bytes: %w", abs, err)
 		}
 	}
@@ -341,7 +350,9 @@ func (f *File) commit() error {
 		return fmt.Errorf("h5: commit: %w", err)
 	}
 	if st.Size() < end {
-		if err := w.file.Truncate(end); err != nil {
+		err := w.file.Truncate(end)
+		w.blocks.forget(st.Size(), end-st.Size())
+		if err != nil {
 			return fmt.Errorf("h5: extending the file to %d bytes: %w", end, err)
 		}
 	}
@@ -382,12 +393,18 @@ func (f *File) commit() error {
 		return errCrash
 	case "apply":
 		j.records = j.records[:len(j.records)/2]
-		if err := j.apply(w.file); err != nil {
+		err := j.apply(w.file)
+		w.blocks.forget(0, math.MaxInt64)
+		if err != nil {
 			return err
 		}
 		return errCrash
 	}
-	if err := j.apply(w.file); err != nil {
+	// The overlay still lies over the blocks read before: forgotten now,
+	// they are read again before it is emptied.
+	err = j.apply(w.file)
+	w.blocks.forget(0, math.MaxInt64)
+	if err != nil {
 		return err
 	}
 	if err := w.file.Sync(); err != nil {
