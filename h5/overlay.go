@@ -5,7 +5,11 @@ import (
 	"math/bits"
 	"sort"
 	"sync"
+
+	"github.com/h5mount/h5mount/h5/internal/format"
 )
+
+var _ format.WillNeeder = overlayReader{}
 
 // overlay holds metadata written since the last commit. Structures the file
 // already references are never changed in the file directly: their new
@@ -229,6 +233,14 @@ type overlayReader struct {
 	r   io.ReaderAt
 	ov  *overlay
 	end func() int64 // absolute end of allocated space
+}
+
+// WillNeed passes read hints (the chunks a sequential reader reaches
+// next) to the file underneath.
+func (or overlayReader) WillNeed(off, n int64) {
+	if h, ok := or.r.(format.WillNeeder); ok {
+		h.WillNeed(off, n)
+	}
 }
 
 func (or overlayReader) ReadAt(p []byte, off int64) (int, error) {

@@ -133,3 +133,22 @@ func TestSpaceReusesOnlyAfterCommit(t *testing.T) {
 		t.Fatalf("eoa %d after freeing the tail, want %d", s.eoa, end)
 	}
 }
+
+// hintedMem is a file in memory that records read hints.
+type hintedMem struct {
+	memReaderAt
+	hints [][2]int64
+}
+
+func (h *hintedMem) WillNeed(off, n int64) { h.hints = append(h.hints, [2]int64{off, n}) }
+
+// TestOverlayReaderPassesHints: a writable file's reads go through the
+// overlay, and so must the read-ahead's hints, to reach the disk.
+func TestOverlayReaderPassesHints(t *testing.T) {
+	h := &hintedMem{memReaderAt: make(memReaderAt, 4096)}
+	r := overlayReader{r: h, ov: newOverlay(), end: func() int64 { return 4096 }}
+	r.WillNeed(100, 2000)
+	if !slices.Equal(h.hints, [][2]int64{{100, 2000}}) {
+		t.Errorf("hints reaching the file: %v", h.hints)
+	}
+}

@@ -107,6 +107,7 @@ func OpenFileRW(name string, opt *Options) (*File, error) {
 	if end := uint64(st.Size()) - f.sb.BaseAddr; uint64(st.Size()) > f.sb.BaseAddr && end > eoa {
 		eoa = end // never allocate over bytes that are there
 	}
+	adviseSequential(fh)
 	ov := newOverlay()
 	blocks := newBlockReader(fh)
 	f.r.R = overlayReader{r: blocks, ov: ov, end: f.r.FileSize}
