@@ -7,8 +7,10 @@ the same run, as medians (after a warm-up) and ratios.
     BENCH_ONLY=gzip,random scripts/bench.sh
                                       only these cases: cat (contiguous, warm and
                                       cold), gzip, lz4, shufflelz4, blosc, bitshuffle,
-                                      zstd, cube, wide, narrow, random, write, find,
-                                      rss
+                                      szip, zfp, zstd, cube, wide, narrow, random,
+                                      write, find,
+                                      rss, writable (reads through a default,
+                                      writable mount)
     BENCH_RUNS=5                      timed runs per case (after a warm-up; default 3)
 
 Every case checks the bytes it reads (or, for writes, what h5py reads back)
@@ -25,7 +27,7 @@ import h5py
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
-CASES = {"cat", "gzip", "lz4", "shufflelz4", "blosc", "bitshuffle", "szip", "zfp", "zstd", "cube", "wide", "narrow", "random", "write", "find", "rss"}
+CASES = {"cat", "gzip", "lz4", "shufflelz4", "blosc", "bitshuffle", "szip", "zfp", "zstd", "cube", "wide", "narrow", "random", "write", "find", "rss", "writable"}
 if ONLY - CASES:
     sys.exit("BENCH_ONLY: unknown cases %s (known: %s)" % (",".join(sorted(ONLY - CASES)), ",".join(sorted(CASES))))
 
@@ -170,9 +172,9 @@ def bench(work, bin):
     print("making %s datasets in %s ..." % (size, work), flush=True)
     # Every dataset holds the same values, so raw.bin is the reference for all.
     make_float_dataset(data, "contiguous", n)
-    if want("gzip") or want("random") or want("zstd"):
+    if want("gzip") or want("random") or want("zstd") or want("writable"):
         make_float_dataset(data, "gzip", n, chunks=(131072,), compression="gzip", compression_opts=4)
-    if want("lz4"):
+    if want("lz4") or want("writable"):
         make_float_dataset(data, "lz4", n, chunks=(131072,), compression=32004)
     if want("shufflelz4"):
         # The noise fills the floats' low bytes, so LZ4 alone finds nothing
@@ -207,12 +209,13 @@ def bench(work, bin):
         if h5py_read(name, fname)().tobytes() != open(raw, "rb").read():
             sys.exit("h5py reads other values from %s" % name)
 
-    def cold_mount_cat(name, fname=data, drop=True):
+    def cold_mount_cat(name, fname=data, drop=True, opts=("-o", "ro")):
         # A fresh mount (no chunk cache), caches dropped (or, drop=False,
         # only the mount's own: the HDF5 file stays in the page cache, the
-        # issue's "cold-ish"); the cat is timed.
+        # issue's "cold-ish"); the cat is timed. opts=() mounts as a user
+        # would by default: writable.
         def fn():
-            with Mount(bin, fname, mnt, "-o", "ro"):
+            with Mount(bin, fname, mnt, *opts):
                 if drop:
                     drop_caches()
                 return timed(lambda: cat(os.path.join(mnt, name)))
@@ -398,13 +401,16 @@ def bench(work, bin):
         cold_read_case("sequential read, %%d MiB (8192, %d) f4, gzip:4 chunks (8192, 8) (cold)" % ncols,
                        narrow, "narrow", narrow_raw)
 
-    if want("random"):
-        # 10,000 random 4 KiB reads over the gzip dataset, from a fresh mount.
-        k = max(100, int(10000 * min(1, SCALE * 4)))
-        rnd = random.Random(1)
-        offs = [rnd.randrange(0, nbytes - 4096) // 8 * 8 for _ in range(k)]
+    k = max(100, int(10000 * min(1, SCALE * 4)))
+    rnd = random.Random(1)
+    offs = [rnd.randrange(0, nbytes - 4096) // 8 * 8 for _ in range(k)]
+    q = lambda v, p: sorted(v)[int(p * (len(v) - 1))] * 1e6
+
+    def random_reads(opts):
+        # 10,000 random 4 KiB reads over the gzip dataset, from a fresh
+        # mount, and h5py's reads of the same elements.
         got = []
-        with Mount(bin, data, mnt, "-o", "ro"):
+        with Mount(bin, data, mnt, *opts):
             fd = os.open(os.path.join(mnt, "gzip"), os.O_RDONLY)
             lat = []
             for o in offs:
@@ -424,7 +430,26 @@ def bench(work, bin):
                 t = time.perf_counter()
                 ds[o // 8:o // 8 + 512]
                 hl.append(time.perf_counter() - t)
-        q = lambda v, p: sorted(v)[int(p * (len(v) - 1))] * 1e6
+        return lat, hl
+
+    if want("writable"):
+        # What a user mounting without -o ro gets: the same reads through a
+        # writable mount, against the read-only mount's and h5py's.
+        check_mount("lz4")
+        t_rw, t_ro, t_h5py = interleaved((cold_mount_cat("lz4", drop=False, opts=()), None),
+                                         (cold_mount_cat("lz4", drop=False), None), (h5py_read("lz4"), None))
+        rows.append(("sequential read, %s lz4 chunks (remount, file cached), writable mount" % size,
+                     "%.0f MB/s" % mbps(nbytes, t_rw),
+                     "read-only mount %.0f MB/s; h5py %.0f MB/s" % (mbps(nbytes, t_ro), mbps(nbytes, t_h5py)),
+                     "%.2fx read-only, %.2fx h5py" % (t_ro / t_rw, t_h5py / t_rw)))
+        lat, hl = random_reads(())
+        rows.append(("%d random 4 KiB preads, gzip dataset, writable mount" % k,
+                     "p50 %.0f µs, p99 %.0f µs" % (q(lat, .5), q(lat, .99)),
+                     "h5py p50 %.0f µs, p99 %.0f µs" % (q(hl, .5), q(hl, .99)),
+                     "p50 %.2fx, p99 %.2fx h5py" % (q(hl, .5) / q(lat, .5), q(hl, .99) / q(lat, .99))))
+
+    if want("random"):
+        lat, hl = random_reads(("-o", "ro"))
         rows.append(("%d random 4 KiB preads, gzip dataset" % k, "p50 %.0f µs, p99 %.0f µs" % (q(lat, .5), q(lat, .99)),
                      "h5py p50 %.0f µs, p99 %.0f µs" % (q(hl, .5), q(hl, .99)),
                      "p50 %.2fx, p99 %.2fx h5py" % (q(hl, .5) / q(lat, .5), q(hl, .99) / q(lat, .99))))
