@@ -481,6 +481,13 @@ func TestHostileClaimsAllocateLittle(t *testing.T) {
 		{ZFP, zfpParams(zfpDouble, []uint64{4096, 4096, 4096, 4096}, 63), huge},
 		{ZFP, zfpParams(zfpDouble, []uint64{maxOut / 8}, zfpLongMode(32768, 32768, 64, 0)), huge},
 		{ZFP, zfpParams(zfpInt64, []uint64{maxOut / 8}, 2048+63), nil},
+
+		// Blosc2: a chunk claiming 2 GiB; a frame's zero chunk of 2 GiB; a
+		// b2nd array of 2^40 elements; one of 2^20 blocks of one element.
+		{Blosc2, nil, b2FrameOf(b2Special(b2SpecialZero, 1, math.MaxInt32, 1, nil), math.MaxInt32, 1, 1, 0, nil)},
+		{Blosc2, nil, b2FrameOf(nil, math.MaxInt32, 1, 1, b2SpecialZero, nil)},
+		{Blosc2, nil, b2FrameOf(nil, 1<<30, 1, 1<<30, b2SpecialZero, &b2nd{shape: []int64{1 << 20, 1 << 20}, chunk: []int64{1 << 20, 1 << 20}, block: []int64{1, 1}})},
+		{Blosc2, nil, b2FrameOf(nil, 1<<20, 1, 1, b2SpecialZero, &b2nd{shape: []int64{1, 1 << 20}, chunk: []int64{1 << 20, 1 << 20}, block: []int64{1, 1}})},
 	}
 	for _, tc := range cases {
 		c, _ := Lookup(tc.id)

@@ -26,6 +26,7 @@ const (
 	LZ4         = 32004
 	Bitshuffle  = 32008
 	ZFP         = 32013
+	Blosc2      = 32026
 	Zstd        = 32015
 	BZip2       = 307
 )
@@ -47,7 +48,7 @@ var (
 	names      = map[uint16]string{
 		Deflate: "deflate", Shuffle: "shuffle", Fletcher32: "fletcher32", SZip: "szip",
 		NBit: "nbit", ScaleOffset: "scaleoffset", LZF: "lzf", Blosc: "blosc", LZ4: "lz4",
-		Bitshuffle: "bitshuffle", Zstd: "zstd", BZip2: "bzip2", ZFP: "zfp",
+		Bitshuffle: "bitshuffle", Zstd: "zstd", BZip2: "bzip2", ZFP: "zfp", Blosc2: "blosc2",
 	}
 )
 

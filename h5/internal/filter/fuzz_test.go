@@ -148,6 +148,8 @@ func FuzzSzip(f *testing.F) { fuzzCodec(f, filter.SZip) }
 
 func FuzzZFP(f *testing.F) { fuzzCodec(f, filter.ZFP) }
 
+func FuzzBlosc2(f *testing.F) { fuzzCodec(f, filter.Blosc2) }
+
 func FuzzBlosc(f *testing.F) { fuzzCodec(f, filter.Blosc, fuzzSeed{nil, oddBloscFrame(), 1024}) }
 
 // oddBloscFrame is a byte-shuffled Blosc frame of 2-byte elements in two
