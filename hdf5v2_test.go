@@ -12,7 +12,9 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -20,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -512,4 +515,86 @@ func TestLibhdf5ReadsCompressedWrites(t *testing.T) {
 		t.Fatalf("unmount: %v", r)
 	}
 	checkWithLibhdf5(t, "v114", file, want)
+}
+
+// TestLibhdf5ReadsQuantizedWrites: datasets behind BitGroom and Granular
+// BitRound (the quantizers of hdf5_plugins) written through a mount keep
+// the values as written, and libhdf5 1.14 with those plugins reads them
+// so; a Blosc2 dataset (its filter mandatory, as h5wasm adds it) refuses
+// writes, which the mount has no Blosc2 coder for, and reads as before.
+func TestLibhdf5ReadsQuantizedWrites(t *testing.T) {
+	requireFUSE(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "quantize.h5")
+	raw, err := os.ReadFile("testdata/filters/quantize.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mnt := mountT(t, file)
+	var want v2Expect
+	for _, c := range []struct {
+		name  string
+		shape []uint64
+		f8    bool
+	}{{"bitgroom_f4", []uint64{3000}, false}, {"bitgroom_f8", []uint64{3000}, true}, {"granularbr_f8_2d", []uint64{60, 50}, true}} {
+		n := int(c.shape[0])
+		if len(c.shape) == 2 {
+			n *= int(c.shape[1])
+		}
+		size := 4
+		if c.f8 {
+			size = 8
+		}
+		// Values with every mantissa bit in use: a quantizer would round them.
+		data := make([]byte, n*size)
+		for k := 0; k < n; k++ {
+			v := math.Pi*float64(k) + 1/float64(k+3)
+			if c.f8 {
+				binary.LittleEndian.PutUint64(data[8*k:], math.Float64bits(v))
+			} else {
+				binary.LittleEndian.PutUint32(data[4*k:], math.Float32bits(float32(v)))
+			}
+		}
+		p := filepath.Join(mnt, c.name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%s: read back other bytes (%v)", c.name, err)
+		}
+		want.Datasets = append(want.Datasets, v2Dataset{Path: "/" + c.name, Shape: c.shape, SHA256: sha256Hex(data)})
+	}
+	if r := unmountParallel(t, mnt); r.code != 0 {
+		t.Fatalf("unmount: %v", r)
+	}
+	checkWithLibhdf5(t, "v114", file, want)
+
+	b2 := filepath.Join(dir, "blosc2.h5")
+	if raw, err = os.ReadFile("testdata/filters/blosc2.h5"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b2, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mnt = mountT(t, b2)
+	p := filepath.Join(mnt, "b2_f8_zstd")
+	before, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, werr := f.WriteAt(make([]byte, 64), 128)
+	cerr := f.Close()
+	if !errors.Is(werr, syscall.EOPNOTSUPP) && !errors.Is(cerr, syscall.EOPNOTSUPP) {
+		t.Errorf("a write into a mandatory Blosc2 dataset: %v, close %v, want EOPNOTSUPP", werr, cerr)
+	}
+	if after, err := os.ReadFile(p); err != nil || !bytes.Equal(after, before) {
+		t.Errorf("the Blosc2 dataset reads otherwise after a refused write (%v)", err)
+	}
 }

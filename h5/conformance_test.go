@@ -239,10 +239,12 @@ func checkEntry(t *testing.T, f *h5.File, p string, e *refEntry) {
 }
 
 // implementedFilters are the filters SPEC §8 asks the engine to decode (and
-// szip, LZO, bzip2, Blosc, VBZ, ZFP and Blosc2, which it decodes too).
+// szip, LZO, bzip2, Blosc, VBZ, ZFP, Blosc2 and the quantizers, which it
+// decodes too).
 var implementedFilters = map[int]bool{
 	1: true, 2: true, 3: true, 4: true, 5: true, 6: true, // deflate, shuffle, fletcher32, szip, nbit, scaleoffset
 	305: true, 307: true, 32000: true, 32001: true, 32004: true, 32008: true, 32013: true, 32015: true, 32020: true, 32026: true, // lzo, bzip2, lzf, blosc, lz4, bitshuffle, zfp, zstd, vbz, blosc2
+	32022: true, 32023: true, 32032: true, // the quantizers
 }
 
 // unsupportedFilter is the first filter of a pipeline that the engine has

@@ -49,6 +49,7 @@ var (
 		Deflate: "deflate", Shuffle: "shuffle", Fletcher32: "fletcher32", SZip: "szip",
 		NBit: "nbit", ScaleOffset: "scaleoffset", LZF: "lzf", Blosc: "blosc", LZ4: "lz4",
 		Bitshuffle: "bitshuffle", Zstd: "zstd", BZip2: "bzip2", ZFP: "zfp", Blosc2: "blosc2",
+		BitGroom: "bitgroom", GranularBitRound: "granularbr", BitRound: "bitround",
 	}
 )
 
@@ -82,7 +83,7 @@ func Name(f *format.Filter) string {
 // their stream can become at most: deflate's 258-byte match in two bits
 // makes 1032, an LZ4 (or LZO) match grows by 255 per extra length byte, an LZF
 // back-reference of 3 bytes gives at most 264, a zstd block of at least 4
-// bytes holds at most 128 KiB; shuffle and fletcher32 never grow,
+// bytes holds at most 128 KiB; shuffle, fletcher32 and the quantizers never grow,
 // bitshuffle grows as the compressor it uses, and Blosc as the most its
 // compressors can (zstd's); VBZ as zstd times StreamVByte's 4 (a key byte
 // of four zero values); szip's run of zero blocks to the end of a segment
@@ -101,7 +102,7 @@ func maxExpansion(f *format.Filter) (int, bool) {
 		return 32768 * 4, true // zstd, then StreamVByte's 2-bit keys of zero nibbles
 	case SZip:
 		return 16384, true
-	case Shuffle, Fletcher32:
+	case Shuffle, Fletcher32, BitGroom, GranularBitRound, BitRound:
 		return 1, true
 	case Bitshuffle:
 		switch {

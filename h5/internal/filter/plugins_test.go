@@ -47,8 +47,9 @@ func projectRoot() string { return filepath.Join("..", "..", "..") }
 func loadFilterFiles(t testing.TB) []fFile {
 	t.Helper()
 	var files []fFile
-	// blosc2.json is scripts/gen_blosc2.mjs's: libhdf5 1.10 has no Blosc2.
-	for _, name := range []string{"filters.json", "blosc2.json"} {
+	// wasm.json is scripts/gen_wasm_filters.mjs's: libhdf5 1.10 has no
+	// Blosc2 nor the quantizers.
+	for _, name := range []string{"filters.json", "wasm.json"} {
 		js, err := os.ReadFile(filepath.Join(projectRoot(), "testdata", "filters", name))
 		if err != nil {
 			t.Fatal(err)
@@ -226,7 +227,7 @@ func TestFilterFiles(t *testing.T) {
 	// The files exercise every decoder this package has beyond the
 	// original three.
 	for _, id := range []uint16{filter.LZF, filter.LZ4, filter.Zstd, filter.Bitshuffle, filter.BZip2, filter.ScaleOffset, filter.NBit, filter.Blosc,
-		filter.SZip, filter.VBZ, filter.LZO, filter.ZFP, filter.Blosc2} {
+		filter.SZip, filter.VBZ, filter.LZO, filter.ZFP, filter.Blosc2, filter.BitGroom, filter.GranularBitRound} {
 		if !seen[id] {
 			t.Errorf("no test dataset decoded filter %d", id)
 		}

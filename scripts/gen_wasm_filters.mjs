@@ -1,15 +1,17 @@
-// Writes testdata/filters/blosc2.h5 with libhdf5 1.14 (h5wasm 0.8.11) and
-// the Blosc2 filter plugin of h5wasm-plugins (hdf5_plugins' H5Zblosc2 on
-// c-blosc2: libhdf5 1.10 and Debian's plugins have no Blosc2), then reads
-// every dataset back with the same libhdf5 and plugin and writes
-// testdata/filters/blosc2.json, in filters.json's format (see
-// scripts/gen_filters.py), for h5/internal/filter's TestFilterFiles.
+// Writes the filter fixtures only libhdf5 1.14 with the filter plugins of
+// h5wasm-plugins (h5wasm 0.8.11) can write, libhdf5 1.10 and Debian's
+// plugins having none for them: testdata/filters/blosc2.h5 (hdf5_plugins'
+// H5Zblosc2 on c-blosc2) and testdata/filters/quantize.h5 (BitGroom and
+// Granular BitRound, CCR's quantizers). It reads every dataset back with
+// the same libhdf5 and plugins and writes testdata/filters/wasm.json, in
+// filters.json's format (see scripts/gen_filters.py), for
+// h5/internal/filter's TestFilterFiles.
 //
 // h5wasm gives no object addresses nor chunk filter masks: those come from
 // h5py (Debian's libhdf5 1.10), which opens the datasets without reading
-// them, so without the plugin.
+// them, so without the plugins.
 //
-//   scripts/libhdf5v2/install.sh && node scripts/gen_blosc2.mjs [OUTDIR]
+//   scripts/libhdf5v2/install.sh && node scripts/gen_wasm_filters.mjs [OUTDIR]
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -28,7 +30,10 @@ fs.writeSync = function (fd, buf, ...rest) {
   if (fd !== 2) {
     return writeSync(fd, buf, ...rest);
   }
-  diagnostics.push(typeof buf === "string" ? buf : Buffer.from(buf).toString());
+  const text = typeof buf === "string" ? buf : Buffer.from(buf).toString();
+  if (text !== "") {
+    diagnostics.push(text); // (the quantizer plugins write empty strings)
+  }
   return typeof buf === "string" ? Buffer.byteLength(buf) : (rest[1] ?? buf.byteLength);
 };
 function checkQuiet(what) {
@@ -69,9 +74,9 @@ const BLOSCLZ = 0, LZ4 = 1, LZ4HC = 2, ZLIB = 4, ZSTD = 5;
 const NOSHUF = 0, SHUF = 1, BITSHUF = 2, DELTA = 3, TRUNC = 4, BYTEDELTA = 35;
 // cd_values: revision, block size (0: c-blosc2 chooses), type size and
 // chunk size (set_local fills both), level, shuffle, compressor.
-const opts = (level, shuffle, codec, block = 0) => [0, block, 0, 0, level, shuffle, codec];
+const opts = (level, shuffle, codec, block = 0) => [32026, [0, block, 0, 0, level, shuffle, codec]];
 
-const datasets = [
+const blosc2 = [
   // 1-D chunks: a super-chunk of one Blosc2 chunk, serialized as a frame.
   ["b2_u1_blosclz", wave(3000, 100, Uint8Array), [3000], [1024], "<B", opts(5, SHUF, BLOSCLZ)],
   ["b2_i2_lz4", wave(5000, 3000, Int16Array), [5000], [2048], "<h", opts(5, SHUF, LZ4)],
@@ -103,34 +108,52 @@ const datasets = [
   ["b2_f4_2d_level0", wave(30 * 30, 100, Float32Array), [30, 30], [16, 16], "<f", opts(0, SHUF, LZ4)],
 ];
 
+// The quantizers keep a number of significant digits (cd_values[0]; the
+// plugins' set_local adds the element size and the fill value, which they
+// leave as it is, as they do NaN).
+const BITGROOM = 32022, GRANULARBR = 32023;
+const marked = new Float32Array(2000);
+for (let i = 0; i < marked.length; i++) {
+  marked[i] = i % 97 === 0 ? -999 : i % 89 === 0 ? NaN : Math.sin(i / 13) * 1234.5678 + i / 7;
+}
+const quantize = [
+  ["bitgroom_f4", wave(3000, 1234.5678, Float32Array), [3000], [1024], "<f", [BITGROOM, [3]]],
+  ["bitgroom_f8", wave(3000, 98765.4321, Float64Array), [3000], [1024], "<d", [BITGROOM, [5]]],
+  ["granularbr_f4", wave(3000, 1234.5678, Float32Array), [3000], [1024], "<f", [GRANULARBR, [3]]],
+  ["granularbr_f8_2d", wave(60 * 50, 98765.4321, Float64Array), [60, 50], [16, 20], "<d", [GRANULARBR, [4]]],
+  ["granularbr_f4_nan", marked, [2000], [512], "<f", [GRANULARBR, [2]]],
+];
+
 fs.mkdirSync(out, { recursive: true });
-const path = join(out, "blosc2.h5");
-fs.rmSync(path, { force: true });
-const f = new h5wasm.File(path, "w");
-for (const [name, data, shape, chunks, dtype, cd] of datasets) {
-  process.stdout.write(`writing ${name}\n`);
-  f.create_dataset({ name, data, shape, chunks, dtype, compression: 32026, compression_opts: cd });
-  checkQuiet(`writing ${name}`);
-}
-f.close();
+const entries = [];
+for (const [file, datasets] of [["blosc2.h5", blosc2], ["quantize.h5", quantize]]) {
+  const path = join(out, file);
+  fs.rmSync(path, { force: true });
+  const f = new h5wasm.File(path, "w");
+  for (const [name, data, shape, chunks, dtype, [id, cd]] of datasets) {
+    process.stdout.write(`writing ${name}\n`);
+    f.create_dataset({ name, data, shape, chunks, dtype, compression: id, compression_opts: cd });
+    checkQuiet(`writing ${name}`);
+  }
+  f.close();
 
-// What libhdf5 with the plugin reads back, in the file's byte order.
-const r = new h5wasm.File(path, "r");
-const read = {};
-for (const [name] of datasets) {
-  const ds = r.get(name);
-  const v = ds.value;
-  checkQuiet(`reading ${name}`);
-  const bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  read[name] = {
-    sha256: createHash("sha256").update(bytes).digest("hex"),
-    filters: ds.filters.map((fl) => [fl.id, fl.cd_values.length, fl.cd_values.slice(0, 16)]),
-    dtype: ds.dtype,
-  };
-}
-r.close();
+  // What libhdf5 with the plugin reads back, in the file's byte order.
+  const r = new h5wasm.File(path, "r");
+  const read = {};
+  for (const [name] of datasets) {
+    const ds = r.get(name);
+    const v = ds.value;
+    checkQuiet(`reading ${name}`);
+    const bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    read[name] = {
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      filters: ds.filters.map((fl) => [fl.id, fl.cd_values.length, fl.cd_values.slice(0, 16)]),
+      dtype: ds.dtype,
+    };
+  }
+  r.close();
 
-const py = `
+  const py = `
 import h5py, json, sys
 f = h5py.File(sys.argv[1], "r")
 out = {}
@@ -144,21 +167,21 @@ for name in sys.argv[2:]:
                  "stored": sum(i.size for i in infos)}
 json.dump(out, sys.stdout)
 `;
-const struct = JSON.parse(execFileSync("/usr/bin/python3", ["-c", py, path, ...datasets.map((d) => d[0])]).toString());
+  const struct = JSON.parse(execFileSync("/usr/bin/python3", ["-c", py, path, ...datasets.map((d) => d[0])]).toString());
 
-const lines = [];
-for (const [name] of datasets) {
-  const s = struct[name], g = read[name];
-  lines.push("  " + JSON.stringify({
-    name: "/" + name, addr: s.addr, dtype: s.dtype, itemsize: s.itemsize, shape: s.shape, chunks: s.chunks,
-    filters: g.filters, nchunks: s.nchunks, masked_chunks: s.masked_chunks, sha256: g.sha256, expect: "ok",
-  }));
-  console.log(name, s.shape, s.chunks, "stored", s.stored, "bytes", g.filters[0][2].join(","));
+  const lines = [];
+  for (const [name] of datasets) {
+    const s = struct[name], g = read[name];
+    lines.push("  " + JSON.stringify({
+      name: "/" + name, addr: s.addr, dtype: s.dtype, itemsize: s.itemsize, shape: s.shape, chunks: s.chunks,
+      filters: g.filters, nchunks: s.nchunks, masked_chunks: s.masked_chunks, sha256: g.sha256, expect: "ok",
+    }));
+    console.log(name, s.shape, s.chunks, "stored", s.stored, "bytes", g.filters[0][2].join(","));
+  }
+  entries.push(` {"file": "${file}", "datasets": [\n${lines.join(",\n")}\n ]}`);
 }
 const doc = `{"libhdf5": "1.14.6 (h5wasm 0.8.11)", "plugins": "h5wasm-plugins 0.2.1", "files": [
- {"file": "blosc2.h5", "datasets": [
-${lines.join(",\n")}
- ]}
+${entries.join(",\n")}
 ]}
 `;
-fs.writeFileSync(join(out, "blosc2.json"), doc);
+fs.writeFileSync(join(out, "wasm.json"), doc);
