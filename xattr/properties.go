@@ -184,7 +184,7 @@ func joinDims(dims []uint64) string {
 // Compression describes the filter pipeline in the order the filters were
 // applied, as h5py names the filters: "gzip:LEVEL" for deflate,
 // "zstd:LEVEL", "shuffle", "fletcher32", "szip", "nbit", "scaleoffset",
-// "lzf", "lz4", "bitshuffle", "blosc", "zfp", "sz", and "filterID" for any
+// "lzf", "lz4", "bitshuffle", "blosc", "zfp", "sz", "blosc2", and "filterID" for any
 // other filter (bzip2 is "filter307"): "shuffle,gzip:4", "lzf".
 func Compression(filters []h5.Filter) string {
 	parts := make([]string, 0, len(filters))
@@ -218,7 +218,7 @@ func Compression(filters []h5.Filter) string {
 // filterNames are the names h5py knows filters by.
 var filterNames = map[uint16]string{
 	2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset",
-	32000: "lzf", 32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32013: "zfp", 32017: "sz",
+	32000: "lzf", 32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32013: "zfp", 32017: "sz", 32026: "blosc2",
 }
 
 // DatasetProperty computes one user.h5.* property; ok is false for names

@@ -22,6 +22,7 @@ func TestCompressionNamesFiltersAsH5py(t *testing.T) {
 		{[]h5.Filter{{ID: 32008, Params: []uint32{0, 3, 4, 0, 2}}}, "bitshuffle"},
 		{[]h5.Filter{{ID: 307, Name: "bzip2"}}, "filter307"},
 		{[]h5.Filter{{ID: 32022, Name: "BitGroom filter"}, {ID: 3}}, "filter32022,fletcher32"},
+		{[]h5.Filter{{ID: 32026, Params: []uint32{1, 0, 8, 8192, 5, 1, 5}}}, "blosc2"},
 	} {
 		if got := Compression(c.filters); got != c.want {
 			t.Errorf("Compression(%v) = %q, want %q", c.filters, got, c.want)
