@@ -598,3 +598,49 @@ func TestLibhdf5ReadsQuantizedWrites(t *testing.T) {
 		t.Errorf("the Blosc2 dataset reads otherwise after a refused write (%v)", err)
 	}
 }
+
+// TestRandomBlosc2Files: datasets libhdf5 1.14 wrote through the Blosc2
+// plugin with drawn element types, ranks, shapes, chunk shapes, codecs,
+// shuffles, levels and block sizes (scripts/gen_random_blosc2.mjs) read
+// through a mount byte for byte as libhdf5 read them.
+// H5MOUNT_BLOSC2_SEED and H5MOUNT_BLOSC2_COUNT draw other files.
+func TestRandomBlosc2Files(t *testing.T) {
+	requireFUSE(t)
+	node, _ := libhdf5v2Judge(t)
+	seed, count := "1", "30"
+	if v := os.Getenv("H5MOUNT_BLOSC2_SEED"); v != "" {
+		seed = v
+	}
+	if v := os.Getenv("H5MOUNT_BLOSC2_COUNT"); v != "" {
+		count = v
+	}
+	base := filepath.Join(t.TempDir(), "blosc2-"+seed)
+	if out, err := exec.Command(node, "scripts/gen_random_blosc2.mjs", seed, count, base).CombinedOutput(); err != nil {
+		t.Fatalf("gen_random_blosc2.mjs %s %s: %v\n%s", seed, count, err, out)
+	}
+	raw, err := os.ReadFile(base + ".h5.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drawn []struct {
+		Name   string   `json:"name"`
+		Shape  []uint64 `json:"shape"`
+		Chunks []uint64 `json:"chunks"`
+		DType  string   `json:"dtype"`
+		CD     []uint32 `json:"cd"`
+		SHA256 string   `json:"sha256"`
+	}
+	if err := json.Unmarshal(raw, &drawn); err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := strconv.Atoi(count); len(drawn) != want {
+		t.Fatalf("%d datasets drawn, want %s", len(drawn), count)
+	}
+	mnt := mountT(t, base+".h5", "-o", "ro")
+	for _, d := range drawn {
+		got, err := os.ReadFile(filepath.Join(mnt, d.Name))
+		if err != nil || sha256Hex(got) != d.SHA256 {
+			t.Errorf("seed %s: %s (%s, shape %v, chunks %v, cd_values %v): other bytes than libhdf5's (%v)", seed, d.Name, d.DType, d.Shape, d.Chunks, d.CD, err)
+		}
+	}
+}
