@@ -15,6 +15,9 @@ func RecycledChunks() uint64 { return recycled.Load() }
 // written) and abandon the file as a killed process would.
 func CrashCommitAt(f *File, stage string) { f.wr.crashAt = stage }
 
+// FileSyncs is how many times f's writer has synced its file.
+func FileSyncs(f *File) int64 { return f.wr.syncs.Load() }
+
 // Abandon drops f without committing, as a killed process does.
 func Abandon(f *File) { f.wr.file.Close() }
 

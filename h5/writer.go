@@ -60,6 +60,12 @@ type writer struct {
 	// dataWritten is set by the first write of data into the file, which
 	// changes it even when no metadata does.
 	dataWritten atomic.Bool
+	// dataUnsynced is set by every write of data into the file and cleared
+	// as a commit syncs the file: data rewritten in place (contiguous
+	// storage, raw chunks) changes no metadata, and must still be durable
+	// when a commit returns. syncs counts the file's syncs (tests).
+	dataUnsynced atomic.Bool
+	syncs        atomic.Int64
 
 	mu         sync.Mutex // guards what follows
 	sp         space
@@ -180,6 +186,7 @@ func (f *File) writeData(p []byte, addr uint64) error {
 	f.wr.ov.forget(abs, uint64(len(p)))
 	f.wr.wrote(len(p))
 	f.wr.dataWritten.Store(true)
+	f.wr.dataUnsynced.Store(true)
 	return nil
 }
 
@@ -342,6 +349,9 @@ func (f *File) commit() error {
 	w.mu.Unlock()
 	deadWriter := f.sb.ConsistencyFlags&format.WriterFlags(f.sb.Version) != 0
 	if eoa == before && w.ov.empty() && !(deadWriter && w.dataWritten.Load()) {
+		if w.dataUnsynced.Load() {
+			return w.sync()
+		}
 		return nil
 	}
 	// libhdf5 refuses a file shorter than its superblock's end of file.
@@ -358,8 +368,8 @@ func (f *File) commit() error {
 		}
 	}
 	// What the new metadata will point at must be on disk before it.
-	if err := w.file.Sync(); err != nil {
-		return fmt.Errorf("h5: commit: %w", err)
+	if err := w.sync(); err != nil {
+		return err
 	}
 	if err := f.settleFileSpace(eoa); err != nil {
 		return err
@@ -480,6 +490,18 @@ func (f *File) settleFileSpace(eoa uint64) error {
 		return fmt.Errorf("h5: superblock extension at 0x%x: settling the file space info: %w", f.sb.ExtensionAddr, err)
 	}
 	w.fileSpaceSettled = eoa
+	return nil
+}
+
+// sync makes the file's data durable. A write that lands while it runs
+// sets dataUnsynced again, for the next commit.
+func (w *writer) sync() error {
+	w.dataUnsynced.Store(false)
+	w.syncs.Add(1)
+	if err := w.file.Sync(); err != nil {
+		w.dataUnsynced.Store(true)
+		return fmt.Errorf("h5: commit: %w", err)
+	}
 	return nil
 }
 
