@@ -198,9 +198,10 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 			// On a writable mount the answer holds the dataset until the
 			// reply is written (the result's Done): a change would rewrite
 			// or free the ranges while they are being moved.
-			held := &heldFd{fd: fh.Fd(), off: -1, size: int(size)}
+			// (On the stack: a read answered otherwise allocates nothing.)
+			var pins h5.Pins
 			var store [4]h5.FileRange
-			ranges, ok, err := ds.StoredRanges(off, size, store[:0], &held.pins)
+			ranges, ok, err := ds.StoredRanges(off, size, store[:0], &pins)
 			if err != nil {
 				return nil, n.fsys.errno("read", n.path, err)
 			}
@@ -211,15 +212,14 @@ func (n *datasetNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte,
 			// ended there (a 60000-byte dataset at offset 2048 read as
 			// 59392 bytes).
 			if ok && len(ranges) == 1 && pipeFits(ranges, int(size)) {
-				held.off = ranges[0].Off
-				return held, 0
+				return &heldFd{fd: fh.Fd(), off: ranges[0].Off, size: int(size), pins: pins}, 0
 			}
 			if ok && len(ranges) > 1 && pipeFits(ranges, int(size)) {
 				if pipe, ok := spliceRanges(fh.Fd(), ranges, int(size)); ok {
-					return &heldPipe{pipe: pipe, size: int(size), pins: held.pins}, 0
+					return &heldPipe{pipe: pipe, size: int(size), pins: pins}, 0
 				}
 			}
-			held.pins.Release()
+			pins.Release()
 		}
 	}
 	if len(dest) <= pushMaxRequest && n.writers.Load() == 0 {
